@@ -1,0 +1,69 @@
+"""One place that knows paths and settings. Everything is driven by environment variables so
+that one setting moves the whole project (Dagster resources, the dbt profile and the Feast
+feature_store.yaml read the same variables).
+
+RCL_DATA_DIR        root of all data files (default: <repo>/data)
+RCL_LANDING_DIR     where source systems drop files (default: $RCL_DATA_DIR/landing)
+RCL_WAREHOUSE_PATH  the DuckDB warehouse file (default: $RCL_DATA_DIR/warehouse.duckdb)
+RCL_FEATURES_DIR    Parquet exports read by Feast (default: $RCL_DATA_DIR/features)
+RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_DIR/feast)
+RCL_ONLINE_STORE    sqlite (default) or redis
+REDIS_URL           Redis for the online store when RCL_ONLINE_STORE=redis
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    warehouse_path: Path
+    features_dir: Path
+    feast_dir: Path
+    online_store: str
+    redis_url: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(os.environ.get("RCL_DATA_DIR", REPO_ROOT / "data")).resolve()
+        online_store = os.environ.get("RCL_ONLINE_STORE", "sqlite")
+        if online_store not in ("sqlite", "redis"):
+            raise ValueError(f"RCL_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
+        return cls(
+            data_dir=data_dir,
+            landing_dir=Path(os.environ.get("RCL_LANDING_DIR", data_dir / "landing")).resolve(),
+            warehouse_path=Path(os.environ.get("RCL_WAREHOUSE_PATH", data_dir / "warehouse.duckdb")).resolve(),
+            features_dir=Path(os.environ.get("RCL_FEATURES_DIR", data_dir / "features")).resolve(),
+            feast_dir=Path(os.environ.get("RCL_FEAST_DIR", data_dir / "feast")).resolve(),
+            online_store=online_store,
+            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+        )
+
+    def export_env(self) -> None:
+        """Write the resolved settings back to the environment so that child processes (dbt,
+        Feast) and configuration files that read ${VARS} see the same values."""
+        os.environ.update(
+            RCL_DATA_DIR=str(self.data_dir),
+            RCL_LANDING_DIR=str(self.landing_dir),
+            RCL_WAREHOUSE_PATH=str(self.warehouse_path),
+            RCL_FEATURES_DIR=str(self.features_dir),
+            RCL_FEAST_DIR=str(self.feast_dir),
+            RCL_ONLINE_STORE=self.online_store,
+            REDIS_URL=self.redis_url,
+            DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
+        )
+
+
+def get_settings() -> Settings:
+    settings = Settings.from_env()
+    settings.export_env()
+    return settings
