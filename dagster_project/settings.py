@@ -9,6 +9,7 @@ RCL_FEATURES_DIR    Parquet exports read by Feast (default: $RCL_DATA_DIR/featur
 RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_DIR/feast)
 RCL_ONLINE_STORE    sqlite (default) or redis
 REDIS_URL           Redis for the online store when RCL_ONLINE_STORE=redis
+RCL_FEAST_PROJECT   Feast project name, also the key namespace in Redis (default: retail_context)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -31,6 +33,7 @@ class Settings:
     feast_dir: Path
     online_store: str
     redis_url: str
+    feast_project: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -46,7 +49,23 @@ class Settings:
             feast_dir=Path(os.environ.get("RCL_FEAST_DIR", data_dir / "feast")).resolve(),
             online_store=online_store,
             redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+            feast_project=os.environ.get("RCL_FEAST_PROJECT", "retail_context"),
         )
+
+    @property
+    def feast_yaml(self) -> Path:
+        name = "feature_store.yaml" if self.online_store == "sqlite" else "feature_store.redis.yaml"
+        return FEATURE_REPO_DIR / name
+
+    @property
+    def feast_redis_connection(self) -> str:
+        """REDIS_URL (redis://host:port/db) in the form Feast's Redis store takes (host:port,db=N)."""
+        url = urlparse(self.redis_url)
+        db = (url.path or "/0").lstrip("/") or "0"
+        parts = [f"{url.hostname or '127.0.0.1'}:{url.port or 6379}", f"db={db}"]
+        if url.password:
+            parts.append(f"password={url.password}")
+        return ",".join(parts)
 
     def export_env(self) -> None:
         """Write the resolved settings back to the environment so that child processes (dbt,
@@ -59,6 +78,8 @@ class Settings:
             RCL_FEAST_DIR=str(self.feast_dir),
             RCL_ONLINE_STORE=self.online_store,
             REDIS_URL=self.redis_url,
+            RCL_FEAST_PROJECT=self.feast_project,
+            RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
 

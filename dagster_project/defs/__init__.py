@@ -1,0 +1,29 @@
+"""Builds the code location's Definitions from the settings (environment variables)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.settings import Settings
+
+
+def build_defs(settings: Settings) -> dg.Definitions:
+    from dagster_project.defs.assets.dbt import build_dbt_assets
+    from dagster_project.defs.assets.feast import build_feast_assets
+    from dagster_project.defs.assets.ingestion import build_ingestion_assets
+    from dagster_project.defs.checks.features import build_feature_checks
+    from dagster_project.defs.jobs import build_jobs
+    from dagster_project.defs.project import ensure_manifest
+    from dagster_project.defs.resources import build_resources
+
+    ensure_manifest()
+    assets = [*build_ingestion_assets(settings), build_dbt_assets(settings), *build_feast_assets(settings)]
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=build_feature_checks(settings),
+        jobs=build_jobs(),
+        resources=build_resources(settings),
+        # Every step writes the same DuckDB file (one writer at a time), so steps run one after
+        # another in one process; this also saves a process start per step.
+        executor=dg.in_process_executor,
+    )

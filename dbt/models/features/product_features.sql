@@ -1,0 +1,188 @@
+-- One row per product and day from its first PIM version to the last inventory snapshot:
+-- price and catalog attributes in force that day, demand, returns, reviews and end-of-day
+-- availability. Stamped event_timestamp = the following midnight (UTC), when the day is complete.
+with
+
+product_versions as (select * from {{ ref('stg_pim__product_versions') }}),
+order_lines as (select * from {{ ref('order_lines') }}),
+returns as (select * from {{ ref('stg_oms__returns') }}),
+web_events as (select * from {{ ref('stg_web__events') }}),
+reviews as (select * from {{ ref('stg_pim__reviews') }}),
+inventory as (select * from {{ ref('stg_wms__inventory_snapshots') }}),
+locations as (select * from {{ ref('stg_wms__locations') }}),
+
+calendar as (
+
+    select cast(range as date) as feature_date
+    from range(
+        (select min(cast(updated_at as date)) from product_versions),
+        (select max(snapshot_date) from inventory) + interval 1 day,
+        interval 1 day
+    )
+
+),
+
+product_days as (
+
+    -- every product from the day its first version appeared
+    select products.product_id, calendar.feature_date
+    from (select product_id, min(cast(updated_at as date)) as first_date from product_versions group by all) as products
+    inner join calendar on calendar.feature_date >= products.first_date
+
+),
+
+version_in_force as (
+
+    -- the latest version updated on or before the day
+    select product_days.product_id, product_days.feature_date,
+           arg_max(product_versions.price, product_versions.updated_at) as price,
+           arg_max(product_versions.category_level_1, product_versions.updated_at) as category_level_1,
+           arg_max(product_versions.brand, product_versions.updated_at) as brand,
+           arg_max(product_versions.is_active, product_versions.updated_at) as is_active,
+    from product_days
+    inner join product_versions
+        on product_versions.product_id = product_days.product_id
+       and cast(product_versions.updated_at as date) <= product_days.feature_date
+    group by all
+
+),
+
+web_daily as (
+
+    select product_id, event_date as feature_date,
+           count(*) filter (where event_name = 'Product Viewed') as product_views,
+           count(*) filter (where event_name = 'Product Added') as add_to_carts,
+    from web_events
+    where product_id is not null
+    group by all
+
+),
+
+sales_daily as (
+
+    select product_id, order_date as feature_date,
+           sum(quantity) as units_sold, sum(line_amount) as revenue, count(*) as order_lines,
+    from order_lines
+    where not is_cancelled
+    group by all
+
+),
+
+returns_daily as (
+
+    select product_id, cast(requested_at as date) as feature_date, sum(quantity) as units_returned
+    from returns
+    group by all
+
+),
+
+reviews_daily as (
+
+    select product_id, cast(submitted_at as date) as feature_date,
+           count(*) as reviews, sum(rating) as rating_sum,
+    from reviews
+    group by all
+
+),
+
+inventory_daily as (
+
+    select inventory.product_id, inventory.snapshot_date as feature_date,
+           sum(inventory.on_hand) as units_on_hand,
+           sum(greatest(inventory.on_hand - inventory.reserved, 0)) as units_available,
+           count(*) filter (where inventory.on_hand - inventory.reserved > 0) as locations_in_stock,
+           count(*) filter (where inventory.on_hand - inventory.reserved > 0 and locations.location_type = 'store') as stores_in_stock,
+    from inventory
+    left join locations on inventory.location_id = locations.location_id
+    group by all
+
+),
+
+daily as (
+
+    select
+        product_days.product_id,
+        product_days.feature_date,
+        coalesce(web_daily.product_views, 0) as product_views,
+        coalesce(web_daily.add_to_carts, 0) as add_to_carts,
+        coalesce(sales_daily.units_sold, 0) as units_sold,
+        coalesce(sales_daily.revenue, 0) as revenue,
+        coalesce(sales_daily.order_lines, 0) as order_lines,
+        coalesce(returns_daily.units_returned, 0) as units_returned,
+        coalesce(reviews_daily.reviews, 0) as reviews,
+        coalesce(reviews_daily.rating_sum, 0) as rating_sum,
+        -- a product absent from a day's snapshot has no stock anywhere (contract)
+        coalesce(inventory_daily.units_on_hand, 0) as units_on_hand,
+        coalesce(inventory_daily.units_available, 0) as units_available,
+        coalesce(inventory_daily.locations_in_stock, 0) as locations_in_stock,
+        coalesce(inventory_daily.stores_in_stock, 0) as stores_in_stock,
+    from product_days
+    left join web_daily using (product_id, feature_date)
+    left join sales_daily using (product_id, feature_date)
+    left join returns_daily using (product_id, feature_date)
+    left join reviews_daily using (product_id, feature_date)
+    left join inventory_daily using (product_id, feature_date)
+
+),
+
+windowed as (
+
+    -- the grid is dense (one row per day), so row frames are day windows
+    select
+        product_id,
+        feature_date,
+        sum(product_views) over last_7_days as product_views_7d,
+        sum(add_to_carts) over last_7_days as add_to_carts_7d,
+        sum(units_sold) over last_30_days as units_sold_30d,
+        sum(revenue) over last_30_days as revenue_30d,
+        sum(order_lines) over last_30_days as order_lines_30d,
+        sum(product_views) over last_30_days as product_views_30d,
+        sum(units_sold) over last_90_days as units_sold_90d,
+        sum(units_returned) over last_90_days as units_returned_90d,
+        sum(reviews) over lifetime as review_count,
+        sum(rating_sum) over lifetime as rating_sum,
+        units_on_hand,
+        units_available,
+        locations_in_stock,
+        stores_in_stock,
+    from daily
+    window
+        last_7_days as (partition by product_id order by feature_date rows between 6 preceding and current row),
+        last_30_days as (partition by product_id order by feature_date rows between 29 preceding and current row),
+        last_90_days as (partition by product_id order by feature_date rows between 89 preceding and current row),
+        lifetime as (partition by product_id order by feature_date rows between unbounded preceding and current row)
+
+),
+
+final as (
+
+    select
+        windowed.product_id,
+        cast(windowed.feature_date + interval 1 day as timestamp) as event_timestamp,
+        windowed.feature_date,
+        cast(version_in_force.price as double) as price,
+        version_in_force.category_level_1,
+        version_in_force.brand,
+        version_in_force.is_active,
+        cast(windowed.product_views_7d as bigint) as product_views_7d,
+        cast(windowed.add_to_carts_7d as bigint) as add_to_carts_7d,
+        cast(windowed.units_sold_30d as bigint) as units_sold_30d,
+        cast(windowed.revenue_30d as double) as revenue_30d,
+        cast(case when windowed.product_views_30d > 0
+                  then windowed.order_lines_30d / windowed.product_views_30d end as double) as view_to_order_rate_30d,
+        cast(case when windowed.units_sold_90d > 0
+                  then least(1.0, windowed.units_returned_90d / windowed.units_sold_90d) end as double) as return_rate_90d,
+        cast(windowed.review_count as bigint) as review_count,
+        cast(case when windowed.review_count > 0 then windowed.rating_sum / windowed.review_count end as double) as avg_rating,
+        cast(windowed.units_on_hand as bigint) as units_on_hand,
+        cast(windowed.units_available as bigint) as units_available,
+        cast(windowed.locations_in_stock as bigint) as locations_in_stock,
+        cast(windowed.stores_in_stock as bigint) as stores_in_stock,
+        windowed.units_available > 0 as is_in_stock,
+    from windowed
+    inner join version_in_force using (product_id, feature_date)
+
+)
+
+select * from final
+order by product_id, event_timestamp

@@ -1,0 +1,101 @@
+-- One row per pair of identifiers seen together in a source row (both directions), with the
+-- source that linked them; every identifier also appears once paired with itself, so that one
+-- seen alone still becomes a customer. Identifiers are typed: anonymous_id (web cookie), oms_customer_id
+-- (shop account = web user_id), crm_customer_id, email_hash, phone_hash.
+with
+
+web_events as (select * from {{ ref('stg_web__events') }}),
+orders as (select * from {{ ref('stg_oms__orders') }}),
+crm_customers as (select * from {{ ref('stg_crm__customers') }}),
+support_tickets as (select * from {{ ref('stg_crm__support_tickets') }}),
+
+pairs as (
+
+    -- a logged-in web event: cookie <-> account
+    select 'anonymous_id' as type_a, anonymous_id as value_a,
+           'oms_customer_id' as type_b, user_id as value_b, 'web_events' as linked_by
+    from web_events where user_id is not null
+
+    union all
+    -- identify calls: cookie <-> email, account <-> email
+    select 'anonymous_id', anonymous_id, 'email_hash', email_hash, 'web_identify'
+    from web_events where email_hash is not null
+    union all
+    select 'oms_customer_id', user_id, 'email_hash', email_hash, 'web_identify'
+    from web_events where email_hash is not null and user_id is not null
+
+    union all
+    -- checkout: account <-> email, email <-> phone
+    select 'oms_customer_id', oms_customer_id, 'email_hash', email_hash, 'oms_orders'
+    from orders where oms_customer_id is not null and email_hash is not null
+    union all
+    select 'email_hash', email_hash, 'phone_hash', phone_hash, 'oms_orders'
+    from orders where email_hash is not null and phone_hash is not null
+
+    union all
+    -- the browser that completed an order <-> the email typed at checkout (guest checkouts)
+    select 'anonymous_id', web_events.anonymous_id, 'email_hash', orders.email_hash, 'web_order_completed'
+    from web_events
+    inner join orders on web_events.order_id = orders.order_id
+    where web_events.event_name = 'Order Completed' and orders.email_hash is not null
+
+    union all
+    -- CRM records <-> email, phone, account
+    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_customers'
+    from crm_customers where email_hash is not null
+    union all
+    select 'crm_customer_id', crm_customer_id, 'phone_hash', phone_hash, 'crm_customers'
+    from crm_customers where phone_hash is not null
+    union all
+    select 'crm_customer_id', crm_customer_id, 'oms_customer_id', oms_customer_id, 'crm_customers'
+    from crm_customers where oms_customer_id is not null
+
+    union all
+    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_support_tickets'
+    from support_tickets where crm_customer_id is not null and email_hash is not null
+
+),
+
+identifiers_seen_alone as (
+
+    select 'anonymous_id' as identifier_type, anonymous_id as identifier_value, 'web_events' as linked_by
+    from web_events
+    union all
+    select 'oms_customer_id', oms_customer_id, 'oms_orders' from orders where oms_customer_id is not null
+    union all
+    select 'email_hash', email_hash, 'oms_orders' from orders where email_hash is not null
+    union all
+    select 'crm_customer_id', crm_customer_id, 'crm_customers' from crm_customers
+    union all
+    select 'email_hash', email_hash, 'crm_support_tickets' from support_tickets where email_hash is not null
+
+),
+
+distinct_pairs as (
+
+    select type_a, value_a, type_b, value_b, min(linked_by) as linked_by, count(*) as times_seen
+    from pairs
+    where value_a is not null and value_b is not null
+    group by all
+
+),
+
+both_directions as (
+
+    select type_a, value_a, type_b, value_b, linked_by, times_seen from distinct_pairs
+    union all
+    select type_b, value_b, type_a, value_a, linked_by, times_seen from distinct_pairs
+    union all
+    select identifier_type, identifier_value, identifier_type, identifier_value, min(linked_by), count(*)
+    from identifiers_seen_alone
+    group by identifier_type, identifier_value
+
+),
+
+final as (
+
+    select * from both_directions
+
+)
+
+select * from final

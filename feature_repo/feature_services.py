@@ -1,0 +1,22 @@
+"""Feature services: one versioned contract per consuming model."""
+
+from feast import FeatureService
+
+from feature_views import customer_features, product_features
+
+personalization_v1 = FeatureService(
+    name="personalization_v1",
+    features=[
+        customer_features,
+        product_features[["price", "category_level_1", "brand", "avg_rating", "review_count", "is_in_stock", "units_sold_30d"]],
+    ],
+    description="Page and email personalization: who the customer is and what the candidate product is.",
+    tags={"owner": "personalization", "consumer": "personalization-ranker"},
+)
+
+product_content_v1 = FeatureService(
+    name="product_content_v1",
+    features=[product_features],
+    description="Product description and availability-message generation.",
+    tags={"owner": "content-generation", "consumer": "product-copy-llm"},
+)

@@ -1,0 +1,72 @@
+"""Feast feature views over the dbt feature models.
+
+Each row of a feature table is computed from data up to the end of its `feature_date` and is
+stamped `event_timestamp = feature_date + 1 day` (midnight UTC after the day closed), so a
+point-in-time join never hands a label a value computed from its own future.
+"""
+
+from datetime import timedelta
+
+from feast import FeatureView, Field
+from feast.types import Bool, Float64, Int64, String
+
+from data_sources import customer_features_source, product_features_source
+from entities import customer, product
+
+customer_features = FeatureView(
+    name="customer_features",
+    entities=[customer],
+    # Look-back of point-in-time joins: a customer inactive for a year has no features.
+    ttl=timedelta(days=365),
+    schema=[
+        Field(name="orders_lifetime", dtype=Int64, description="Orders placed up to the day (cancelled excluded)."),
+        Field(name="revenue_lifetime", dtype=Float64, description="Order totals up to the day."),
+        Field(name="avg_order_value", dtype=Float64, description="revenue_lifetime / orders_lifetime."),
+        Field(name="orders_90d", dtype=Int64, description="Orders in the 90 days ending on the day."),
+        Field(name="revenue_90d", dtype=Float64, description="Order totals in the 90 days ending on the day."),
+        Field(name="units_returned_lifetime", dtype=Int64, description="Units returned up to the day."),
+        Field(name="return_rate", dtype=Float64, description="Units returned / units bought, up to the day."),
+        Field(name="product_views_30d", dtype=Int64, description="Product detail views in 30 days."),
+        Field(name="add_to_carts_30d", dtype=Int64, description="Add-to-cart events in 30 days."),
+        Field(name="searches_30d", dtype=Int64, description="Site searches in 30 days."),
+        Field(name="support_tickets_90d", dtype=Int64, description="Support tickets opened in 90 days."),
+        Field(name="email_opens_90d", dtype=Int64, description="Marketing email opens in 90 days."),
+        Field(name="email_clicks_90d", dtype=Int64, description="Marketing email clicks in 90 days."),
+        Field(name="days_since_first_seen", dtype=Int64, description="Days from the first touchpoint to the day."),
+        Field(name="favourite_category", dtype=String, description="Top-level category with the most spend up to the day."),
+        Field(name="preferred_device", dtype=String, description="Device type with the most web events up to the day."),
+    ],
+    source=customer_features_source,
+    online=True,
+    description="Purchase, return, browsing, support and email behaviour per customer, as of each activity day.",
+    tags={"owner": "customer-data", "source_systems": "oms,crm,web,pim", "dbt_model": "customer_features"},
+)
+
+product_features = FeatureView(
+    name="product_features",
+    entities=[product],
+    ttl=timedelta(days=30),
+    schema=[
+        Field(name="price", dtype=Float64, description="List price on the day (PIM)."),
+        Field(name="category_level_1", dtype=String, description="Top-level category."),
+        Field(name="brand", dtype=String, description="Brand."),
+        Field(name="is_active", dtype=Bool, description="Sellable on the day."),
+        Field(name="product_views_7d", dtype=Int64, description="Product detail views in 7 days."),
+        Field(name="add_to_carts_7d", dtype=Int64, description="Add-to-cart events in 7 days."),
+        Field(name="units_sold_30d", dtype=Int64, description="Units ordered in 30 days."),
+        Field(name="revenue_30d", dtype=Float64, description="Line revenue in 30 days."),
+        Field(name="view_to_order_rate_30d", dtype=Float64, description="Order lines / product views in 30 days."),
+        Field(name="return_rate_90d", dtype=Float64, description="Units returned / units sold in 90 days."),
+        Field(name="review_count", dtype=Int64, description="Reviews up to the day."),
+        Field(name="avg_rating", dtype=Float64, description="Mean review rating up to the day."),
+        Field(name="units_on_hand", dtype=Int64, description="Units on hand across locations, end of day."),
+        Field(name="units_available", dtype=Int64, description="Available to promise (on hand - reserved) across locations."),
+        Field(name="locations_in_stock", dtype=Int64, description="Locations with units available."),
+        Field(name="stores_in_stock", dtype=Int64, description="Stores with units available (for pick-up messages)."),
+        Field(name="is_in_stock", dtype=Bool, description="Any unit available anywhere."),
+    ],
+    source=product_features_source,
+    online=True,
+    description="Price, demand, returns, reviews and availability per product, as of each day.",
+    tags={"owner": "customer-data", "source_systems": "pim,oms,web,wms", "dbt_model": "product_features"},
+)

@@ -1,0 +1,63 @@
+"""A failing expectation stops publishing: the gated feature view is not materialized to the
+online store, which keeps serving the last good values, while the other view still publishes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from dagster_project.demo import run_pipeline
+from dagster_project.feature_store import get_feature_store
+
+from conftest import make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_settings, tmp_path):
+    # Start from the published state of the session's run (warehouse, Parquet, registry, online store).
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_settings.data_dir, data_dir)
+    settings = make_settings(data_dir)
+    store = get_feature_store(settings)
+
+    products_dir = settings.landing_dir / "pim" / "products"
+    last_file = sorted(products_dir.glob("*.jsonl"))[-1]
+    product = json.loads(last_file.read_text().splitlines()[0])
+    before = store.get_online_features(
+        features=["product_features:price"], entity_rows=[{"product_id": product["product_id"]}]
+    ).to_dict()["price"][0]
+    assert before and before > 0
+
+    # A PIM correction sets the price to 0.00: valid for the source contract (price >= 0), but the
+    # feature suite requires a positive price before anything is shown to customers.
+    # The correction is dated the last inventory day, so it is in force on the last feature row.
+    product["price"] = 0
+    last_day = sorted(p.stem for p in (settings.landing_dir / "wms" / "inventory_snapshots").glob("*.csv"))[-1]
+    product["updated_at"] = f"{last_day}T12:00:00Z"
+    with open(products_dir / f"{last_day}.jsonl", "a") as correction:
+        correction.write(json.dumps(product) + "\n")
+
+    result = run_pipeline(settings)
+    checks = {
+        e.event_specific_data.asset_check_evaluation.check_name: e.event_specific_data.asset_check_evaluation
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    gate = checks["product_features_expectations"]
+    assert not gate.passed
+    failures = gate.metadata["failures"].value
+    assert any(f["column"] == "price" and f["unexpected_count"] >= 1 for f in failures)
+    assert checks["customer_features_expectations"].passed
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "product_features" in materialized  # the table was rebuilt and validated...
+    assert "online_store/product_features" not in materialized  # ...but not published
+    assert "online_store/customer_features" in materialized
+
+    after = get_feature_store(settings).get_online_features(
+        features=["product_features:price"], entity_rows=[{"product_id": product["product_id"]}]
+    ).to_dict()["price"][0]
+    assert after == before

@@ -1,0 +1,99 @@
+"""Ingestion enforces the contracts: good rows land typed, bad rows are quarantined with file,
+line and reason, a missing required column fails with a message naming file and column, and a
+re-run replaces rather than duplicates."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from dagster_project.contracts import get_contract
+from dagster_project.ingestion import ContractViolation, ingest_entity
+
+
+@pytest.fixture
+def conn(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as c:
+        yield c
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_csv_rows_are_typed_or_quarantined_with_file_line_and_reason(conn, tmp_path):
+    landing = tmp_path / "landing"
+    f = _write(
+        landing / "oms" / "order_lines" / "2026-01-02.csv",
+        "order_line_id,order_id,line_number,product_id,quantity,unit_price,discount_amount\n"
+        "L1,O1,1,P1,2,10.50,0\n"
+        "L2,O1,2,P2,-1,10.50,0\n"
+        "L3,,1,P2,1,€12,0\n",
+    )
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
+    assert result.is_reconciled
+    assert conn.execute("select order_line_id, quantity, unit_price, _source_line from raw.oms__order_lines").fetchall() == [
+        ("L1", 2, Decimal("10.50"), 2)
+    ]
+    quarantined = conn.execute(
+        "select _source_file, _source_line, reason from raw.oms__order_lines__quarantine order by _source_line"
+    ).fetchall()
+    assert quarantined[0][0] == str(f)
+    assert quarantined[0][1:] == (3, "quantity: -1 is below 1")
+    assert quarantined[1][1] == 4
+    assert "missing required order_id" in quarantined[1][2]
+    assert "unit_price: €12 is not a valid DECIMAL(12,2)" in quarantined[1][2]
+
+
+def test_jsonl_broken_lines_naive_timestamps_and_offsets(conn, tmp_path):
+    landing = tmp_path / "landing"
+    good = {"message_id": "m1", "type": "page", "anonymous_id": "a1", "timestamp": "2026-01-01T11:00:00+01:00",
+            "context": {"page": {"path": "/"}}}
+    naive = dict(good, message_id="m2", timestamp="2026-01-01 10:00:00")
+    bad_event = dict(good, message_id="m3", type="track", event="Teleported")
+    _write(landing / "web" / "events" / "2026-01-01.jsonl",
+           "\n".join([json.dumps(good), json.dumps(naive), "{not json", json.dumps(bad_event), '["an array"]']) + "\n")
+    result = ingest_entity(conn, get_contract("web", "events"), landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 1, 4)
+    ts, context = conn.execute("select timestamp, context->>'$.page.path' from raw.web__events").fetchone()
+    assert str(ts) == "2026-01-01 10:00:00"  # converted to UTC
+    assert context == "/"
+    reasons = dict(conn.execute("select _source_line, reason from raw.web__events__quarantine").fetchall())
+    assert "not an ISO 8601 timestamp with offset" in reasons[2]
+    assert reasons[3] == "line is not a JSON object"
+    assert reasons[4] == "event: Teleported is not an accepted value"
+    assert reasons[5] == "line is not a JSON object"
+
+
+def test_missing_required_column_names_file_and_column(conn, tmp_path):
+    landing = tmp_path / "landing"
+    f = _write(landing / "wms" / "locations" / "2026-01-01.csv",
+               "location_id,location_type,name,city,country,latitude\nW1,warehouse,Main,Berlin,DE,52.5\n")
+    with pytest.raises(ContractViolation) as err:
+        ingest_entity(conn, get_contract("wms", "locations"), landing)
+    assert str(f) in str(err.value)
+    assert "longitude" in str(err.value) and "is_click_and_collect" in str(err.value)
+
+
+def test_rerun_replaces_instead_of_duplicating(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-01-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           "E1,C1,K1,send,,2026-01-01T08:00:00Z\nE2,C1,K1,open,,2026-01-01T09:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    for _ in range(3):
+        result = ingest_entity(conn, contract, landing)
+    assert result.rows_loaded == 2
+    assert conn.execute("select count(*) from raw.crm__email_events").fetchone()[0] == 2
+
+
+def test_no_files_gives_empty_tables(conn, tmp_path):
+    result = ingest_entity(conn, get_contract("wms", "inbound_shipments"), tmp_path / "landing")
+    assert result.rows_read == 0 and result.is_reconciled
+    assert conn.execute("select count(*) from raw.wms__inbound_shipments").fetchone()[0] == 0
