@@ -420,8 +420,10 @@ def render_markdown() -> str:
         "  is kept out of the warehouse and written to `raw.<system>__<entity>__quarantine` with",
         "  its file, line and reason. A file missing a required column fails that source's ingestion",
         "  with a message naming the file and the column.",
-        "- **PII** columns stay in the raw and staging layers; they never reach feature tables or the",
-        "  online store (emails and phones are matched as salted hashes).",
+        "- **PII** columns stay in the raw layer (the PII zone). From staging on, emails and phones",
+        "  exist only as salted hashes (used for identity matching), and names, street addresses,",
+        "  postcodes and IP addresses are dropped; none of them reach marts, feature tables or the",
+        "  online store.",
         "",
     ]
     for system, system_description in SYSTEMS.items():

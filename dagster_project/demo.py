@@ -21,7 +21,9 @@ log = logging.getLogger("demo")
 def run_pipeline(settings, instance=None):
     """Execute the full_pipeline job in process; returns the Dagster result."""
     from dagster_project.defs import build_defs
+    from dagster_project.defs.project import ensure_manifest
 
+    ensure_manifest(refresh=True)  # the models on disk, not a manifest from an older checkout
     defs = build_defs(settings)
     job = defs.resolve_job_def("full_pipeline")
     return job.execute_in_process(instance=instance, raise_on_error=False)
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only:
         from dagster_project.defs.project import dbt_project
 
-        dbt_project.preparer.prepare(dbt_project)
+        from dagster_project.defs.project import ensure_manifest
+
+        ensure_manifest(refresh=True)
         return 0
 
     started = time.perf_counter()
@@ -103,11 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     materialized = sorted(
         e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
     )
-    failed_checks = [
-        e.event_specific_data.asset_check_evaluation.check_name
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.asset_check_evaluation.passed
-    ]
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     log.info("pipeline: %d assets materialized in %.1fs", len(materialized), time.perf_counter() - pipeline_started)
     if failed_checks:
         print(f"Failed checks: {failed_checks}", file=sys.stderr)

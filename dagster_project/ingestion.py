@@ -11,6 +11,7 @@ re-run or retry never duplicates rows and readers never see half a load.
 
 from __future__ import annotations
 
+import csv
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,10 @@ class IngestionResult:
     def is_reconciled(self) -> bool:
         return self.rows_read == self.rows_loaded + self.rows_quarantined
 
+    @property
+    def quarantine_rate(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
@@ -75,15 +80,14 @@ def quarantine_table_ddl(table: str) -> str:
 
 # ---------------------------------------------------------------- reading files as text
 
-def _csv_header(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    rows = conn.execute(
-        f"describe select * from read_csv({_literal(str(path))}, all_varchar = true, header = true)"
-    ).fetchall()
-    return [r[0] for r in rows]
+def _csv_header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    return [name.strip() for name in next(csv.reader([first.lstrip("\ufeff")]), [])]
 
 
 def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> None:
-    header = _csv_header(conn, path)
+    header = _csv_header(path)
     expected = [c.name for c in contract.columns]
     missing_required = [c.name for c in contract.columns if c.required and c.name not in header]
     if missing_required:
@@ -98,14 +102,49 @@ def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult)
         (_quote(c.name) if c.name in header else "null::varchar") + f" as {_quote(c.name)}"
         for c in contract.columns
     )
-    # A single-file scan keeps insertion order, so row_number() over () is the record number;
-    # the header is line 1.
+    # The header was read above, so the scan needs no sniffing (sniffing every small daily file
+    # costs ~50x the read). Lines that do not parse are kept aside by DuckDB (store_rejects) and
+    # quarantined with their line number. A single-file scan keeps insertion order, so
+    # row_number() over () counts records; the header is line 1.
+    columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "}"
+    conn.execute("drop table if exists csv_rejects")
+    conn.execute("drop table if exists csv_reject_scans")
     conn.execute(
         f"""
         insert into landed
-        select {select}, {_literal(str(path))}, row_number() over () + 1, false
-        from read_csv({_literal(str(path))}, all_varchar = true, header = true)
+        select {select}, {_literal(str(path))}, row_number() over () + 1, null, null
+        from read_csv({_literal(str(path))}, columns = {columns}, header = true, auto_detect = false,
+                      delim = ',', quote = '"', escape = '"', store_rejects = true,
+                      rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
         """
+    )
+    # DuckDB reports one error per missing column: one reason per line is enough.
+    rejected = conn.execute("select distinct line from csv_rejects order by line").fetchall()
+    if rejected:
+        # Parsed records are numbered by row_number() above; once a line is rejected the record
+        # numbers of the lines after it shift, so take the line numbers DuckDB reports instead.
+        conn.execute(
+            "insert into landed (_source_file, _source_line, _not_parsed, _raw_line) "
+            "select ?, line, 'unparseable CSV line: ' || min(error_message), any_value(csv_line) "
+            "from csv_rejects group by line",
+            [str(path)],
+        )
+        _renumber_after_rejects(conn, path, [r[0] for r in rejected])
+
+
+def _renumber_after_rejects(conn, path: Path, rejected_lines: list[int]) -> None:
+    """Record i of the parsed rows sits on the i-th line that was not rejected."""
+    conn.execute(
+        """
+        update landed set _source_line = real.line
+        from (
+            select row_number() over (order by l) + 1 as record_line, l as line
+            from range(2, (select max(_source_line) from landed where _source_file = $1) + $2 + 1) t(l)
+            where l not in (select unnest($3::bigint[]))
+        ) real
+        where landed._source_file = $1 and landed._not_parsed is null and landed._source_line = real.record_line
+        """,
+        [str(path), len(rejected_lines), rejected_lines],
     )
 
 
@@ -120,16 +159,22 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
     for c in contract.columns:
         path_expr = _literal("$." + c.name)
         if c.type == "JSON":
-            extracts.append(f"case when doc is not null then json_extract(doc, {path_expr})::varchar end")
+            # a JSON null is a missing value, like an absent key
+            extracts.append(
+                f"case when doc is not null and coalesce(json_type(doc, {path_expr}), 'NULL') <> 'NULL' "
+                f"then json_extract(doc, {path_expr})::varchar end"
+            )
         else:
             extracts.append(f"case when doc is not null then json_extract_string(doc, {path_expr}) end")
     select = ", ".join(f"{e} as {_quote(c.name)}" for e, c in zip(extracts, contract.columns))
     conn.execute(
         f"""
         insert into landed
-        select {select}, {_literal(str(path))}, line_number, not_json
+        select {select}, {_literal(str(path))}, line_number,
+               case when not is_object then 'line is not a JSON object' end,
+               case when not is_object then line end
         from (
-            select case when is_object then line::json end as doc, not is_object as not_json, line_number
+            select case when is_object then line::json end as doc, is_object, line_number, line
             from (
                 -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
                 select line, line_number,
@@ -207,7 +252,7 @@ def ingest_entity(
     landed_columns = ", ".join(f"{_quote(c.name)} VARCHAR" for c in contract.columns)
     conn.execute(
         f"create or replace temp table landed ({landed_columns}, _source_file VARCHAR, "
-        f"_source_line BIGINT, _not_json BOOLEAN default false)"
+        f"_source_line BIGINT, _not_parsed VARCHAR, _raw_line VARCHAR)"
     )
     for path in files:
         if path.stat().st_size == 0:
@@ -222,11 +267,11 @@ def ingest_entity(
     checks = [check for col in contract.columns for check in _column_checks(col)]
     typed = ", ".join(f"{_typed_expression(c)} as {_quote(c.name)}" for c in contract.columns)
     record = "to_json(struct_pack(" + ", ".join(f"{_quote(c.name)} := {_quote(c.name)}" for c in contract.columns) + "))"
-    # Checks only run on parsed lines: a line that is not JSON gets one clear reason.
+    # Checks only run on parsed lines: a line that did not parse gets that one reason.
     conn.execute(
         f"""
         create or replace temp table checked as
-        select *, case when _not_json then ['line is not a JSON object']
+        select *, case when _not_parsed is not null then [_not_parsed]
                        else list_filter([{', '.join(checks)}], lambda r: r is not null) end as _reasons
         from landed
         """
@@ -243,7 +288,7 @@ def ingest_entity(
         conn.execute(quarantine_table_ddl(contract.quarantine_table))
         conn.execute(
             f"insert into {contract.quarantine_table} select _source_file, _source_line, "
-            f"array_to_string(_reasons, '; '), {record}, now()::timestamp "
+            f"array_to_string(_reasons, '; '), coalesce(_raw_line, {record}::varchar), now()::timestamp "
             f"from checked where len(_reasons) > 0 order by _source_file, _source_line"
         )
         conn.execute(f"drop table if exists {contract.raw_table}")

@@ -41,11 +41,7 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
         correction.write(json.dumps(product) + "\n")
 
     result = run_pipeline(settings)
-    checks = {
-        e.event_specific_data.asset_check_evaluation.check_name: e.event_specific_data.asset_check_evaluation
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     gate = checks["product_features_expectations"]
     assert not gate.passed
     failures = gate.metadata["failures"].value
@@ -53,7 +49,7 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
     assert checks["customer_features_expectations"].passed
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert "product_features" in materialized  # the table was rebuilt and validated...
+    assert "features/product_features" in materialized  # the table was rebuilt and validated...
     assert "online_store/product_features" not in materialized  # ...but not published
     assert "online_store/customer_features" in materialized
 

@@ -21,8 +21,13 @@ def test_definitions_load_and_lineage_is_connected(tmp_path):
     # every dbt source is the ingestion asset of the same entity (no dangling source assets)
     materializable = {k.to_user_string() for k in graph.materializable_asset_keys}
     assert raw_keys <= materializable
-    assert {"customers", "customer_features", "product_features", "feast/registry",
+    assert {"marts/customers", "features/customer_features", "features/product_features", "feast/registry",
             "online_store/customer_features", "online_store/product_features"} <= materializable
+
+    # no asset depends on a key that nothing materializes (a typo would silently cut lineage)
+    for key in graph.materializable_asset_keys:
+        for parent in graph.get(key).parent_keys:
+            assert parent in graph.materializable_asset_keys, f"{key.to_user_string()} <- {parent.to_user_string()}"
 
     # every source entity feeds the online store through the graph
     online = dg.AssetKey(["online_store", "customer_features"])
@@ -38,7 +43,7 @@ def test_definitions_load_and_lineage_is_connected(tmp_path):
     }
 
     # blocking gates sit on the feature tables
-    check_specs = {spec.key.name: spec for spec in defs.resolve_all_asset_check_specs()}
+    check_specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert check_specs["customer_features_expectations"].blocking
     assert check_specs["product_features_expectations"].blocking
 

@@ -97,3 +97,39 @@ def test_no_files_gives_empty_tables(conn, tmp_path):
     result = ingest_entity(conn, get_contract("wms", "inbound_shipments"), tmp_path / "landing")
     assert result.rows_read == 0 and result.is_reconciled
     assert conn.execute("select count(*) from raw.wms__inbound_shipments").fetchone()[0] == 0
+
+
+def test_unparseable_csv_lines_are_quarantined_and_later_lines_keep_their_numbers(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(
+        landing / "oms" / "order_lines" / "2026-01-03.csv",
+        "order_line_id,order_id,line_number,product_id,quantity,unit_price,discount_amount\n"
+        "L1,O1,1,P1,2,10.50,0\n"
+        "L2,O1,2,P2\n"
+        "L3,O1,3,P3,1,5.00,0\n"
+        "L4,O1,4,P4,1,5.00,0,surplus\n"
+        "L5,O1,5,P5,1,5.00,0\n",
+    )
+    _write(
+        landing / "oms" / "order_lines" / "2026-01-04.csv",
+        "order_line_id,order_id,line_number,product_id,quantity,unit_price,discount_amount\nL6,O2,1,P1,1,1.00,0\n",
+    )
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 4, 2)
+    lines = conn.execute(
+        "select order_line_id, _source_line from raw.oms__order_lines order by _source_file, _source_line"
+    ).fetchall()
+    assert lines == [("L1", 2), ("L3", 4), ("L5", 6), ("L6", 2)]
+    reasons = conn.execute("select _source_line, reason from raw.oms__order_lines__quarantine order by 1").fetchall()
+    assert [r[0] for r in reasons] == [3, 5]
+    assert all(r[1].startswith("unparseable CSV line") for r in reasons)
+
+
+def test_json_nulls_in_nested_columns_are_missing_values(conn, tmp_path):
+    landing = tmp_path / "landing"
+    event = {"message_id": "m1", "type": "page", "event": None, "anonymous_id": "a1", "user_id": None,
+             "timestamp": "2026-01-01T10:00:00Z", "context": {"page": {"path": "/"}}, "properties": None, "traits": None}
+    _write(landing / "web" / "events" / "2026-01-01.jsonl", json.dumps(event) + "\n")
+    result = ingest_entity(conn, get_contract("web", "events"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
+    assert conn.execute("select properties is null and traits is null and user_id is null from raw.web__events").fetchone()[0]

@@ -31,15 +31,11 @@ def test_every_asset_materialized_and_every_check_passed(pipeline):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     for contract in CONTRACTS:
         assert f"raw/{contract.name}" in materialized
-    for name in ("customers", "orders", "customer_features", "product_features", "feast/registry"):
+    for name in ("marts/customers", "marts/orders", "features/customer_features", "features/product_features", "feast/registry"):
         assert name in materialized
     for view in FEATURE_VIEWS:
         assert f"online_store/{view}" in materialized
-    evaluations = [
-        e.event_specific_data.asset_check_evaluation
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    ]
+    evaluations = result.get_asset_check_evaluations()
     names = {ev.check_name for ev in evaluations}
     assert {"customer_features_expectations", "product_features_expectations", "rows_reconciled"} <= names
     # dbt tests (unique/not_null/relationships/singular) arrive as checks too

@@ -1,15 +1,30 @@
-"""The one dbt project of the code location."""
+"""The one dbt project of the code location, and the dbt executable of this environment."""
 
-from dagster_dbt import DbtProject
+import os
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
 
 from dagster_project.settings import DBT_PROJECT_DIR
+
+# The dbt installed next to this interpreter, whether or not the environment is activated
+# (dagster-dbt's project preparer looks for `dbt` on PATH).
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+_bin = str(Path(sys.executable).parent)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def ensure_manifest() -> None:
-    """Parse the dbt project when its manifest is missing (fresh clone) or under `dagster dev`."""
-    if not dbt_project.manifest_path.exists():
+def dbt_cli() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+def ensure_manifest(refresh: bool = False) -> None:
+    """Parse the dbt project when asked, when its manifest is missing (fresh clone) or under
+    `dagster dev` (so model edits show up on reload). dagster-dbt guards concurrent parses."""
+    if refresh or using_dagster_dev() or not dbt_project.manifest_path.exists():
         dbt_project.preparer.prepare(dbt_project)
-    else:
-        dbt_project.prepare_if_dev()

@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: one @dbt_assets over the manifest, sources mapped onto the
 ingestion assets so the lineage graph is one connected picture, dbt tests as asset checks."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
@@ -33,10 +32,39 @@ def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         settings.export_env()  # the dbt profile reads the same variables
-        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+        settings.features_dir.mkdir(parents=True, exist_ok=True)  # dbt-duckdb does not create it
+        invocation = dbt.cli(["build"], context=context)
+        # Row counts are read once dbt has exited: while it runs, the dbt process is the
+        # warehouse's one writer and no other connection may open the file.
+        events, failure = [], None
+        try:
+            events.extend(invocation.stream())
+        except Exception as exc:  # report what did build, then fail the step
+            failure = exc
+        yield from with_row_counts(events, invocation.manifest, settings)
+        if failure is not None:
+            raise failure
 
     return dbt_models
 
 
+def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Settings):
+    import duckdb
+
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True) if settings.warehouse_path.exists() else None
+    try:
+        for event in events:
+            if isinstance(event, dg.Output) and conn is not None and "unique_id" in event.metadata:
+                node = manifest["nodes"].get(event.metadata["unique_id"].value, {})
+                if node.get("relation_name"):
+                    (rows,) = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()
+                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+            yield event
+    finally:
+        if conn is not None:
+            conn.close()
+
+
 def feature_model_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey([name])
+    """Key of a dbt model in dbt/models/features (dagster-dbt keys models by schema and name)."""
+    return dg.AssetKey(["features", name])

@@ -1,6 +1,5 @@
 """Feast as assets: the applied feature repo (registry) and one online-store asset per feature view."""
 
-from __future__ import annotations
 
 import dagster as dg
 

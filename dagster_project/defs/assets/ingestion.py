@@ -1,6 +1,7 @@
 """One ingestion asset per source entity: landing files -> raw.<system>__<entity> (+ quarantine)."""
 
-from __future__ import annotations
+
+import os
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -8,6 +9,11 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.contracts import CONTRACTS, SourceEntity
 from dagster_project.ingestion import ingest_entity
 from dagster_project.settings import Settings
+
+
+# Above this share of quarantined rows an entity's check fails: a few bad rows are expected from
+# real sources, a large share means a changed export or a contract bug.
+MAX_QUARANTINE_RATE = float(os.environ.get("RCL_MAX_QUARANTINE_RATE", "0.05"))
 
 
 def raw_asset_key(system: str, entity: str) -> dg.AssetKey:
@@ -44,7 +50,12 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                 "rows_reconciled",
                 asset=key,
                 description="Every row read is either loaded or quarantined.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                "quarantine_rate",
+                asset=key,
+                description=f"At most {MAX_QUARANTINE_RATE:.0%} of the rows read are quarantined.",
+            ),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
@@ -78,6 +89,15 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name="quarantine_rate",
+            passed=result.quarantine_rate <= MAX_QUARANTINE_RATE,
+            metadata={
+                "quarantine_rate": result.quarantine_rate,
+                "max_quarantine_rate": MAX_QUARANTINE_RATE,
+                "top_reasons": dg.MetadataValue.json(result.reasons),
             },
         )
 

@@ -1,7 +1,6 @@
 """Great Expectations gates on the feature tables. Blocking: when one fails, the online-store
 materialization downstream does not run and the online store keeps its last good values."""
 
-from __future__ import annotations
 
 import json
 from datetime import datetime, timezone

@@ -32,10 +32,10 @@ usable_edges as (
     select
         -- the prefix orders identifiers so that a component is named after its most stable one
         case edges.type_a when 'oms_customer_id' then '1' when 'crm_customer_id' then '2'
-             when 'email_hash' then '3' when 'phone_hash' then '4' else '5' end
+             when 'email_hash' then '3' when 'phone_hash' then '4' when 'anonymous_id' then '5' else '6' end
             || edges.type_a || ':' || edges.value_a as node_a,
         case edges.type_b when 'oms_customer_id' then '1' when 'crm_customer_id' then '2'
-             when 'email_hash' then '3' when 'phone_hash' then '4' else '5' end
+             when 'email_hash' then '3' when 'phone_hash' then '4' when 'anonymous_id' then '5' else '6' end
             || edges.type_b || ':' || edges.value_b as node_b
     from edges
     left join shared_identifiers as shared_a

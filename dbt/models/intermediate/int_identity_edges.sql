@@ -1,7 +1,8 @@
 -- One row per pair of identifiers seen together in a source row (both directions), with the
 -- source that linked them; every identifier also appears once paired with itself, so that one
 -- seen alone still becomes a customer. Identifiers are typed: anonymous_id (web cookie), oms_customer_id
--- (shop account = web user_id), crm_customer_id, email_hash, phone_hash.
+-- (shop account = web user_id), crm_customer_id, email_hash, phone_hash, and order_id for
+-- orders that carry no other usable identifier.
 with
 
 web_events as (select * from {{ ref('stg_web__events') }}),
@@ -40,6 +41,14 @@ pairs as (
     where web_events.event_name = 'Order Completed' and orders.email_hash is not null
 
     union all
+    -- a guest order without a usable email (placeholder typed) still belongs to the browser
+    -- that completed it
+    select 'anonymous_id', web_events.anonymous_id, 'order_id', orders.order_id, 'web_order_completed'
+    from web_events
+    inner join orders on web_events.order_id = orders.order_id
+    where web_events.event_name = 'Order Completed' and orders.email_hash is null and orders.oms_customer_id is null
+
+    union all
     -- CRM records <-> email, phone, account
     select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_customers'
     from crm_customers where email_hash is not null
@@ -64,6 +73,9 @@ identifiers_seen_alone as (
     select 'oms_customer_id', oms_customer_id, 'oms_orders' from orders where oms_customer_id is not null
     union all
     select 'email_hash', email_hash, 'oms_orders' from orders where email_hash is not null
+    union all
+    -- an order with neither account nor usable email is its own (guest) customer
+    select 'order_id', order_id, 'oms_orders' from orders where email_hash is null and oms_customer_id is null
     union all
     select 'crm_customer_id', crm_customer_id, 'crm_customers' from crm_customers
     union all

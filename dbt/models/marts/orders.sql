@@ -1,4 +1,5 @@
--- One row per order with the identity-resolved customer who placed it.
+-- One row per order with the identity-resolved customer who placed it: by account, else by
+-- checkout email, else the guest customer of the order itself.
 with
 
 orders as (select * from {{ ref('stg_oms__orders') }}),
@@ -9,13 +10,15 @@ attributed as (
     select
         orders.* exclude (email_hash, phone_hash, _source_file, _source_line, _loaded_at),
         -- the account is the stronger link; a guest checkout is found by its email
-        coalesce(by_account.customer_id, by_email.customer_id) as customer_id,
+        coalesce(by_account.customer_id, by_email.customer_id, by_order.customer_id) as customer_id,
         orders.status = 'cancelled' as is_cancelled,
     from orders
     left join identities as by_account
         on by_account.identifier_type = 'oms_customer_id' and by_account.identifier_value = orders.oms_customer_id
     left join identities as by_email
         on by_email.identifier_type = 'email_hash' and by_email.identifier_value = orders.email_hash
+    left join identities as by_order
+        on by_order.identifier_type = 'order_id' and by_order.identifier_value = orders.order_id
 
 ),
 

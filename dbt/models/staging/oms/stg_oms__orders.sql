@@ -1,0 +1,69 @@
+with
+
+source as (
+
+    select * from {{ source('oms', 'orders') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        trim(order_id) as order_id,
+        nullif(trim(oms_customer_id), '') as oms_customer_id,
+        nullif(trim(store_location_id), '') as store_location_id,
+        nullif(trim(cart_id), '') as cart_id,
+
+        -- pii, hashed: clear-text email, phone and street address stay in raw
+        {{ hash_email('email') }} as email_hash,
+        {{ hash_phone('phone') }} as phone_hash,
+
+        -- properties
+        lower(trim(channel)) as channel,
+        lower(trim(status)) as status,
+        upper(trim(currency)) as currency,
+        nullif(trim(shipping_city), '') as shipping_city,
+        upper(trim(shipping_country)) as shipping_country,
+        nullif(trim(oms_customer_id), '') is null as is_guest_checkout,
+
+        -- money
+        subtotal_amount,
+        discount_amount,
+        shipping_amount,
+        tax_amount,
+        total_amount,
+
+        -- timestamps (UTC)
+        ordered_at,
+        cast(ordered_at as date) as order_date,
+
+        -- lineage
+        _source_file,
+        _source_line,
+        _loaded_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    -- Orders are delivered as events, but the OMS may re-send an order in a later file to
+    -- correct it (e.g. a new status): the latest file wins, the first line within a file.
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by order_id
+        order by _source_file desc, _source_line asc
+    ) = 1
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

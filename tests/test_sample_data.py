@@ -1,0 +1,333 @@
+"""The sample generator writes real landing files that keep every source contract, hang together
+across the five systems, carry the intended messiness and are reproducible from the seed.
+One small world (scale 0.1) is generated per module and read back with csv/json."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dagster_project.contracts import CONTRACTS, CONTRACTS_BY_NAME, DATE_PATTERN, TIMESTAMP_PATTERN
+from dagster_project.sample_data import generate
+from dagster_project.sample_data.__main__ import main as cli_main
+
+SCALE = 0.1
+SEED = 7
+END = date(2026, 10, 31)
+MONEY = re.compile(r"^\d+\.\d{2}$")
+
+
+def _read(path: Path) -> tuple[list[str], list[dict]]:
+    if path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            return header, [dict(zip(header, row)) for row in reader]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [], rows
+
+
+def _tree_hash(*roots: Path) -> str:
+    h = hashlib.sha256()
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _empty(value) -> bool:
+    return value is None or value == ""
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace(" ", "T")).astimezone(timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample")
+    landing = root / "landing"
+    summary = generate(landing, scale=SCALE, seed=SEED, end_date=END)
+    files: dict[str, list[tuple[Path, list[str], list[dict]]]] = {}
+    for contract in CONTRACTS:
+        folder = landing / contract.system / contract.entity
+        files[contract.name] = [(p, *_read(p)) for p in sorted(folder.glob(f"*.{contract.extension}"))]
+    rows = {name: [r for _, _, rs in fs for r in rs] for name, fs in files.items()}
+    return {"root": root, "landing": landing, "summary": summary, "files": files, "rows": rows,
+            "truth": pq.read_table(root / "ground_truth" / "identities.parquet").to_pylist()}
+
+
+def test_every_entity_has_files_in_its_folder(world):
+    landing = world["landing"]
+    for contract in CONTRACTS:
+        fs = world["files"][contract.name]
+        assert fs, f"no files for {contract.name}"
+        assert world["summary"][contract.name] == sum(len(r) for _, _, r in fs)
+        for path, _, _ in fs:
+            assert re.match(DATE_PATTERN, path.stem), path
+            assert date.fromisoformat(path.stem) <= END
+    expected_dirs = {(c.system, c.entity) for c in CONTRACTS}
+    found = {(p.parent.parent.name, p.parent.name) for p in landing.rglob("*") if p.is_file()}
+    assert found == expected_dirs  # nothing else lies in the landing area
+
+
+def test_headers_and_keys_are_the_contract_columns(world):
+    for contract in CONTRACTS:
+        names = [c.name for c in contract.columns]
+        for path, header, rows in world["files"][contract.name]:
+            if contract.format == "csv":
+                assert header == names, path
+            for row in rows:
+                assert set(row) <= set(names) and all(c.name in row or not c.required for c in contract.columns), path
+
+
+@pytest.mark.parametrize("name", [c.name for c in CONTRACTS])
+def test_rows_keep_the_contract(world, name):
+    contract = CONTRACTS_BY_NAME[name]
+    for path, _, rows in world["files"][name]:
+        assert rows, f"empty file {path}"
+        for row in rows:
+            for col in contract.columns:
+                value = row.get(col.name)
+                if col.required:
+                    assert not _empty(value), f"{path}: {col.name} empty in {row}"
+                if _empty(value):
+                    continue
+                if col.accepted_values:
+                    assert value in col.accepted_values, f"{path}: {col.name}={value!r}"
+                if col.is_timestamp:
+                    assert re.match(TIMESTAMP_PATTERN, value), f"{path}: {col.name}={value!r}"
+                if col.type == "DATE":
+                    assert re.match(DATE_PATTERN, value)
+                if col.type == "BOOLEAN":
+                    assert value in ("true", "false", True, False)
+                if col.type.startswith("DECIMAL") and contract.format == "csv":
+                    assert MONEY.match(value), f"{path}: {col.name}={value!r}"
+                if col.type == "JSON":
+                    assert isinstance(value, dict)
+                if col.min_value is not None:
+                    assert float(value) >= col.min_value, f"{path}: {col.name}={value!r}"
+                if col.max_value is not None:
+                    assert float(value) <= col.max_value, f"{path}: {col.name}={value!r}"
+            if contract.event_time and contract.delivery != "snapshot" or name == "wms__inventory_snapshots":
+                # each row lies in the file of the UTC date of its event time
+                assert _utc(row[contract.event_time]).date().isoformat() == path.stem, (path, row)
+
+
+def test_primary_keys_are_unique(world):
+    for contract in CONTRACTS:
+        key = contract.primary_key
+        if contract.delivery == "events":
+            seen = Counter(tuple(r[k] for k in key) for r in world["rows"][contract.name])
+            dups = [k for k, n in seen.items() if n > 1]
+            if contract.name == "web__events":
+                continue  # retries: checked in test_web_retries_are_exact_repeats
+            assert not dups, f"{contract.name}: duplicate keys {dups[:3]}"
+        else:
+            for path, _, rows in world["files"][contract.name]:
+                keys = [tuple(r[k] for k in key) for r in rows]
+                assert len(keys) == len(set(keys)), path
+            if contract.delivery == "upserts":
+                versions = [tuple(r[k] for k in key) + (r["updated_at"],) for r in world["rows"][contract.name]]
+                assert len(versions) == len(set(versions))
+
+
+def test_web_retries_are_exact_repeats(world):
+    by_id = defaultdict(list)
+    for path, _, rows in world["files"]["web__events"]:
+        for row in rows:
+            by_id[row["message_id"]].append((path, json.dumps(row, sort_keys=True)))
+    repeats = [v for v in by_id.values() if len(v) > 1]
+    assert repeats, "expected some retried events"
+    for copies in repeats:
+        assert len({c for c in copies}) == 1, "a retry repeats the same event in the same file"
+
+
+def test_foreign_keys_hang_together(world):
+    rows = world["rows"]
+    orders = {r["order_id"]: r for r in rows["oms__orders"]}
+    lines = {r["order_line_id"]: r for r in rows["oms__order_lines"]}
+    products = {r["product_id"] for r in rows["pim__products"]}
+    locations = {r["location_id"]: r for r in rows["wms__locations"]}
+    crm = {r["crm_customer_id"] for r in rows["crm__customers"]}
+    accounts_crm = {r["oms_customer_id"] for r in rows["crm__customers"] if r["oms_customer_id"]}
+    accounts_oms = {r["oms_customer_id"] for r in rows["oms__orders"] if r["oms_customer_id"]}
+    assert accounts_crm
+    for line in lines.values():
+        assert line["order_id"] in orders
+        assert line["product_id"] in products
+    assert set(orders) == {line["order_id"] for line in lines.values()}
+    for ret in rows["oms__returns"]:
+        line = lines[ret["order_line_id"]]
+        assert line["order_id"] == ret["order_id"] and line["product_id"] == ret["product_id"]
+        assert int(ret["quantity"]) <= int(line["quantity"])
+        assert _utc(ret["requested_at"]) > _utc(orders[ret["order_id"]]["ordered_at"])
+    for order in orders.values():
+        if order["store_location_id"]:
+            assert locations[order["store_location_id"]]["location_type"] == "store"
+        if order["channel"] == "store":
+            assert order["store_location_id"] and not order["cart_id"]
+        else:
+            assert order["cart_id"]
+    for name in ("wms__inventory_snapshots", "wms__inbound_shipments"):
+        for r in rows[name]:
+            assert r["product_id"] in products and r["location_id"] in locations
+    for r in rows["pim__reviews"]:
+        assert r["product_id"] in products
+    for name in ("crm__email_events", "crm__marketing_consents"):
+        for r in rows[name]:
+            assert r["crm_customer_id"] in crm
+    for t in rows["crm__support_tickets"]:
+        assert not t["crm_customer_id"] or t["crm_customer_id"] in crm
+        assert not t["order_id"] or t["order_id"] in orders
+        assert t["crm_customer_id"] or t["email"]
+    events = rows["web__events"]
+    completed = {e["properties"]["order_id"]: e for e in events if e.get("event") == "Order Completed"}
+    assert set(completed) <= set(orders)
+    for oid, ev in completed.items():
+        assert ev["properties"]["cart_id"] == orders[oid]["cart_id"]
+        assert f"{ev['properties']['revenue']:.2f}" == orders[oid]["total_amount"]
+    users = {e["user_id"] for e in events if e.get("user_id")}
+    assert users and all(re.match(r"^OC\d{6}$", u) for u in users | accounts_oms | accounts_crm)
+    assert users & accounts_oms  # logged-in shoppers are the OMS accounts that order
+    for e in events:
+        p = e.get("properties") or {}
+        if "product_id" in p:
+            assert p["product_id"] in products
+
+
+def test_order_amounts_add_up(world):
+    cents = lambda v: round(float(v) * 100)  # noqa: E731
+    line_sum = defaultdict(int)
+    for line in world["rows"]["oms__order_lines"]:
+        line_sum[line["order_id"]] += int(line["quantity"]) * cents(line["unit_price"]) - cents(line["discount_amount"])
+    for o in world["rows"]["oms__orders"]:
+        assert cents(o["subtotal_amount"]) == line_sum[o["order_id"]]
+        total = cents(o["subtotal_amount"]) - cents(o["discount_amount"]) + cents(o["shipping_amount"])
+        assert cents(o["total_amount"]) == total
+        assert abs(cents(o["tax_amount"]) - total * 19 / 119) <= 0.5
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(world, tmp_path):
+    again = tmp_path / "again"
+    generate(again / "landing", scale=SCALE, seed=SEED, end_date=END)
+    assert _tree_hash(world["landing"], world["root"] / "ground_truth") == _tree_hash(again / "landing", again / "ground_truth")
+    other = tmp_path / "other"
+    generate(other / "landing", scale=SCALE, seed=SEED + 1, end_date=END)
+    assert _tree_hash(world["landing"]) != _tree_hash(other / "landing")
+
+
+def test_ground_truth_covers_every_identifier(world):
+    rows = world["rows"]
+    truth = world["truth"]
+    known = defaultdict(set)
+    owners = defaultdict(set)
+    for t in truth:
+        known[t["identifier_type"]].add(t["identifier_value"])
+        owners[(t["identifier_type"], t["identifier_value"])].add(t["person_id"])
+    assert all(len(p) == 1 for p in owners.values()), "each identifier belongs to one person (or 'shared')"
+    seen = defaultdict(set)
+    for e in rows["web__events"]:
+        seen["anonymous_id"].add(e["anonymous_id"])
+        if e.get("user_id"):
+            seen["oms_customer_id"].add(e["user_id"])
+        for key in ("email", "phone"):
+            if (e.get("traits") or {}).get(key):
+                seen[key].add(e["traits"][key])
+    for name, cols in {"oms__orders": ("oms_customer_id", "email", "phone"),
+                       "crm__customers": ("crm_customer_id", "oms_customer_id", "email", "phone"),
+                       "crm__support_tickets": ("crm_customer_id", "email"),
+                       "pim__reviews": ("oms_customer_id",)}.items():
+        for r in rows[name]:
+            for col in cols:
+                if not _empty(r.get(col)):
+                    seen[col].add(r[col])
+    for kind, values in seen.items():
+        missing = values - known[kind]
+        assert not missing, f"{kind} missing from ground truth: {sorted(missing)[:5]}"
+    shared = [t for t in truth if t["person_id"] == "shared"]
+    assert any(t["identifier_type"] == "anonymous_id" for t in shared), "kiosk cookies are listed as shared"
+
+
+def test_messiness_is_present(world):
+    rows, truth = world["rows"], world["truth"]
+    orders = rows["oms__orders"]
+    assert any(not o["oms_customer_id"] for o in orders), "guest orders"
+    assert {o["channel"] for o in orders} == {"web", "app", "store"}
+    assert any(o["email"] in ("test@example.com", "noemail@none.invalid", "kein@kunde.de") for o in orders)
+    # an e-mail that differs from another of the same person only by case or whitespace
+    emails_by_person = defaultdict(set)
+    for t in truth:
+        if t["identifier_type"] == "email" and t["person_id"] != "shared":
+            emails_by_person[t["person_id"]].add(t["identifier_value"])
+    assert any(len(v) > 1 and len({e.strip().lower() for e in v}) == 1 for v in emails_by_person.values())
+    # a person who ordered as a guest and later with an account
+    by_email = defaultdict(list)
+    for o in sorted(orders, key=lambda o: _utc(o["ordered_at"])):
+        by_email[o["email"].strip().lower()].append(o["oms_customer_id"])
+    assert any(not ids[0] and any(ids) for ids in by_email.values())
+    # CRM duplicates: two CRM records of one person
+    crm_people = Counter(t["person_id"] for t in truth if t["identifier_type"] == "crm_customer_id")
+    assert any(n > 1 for n in crm_people.values())
+    # upserts: a CRM record that appears again later with a newer updated_at
+    versions = Counter(r["crm_customer_id"] for r in rows["crm__customers"])
+    assert any(n > 1 for n in versions.values())
+    # abandoned carts at several checkout steps
+    events = rows["web__events"]
+    completed_carts = {e["properties"]["cart_id"] for e in events if e.get("event") == "Order Completed"}
+    max_step = {}
+    for e in events:
+        if e.get("event") == "Checkout Step Viewed":
+            cart = e["properties"]["cart_id"]
+            max_step[cart] = max(max_step.get(cart, 0), e["properties"]["step"])
+    abandoned_steps = {s for c, s in max_step.items() if c not in completed_carts}
+    assert len(abandoned_steps) >= 3
+    # anonymous first, logged in later on the same cookie
+    assert any(e["type"] == "identify" and e.get("user_id") for e in events)
+    assert any(e["type"] == "identify" and not e.get("user_id") and e["traits"].get("email") for e in events)
+    # a kiosk cookie used by several people
+    assert sum(1 for t in truth if t["person_id"] == "shared" and t["identifier_type"] == "anonymous_id") >= 1
+    # some timestamps with a local offset
+    assert any(not e["timestamp"].endswith("Z") for e in events)
+    # returns and reviews
+    assert rows["oms__returns"]
+    assert {r["is_verified_purchase"] for r in rows["pim__reviews"]} == {True, False}
+    # products: price changes as later upserts, some inactive
+    products = rows["pim__products"]
+    assert len({p["product_id"] for p in products}) < len(products)
+    assert any(p["is_active"] is False for p in products)
+    specs_keys = {p["category_path"]: set(p["specs"]) for p in products}
+    assert len({frozenset(v) for v in specs_keys.values()}) > 5
+    # stock-outs: on_hand 0 rows, and store products missing from some days
+    snaps = rows["wms__inventory_snapshots"]
+    assert any(s["on_hand"] == "0" for s in snaps)
+    per_day = Counter((s["snapshot_date"], s["location_id"]) for s in snaps if s["location_id"].startswith("ST"))
+    store_counts = defaultdict(set)
+    for (day, loc), n in per_day.items():
+        store_counts[loc].add(n)
+    assert any(len(v) > 1 for v in store_counts.values())
+    assert any(not s["received_at"] for s in rows["wms__inbound_shipments"])
+    # e-mail engagement of every kind
+    assert {e["event_type"] for e in rows["crm__email_events"]} >= {"send", "open", "click"}
+    assert all(e["url"] for e in rows["crm__email_events"] if e["event_type"] == "click")
+
+
+def test_cli_replaces_previous_files(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    stale = landing / "oms" / "orders" / "1999-01-01.csv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("old\n")
+    summary = cli_main(["--landing-dir", str(landing), "--scale", "0.05", "--seed", "3"])
+    assert not stale.exists()
+    assert summary["oms__orders"] > 0
+    assert '"seconds"' in capsys.readouterr().out
+    assert (tmp_path / "ground_truth" / "identities.parquet").exists()
