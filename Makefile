@@ -12,12 +12,13 @@ SCALE ?= small
 export UV_PYTHON_DOWNLOADS := never
 export DBT_PROFILES_DIR := $(CURDIR)/dbt
 
-.PHONY: help install demo test test-fast dev lock generate materialize features clean bench
+.PHONY: help install demo test dev lock bench clean distclean
 
 help:
 	@echo "make demo   - install, generate sample data, materialize every asset, print online features"
 	@echo "make test   - install if needed and run the test suite"
 	@echo "make dev    - open the Dagster UI on http://127.0.0.1:3000"
+	@echo "make bench  - benchmark suite (SCALE=small|standard), writes bench/results/latest.json"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 
 $(UV):
@@ -44,6 +45,9 @@ test: install
 dev: install
 	$(BIN)/python -m dagster_project.demo --prepare-only
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+
+bench: install
+	$(BIN)/python -m bench --scale $(SCALE)
 
 clean:
 	rm -rf data .dagster_home dbt/target dbt/logs feature_repo/data
