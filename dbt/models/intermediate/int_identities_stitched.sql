@@ -1,93 +1,21 @@
--- One row per identifier with the customer it belongs to: the connected components of the
--- identity graph (int_identity_edges) after the over-merge guard.
+-- One row per identifier with the customer it belongs to (the current state of
+-- int_customer_id_registry for the identifiers seen in the sources now). Shared identifiers
+-- (kiosk cookies, family laptops) have no customer.
 with
 
-edges as (select * from {{ ref('int_identity_edges') }}),
-
-neighbour_counts as (
-
-    select
-        type_a as identifier_type,
-        value_a as identifier_value,
-        count(distinct value_b) filter (where type_b = 'oms_customer_id') as linked_accounts,
-        count(distinct value_b) filter (where type_b = 'email_hash') as linked_emails,
-    from edges
-    where not (type_a = type_b and value_a = value_b)
-    group by all
-
-),
-
-shared_identifiers as (
-
-    -- A store kiosk or a family laptop is seen with many accounts/emails: it links nobody.
-    select identifier_type, identifier_value
-    from neighbour_counts
-    where linked_accounts > {{ var('identity_max_accounts_per_identifier') }}
-       or linked_emails > {{ var('identity_max_emails_per_identifier') }}
-
-),
-
-usable_edges as (
-
-    select
-        -- the prefix orders identifiers so that a component is named after its most stable one
-        case edges.type_a when 'oms_customer_id' then '1' when 'crm_customer_id' then '2'
-             when 'email_hash' then '3' when 'phone_hash' then '4' when 'anonymous_id' then '5' else '6' end
-            || edges.type_a || ':' || edges.value_a as node_a,
-        case edges.type_b when 'oms_customer_id' then '1' when 'crm_customer_id' then '2'
-             when 'email_hash' then '3' when 'phone_hash' then '4' when 'anonymous_id' then '5' else '6' end
-            || edges.type_b || ':' || edges.value_b as node_b
-    from edges
-    left join shared_identifiers as shared_a
-        on edges.type_a = shared_a.identifier_type and edges.value_a = shared_a.identifier_value
-    left join shared_identifiers as shared_b
-        on edges.type_b = shared_b.identifier_type and edges.value_b = shared_b.identifier_value
-    where shared_a.identifier_value is null and shared_b.identifier_value is null
-
-),
-
-nodes as (
-
-    select node_a as node_id from usable_edges
-    union
-    select node_b from usable_edges
-
-),
-
-reachable (node_id, component_node_id) as (
-
-    -- transitive closure per component; components are small (one person's identifiers)
-    -- because shared identifiers were cut above
-    with recursive walk(node_id, component_node_id) as (
-        select node_id, node_id from nodes
-        union
-        select usable_edges.node_b, walk.component_node_id
-        from walk
-        inner join usable_edges on walk.node_id = usable_edges.node_a
-    )
-    select node_id, min(component_node_id) from walk group by node_id
-
-),
+registry as (select * from {{ ref('int_customer_id_registry') }}),
+components as (select * from {{ ref('int_identity_components') }}),
 
 final as (
 
     select
-        regexp_extract(node_id, '^[0-9]([a-z_]+):', 1) as identifier_type,
-        regexp_replace(node_id, '^[0-9][a-z_]+:', '') as identifier_value,
-        'cus_' || left(sha256(component_node_id), 16) as customer_id,
-        regexp_extract(component_node_id, '^[0-9]([a-z_]+):', 1) as anchor_identifier_type,
-        false as is_shared_identifier,
-    from reachable
-
-    union all
-
-    select
-        identifier_type,
-        identifier_value,
-        null as customer_id,
-        null as anchor_identifier_type,
-        true as is_shared_identifier,
-    from shared_identifiers
+        registry.identifier_type,
+        registry.identifier_value,
+        registry.customer_id,
+        registry.anchor_identifier_type,
+        registry.is_shared_identifier,
+    from registry
+    inner join components using (identifier_type, identifier_value)
 
 )
 

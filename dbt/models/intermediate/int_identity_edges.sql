@@ -14,28 +14,30 @@ pairs as (
 
     -- a logged-in web event: cookie <-> account
     select 'anonymous_id' as type_a, anonymous_id as value_a,
-           'oms_customer_id' as type_b, user_id as value_b, 'web_events' as linked_by
+           'oms_customer_id' as type_b, user_id as value_b, 'web_events' as linked_by,
+           _source_file, _source_line
     from web_events where user_id is not null
 
     union all
     -- identify calls: cookie <-> email, account <-> email
-    select 'anonymous_id', anonymous_id, 'email_hash', email_hash, 'web_identify'
+    select 'anonymous_id', anonymous_id, 'email_hash', email_hash, 'web_identify', _source_file, _source_line
     from web_events where email_hash is not null
     union all
-    select 'oms_customer_id', user_id, 'email_hash', email_hash, 'web_identify'
+    select 'oms_customer_id', user_id, 'email_hash', email_hash, 'web_identify', _source_file, _source_line
     from web_events where email_hash is not null and user_id is not null
 
     union all
     -- checkout: account <-> email, email <-> phone
-    select 'oms_customer_id', oms_customer_id, 'email_hash', email_hash, 'oms_orders'
+    select 'oms_customer_id', oms_customer_id, 'email_hash', email_hash, 'oms_orders', _source_file, _source_line
     from orders where oms_customer_id is not null and email_hash is not null
     union all
-    select 'email_hash', email_hash, 'phone_hash', phone_hash, 'oms_orders'
+    select 'email_hash', email_hash, 'phone_hash', phone_hash, 'oms_orders', _source_file, _source_line
     from orders where email_hash is not null and phone_hash is not null
 
     union all
     -- the browser that completed an order <-> the email typed at checkout (guest checkouts)
-    select 'anonymous_id', web_events.anonymous_id, 'email_hash', orders.email_hash, 'web_order_completed'
+    select 'anonymous_id', web_events.anonymous_id, 'email_hash', orders.email_hash, 'web_order_completed',
+           web_events._source_file, web_events._source_line
     from web_events
     inner join orders on web_events.order_id = orders.order_id
     where web_events.event_name = 'Order Completed' and orders.email_hash is not null
@@ -43,24 +45,25 @@ pairs as (
     union all
     -- a guest order without a usable email (placeholder typed) still belongs to the browser
     -- that completed it
-    select 'anonymous_id', web_events.anonymous_id, 'order_id', orders.order_id, 'web_order_completed'
+    select 'anonymous_id', web_events.anonymous_id, 'order_id', orders.order_id, 'web_order_completed',
+           web_events._source_file, web_events._source_line
     from web_events
     inner join orders on web_events.order_id = orders.order_id
     where web_events.event_name = 'Order Completed' and orders.email_hash is null and orders.oms_customer_id is null
 
     union all
     -- CRM records <-> email, phone, account
-    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_customers'
+    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_customers', _source_file, _source_line
     from crm_customers where email_hash is not null
     union all
-    select 'crm_customer_id', crm_customer_id, 'phone_hash', phone_hash, 'crm_customers'
+    select 'crm_customer_id', crm_customer_id, 'phone_hash', phone_hash, 'crm_customers', _source_file, _source_line
     from crm_customers where phone_hash is not null
     union all
-    select 'crm_customer_id', crm_customer_id, 'oms_customer_id', oms_customer_id, 'crm_customers'
+    select 'crm_customer_id', crm_customer_id, 'oms_customer_id', oms_customer_id, 'crm_customers', _source_file, _source_line
     from crm_customers where oms_customer_id is not null
 
     union all
-    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_support_tickets'
+    select 'crm_customer_id', crm_customer_id, 'email_hash', email_hash, 'crm_support_tickets', _source_file, _source_line
     from support_tickets where crm_customer_id is not null and email_hash is not null
 
 ),
@@ -85,7 +88,12 @@ identifiers_seen_alone as (
 
 distinct_pairs as (
 
-    select type_a, value_a, type_b, value_b, min(linked_by) as linked_by, count(*) as times_seen
+    -- the first source row (by file and line) that linked the pair is its evidence in the audit
+    select type_a, value_a, type_b, value_b,
+           arg_min(linked_by, (_source_file, _source_line)) as linked_by,
+           arg_min(_source_file, (_source_file, _source_line)) as first_source_file,
+           arg_min(_source_line, (_source_file, _source_line)) as first_source_line,
+           count(*) as times_seen
     from pairs
     where value_a is not null and value_b is not null
     group by all
@@ -94,11 +102,13 @@ distinct_pairs as (
 
 both_directions as (
 
-    select type_a, value_a, type_b, value_b, linked_by, times_seen from distinct_pairs
+    select type_a, value_a, type_b, value_b, linked_by, first_source_file, first_source_line, times_seen
+    from distinct_pairs
     union all
-    select type_b, value_b, type_a, value_a, linked_by, times_seen from distinct_pairs
+    select type_b, value_b, type_a, value_a, linked_by, first_source_file, first_source_line, times_seen
+    from distinct_pairs
     union all
-    select identifier_type, identifier_value, identifier_type, identifier_value, min(linked_by), count(*)
+    select identifier_type, identifier_value, identifier_type, identifier_value, min(linked_by), null, null, count(*)
     from identifiers_seen_alone
     group by identifier_type, identifier_value
 
