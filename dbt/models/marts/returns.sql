@@ -1,0 +1,34 @@
+-- One row per return with its order line, product category, customer and money.
+with
+
+returns as (select * from {{ ref('stg_oms__returns') }}),
+order_lines as (select * from {{ ref('order_lines') }}),
+
+final as (
+
+    select
+        returns.return_id,
+        returns.order_id,
+        returns.order_line_id,
+        returns.product_id,
+        order_lines.customer_id,
+        order_lines.channel,
+        order_lines.category_level_1,
+        order_lines.brand,
+        returns.quantity,
+        returns.return_reason,
+        returns.item_condition,
+        returns.is_received,
+        returns.is_refunded,
+        returns.refund_amount,
+        order_lines.unit_price * returns.quantity as returned_value,
+        order_lines.ordered_at,
+        returns.requested_at,
+        returns.received_at,
+        date_diff('day', order_lines.ordered_at, returns.requested_at) as days_to_return,
+    from returns
+    left join order_lines on returns.order_line_id = order_lines.order_line_id
+
+)
+
+select * from final
