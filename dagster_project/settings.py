@@ -4,7 +4,9 @@ feature_store.yaml read the same variables).
 
 RCL_DATA_DIR        root of all data files (default: <repo>/data)
 RCL_LANDING_DIR     where source systems drop files (default: $RCL_DATA_DIR/landing)
-RCL_WAREHOUSE_PATH  the DuckDB warehouse file (default: $RCL_DATA_DIR/warehouse.duckdb)
+RCL_WAREHOUSE_PATH  the pipeline's working DuckDB file (default: $RCL_DATA_DIR/work/warehouse.duckdb)
+RCL_PUBLISHED_WAREHOUSE  what analysts open: a link to the last complete build, swapped
+                    atomically at the end of each run (default: $RCL_DATA_DIR/warehouse.duckdb)
 RCL_FEATURES_DIR    Parquet exports read by Feast (default: $RCL_DATA_DIR/features)
 RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_DIR/feast)
 RCL_ONLINE_STORE    sqlite (default) or redis
@@ -34,6 +36,8 @@ class Settings:
     online_store: str
     redis_url: str
     feast_project: str
+    # None: $data_dir/warehouse.duckdb (see published_warehouse)
+    published_warehouse_path: Path | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -44,13 +48,21 @@ class Settings:
         return cls(
             data_dir=data_dir,
             landing_dir=Path(os.environ.get("RCL_LANDING_DIR", data_dir / "landing")).resolve(),
-            warehouse_path=Path(os.environ.get("RCL_WAREHOUSE_PATH", data_dir / "warehouse.duckdb")).resolve(),
+            warehouse_path=Path(os.environ.get("RCL_WAREHOUSE_PATH", data_dir / "work" / "warehouse.duckdb")).resolve(),
             features_dir=Path(os.environ.get("RCL_FEATURES_DIR", data_dir / "features")).resolve(),
             feast_dir=Path(os.environ.get("RCL_FEAST_DIR", data_dir / "feast")).resolve(),
             online_store=online_store,
             redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
             feast_project=os.environ.get("RCL_FEAST_PROJECT", "retail_context"),
+            published_warehouse_path=Path(
+                os.environ.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")
+            ).absolute(),
         )
+
+    @property
+    def published_warehouse(self) -> Path:
+        """The analysts' path: a symlink to the last published complete build."""
+        return self.published_warehouse_path or self.data_dir / "warehouse.duckdb"
 
     @property
     def feast_yaml(self) -> Path:
@@ -69,11 +81,14 @@ class Settings:
 
     def export_env(self) -> None:
         """Write the resolved settings back to the environment so that child processes (dbt,
-        Feast) and configuration files that read ${VARS} see the same values."""
+        Feast) and configuration files that read ${VARS} see the same values. Also creates the
+        working database's folder (DuckDB creates the file, not its folder)."""
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         os.environ.update(
             RCL_DATA_DIR=str(self.data_dir),
             RCL_LANDING_DIR=str(self.landing_dir),
             RCL_WAREHOUSE_PATH=str(self.warehouse_path),
+            RCL_PUBLISHED_WAREHOUSE=str(self.published_warehouse),
             RCL_FEATURES_DIR=str(self.features_dir),
             RCL_FEAST_DIR=str(self.feast_dir),
             RCL_ONLINE_STORE=self.online_store,

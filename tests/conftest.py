@@ -20,7 +20,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     values = dict(
         data_dir=data_dir,
         landing_dir=data_dir / "landing",
-        warehouse_path=data_dir / "warehouse.duckdb",
+        warehouse_path=data_dir / "work" / "warehouse.duckdb",
         features_dir=data_dir / "features",
         feast_dir=data_dir / "feast",
         online_store="sqlite",

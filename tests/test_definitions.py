@@ -54,3 +54,11 @@ def test_the_code_location_module_loads(monkeypatch, tmp_path):
 
     module = importlib.import_module("dagster_project.definitions")
     assert isinstance(module.defs, dg.Definitions)
+
+
+def test_publishing_waits_for_the_marts_but_not_for_the_feature_gates(tmp_path):
+    defs = build_defs(make_settings(tmp_path))
+    graph = defs.resolve_asset_graph()
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["warehouse", "published"])).parent_keys}
+    assert {"marts/customers", "marts/orders", "marts/carts", "marts/sessions"} <= parents
+    assert not any(p.startswith("features/") for p in parents)

@@ -11,13 +11,23 @@ def build_defs(settings: Settings) -> dg.Definitions:
     from dagster_project.defs.assets.dbt import build_dbt_assets
     from dagster_project.defs.assets.feast import build_feast_assets
     from dagster_project.defs.assets.ingestion import build_ingestion_assets
+    from dagster_project.defs.assets.publish import build_publish_asset
     from dagster_project.defs.checks.features import build_feature_checks
     from dagster_project.defs.jobs import build_jobs
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.defs.resources import build_resources
 
     ensure_manifest()
-    assets = [*build_ingestion_assets(settings), build_dbt_assets(settings), *build_feast_assets(settings)]
+    dbt_models = build_dbt_assets(settings)
+    # Analysts get every model that built; a failed gate on a feature table (blocking check)
+    # must not hold back the marts, so publishing does not wait for the feature tables.
+    published_models = [key for key in dbt_models.keys if key.path[0] != "features"]
+    assets = [
+        *build_ingestion_assets(settings),
+        dbt_models,
+        *build_feast_assets(settings),
+        build_publish_asset(settings, published_models),
+    ]
     return dg.Definitions(
         assets=assets,
         asset_checks=build_feature_checks(settings),
