@@ -59,6 +59,25 @@ class Settings:
             ).absolute(),
         )
 
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, **overrides) -> "Settings":
+        """Every path under one data directory, the defaults' layout (tests, benchmarks,
+        scratch environments); keyword arguments override single fields."""
+        data_dir = Path(data_dir)
+        values = dict(
+            data_dir=data_dir,
+            landing_dir=data_dir / "landing",
+            warehouse_path=data_dir / "work" / "warehouse.duckdb",
+            features_dir=data_dir / "features",
+            feast_dir=data_dir / "feast",
+            online_store="sqlite",
+            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+            feast_project="retail_context",
+            published_warehouse_path=data_dir / "warehouse.duckdb",
+        )
+        values.update(overrides)
+        return cls(**values)
+
     @property
     def published_warehouse(self) -> Path:
         """The analysts' path: a symlink to the last published complete build."""

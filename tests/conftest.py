@@ -17,18 +17,8 @@ TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    values = dict(
-        data_dir=data_dir,
-        landing_dir=data_dir / "landing",
-        warehouse_path=data_dir / "work" / "warehouse.duckdb",
-        features_dir=data_dir / "features",
-        feast_dir=data_dir / "feast",
-        online_store="sqlite",
-        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
-        feast_project="retail_context_test",
-    )
-    values.update(overrides)
-    settings = Settings(**values)
+    overrides.setdefault("feast_project", "retail_context_test")
+    settings = Settings.for_data_dir(data_dir, **overrides)
     settings.export_env()
     return settings
 
