@@ -1,0 +1,166 @@
+"""Feast offline and materialization figures.
+
+historical_vs_asof_ratio: Feast get_historical_features(...).to_df() for an entity dataframe of
+N rows (customer_id drawn from the feature table, event_timestamp uniform over its range) and
+all 16 customer_features, vs one DuckDB ASOF LEFT JOIN over the same Parquet producing the same
+columns (the view's TTL applied: a value older than 365 days is null, as in Feast). Both end
+in a pandas DataFrame; row counts and non-null counts are checked equal.
+
+materialize_vs_raw_redis_ratio: rows/s of materialize_view(customer_features) into Redis (rows =
+latest row per customer, what lands online) vs rows/s of writing the very same hashes (read back
+from what Feast wrote: same keys' field names and value bytes, under other keys) with redis-py
+pipelines of 1,000 HSETs, transaction=False.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from bench.common import log, median
+
+CUSTOMER_FEATURES = (
+    "orders_lifetime", "revenue_lifetime", "avg_order_value", "orders_90d", "revenue_90d",
+    "units_returned_lifetime", "return_rate", "product_views_30d", "add_to_carts_30d", "searches_30d",
+    "support_tickets_90d", "email_opens_90d", "email_clicks_90d", "days_since_first_seen",
+    "favourite_category", "preferred_device",
+)
+CUSTOMER_TTL_DAYS = 365
+
+
+def entity_dataframe(parquet_path, rows: int, seed: int = 42):
+    import duckdb
+    import numpy as np
+    import pandas as pd
+
+    conn = duckdb.connect()
+    ids = [r[0] for r in conn.execute(
+        f"select distinct customer_id from read_parquet('{parquet_path}') order by 1").fetchall()]
+    lo, hi = conn.execute(f"select min(event_timestamp), max(event_timestamp) from read_parquet('{parquet_path}')").fetchone()
+    conn.close()
+    rng = np.random.default_rng(seed)
+    lo_s, hi_s = pd.Timestamp(lo).value // 10**9, pd.Timestamp(hi).value // 10**9
+    seconds = rng.integers(lo_s, hi_s + 1, size=rows)
+    return pd.DataFrame({
+        "customer_id": np.asarray(ids, dtype=object)[rng.integers(0, len(ids), size=rows)],
+        "event_timestamp": pd.to_datetime(seconds, unit="s", utc=True),
+    })
+
+
+def asof_join(entity_df, parquet_path):
+    import duckdb
+
+    conn = duckdb.connect()
+    try:
+        conn.execute("set TimeZone = 'UTC'")
+        conn.register("entity_df", entity_df)
+        features = ",\n".join(
+            f"case when f.event_timestamp >= e.ts - interval {CUSTOMER_TTL_DAYS} days then f.{name} end as {name}"
+            for name in CUSTOMER_FEATURES
+        )
+        return conn.execute(
+            f"""
+            with e as (select customer_id, event_timestamp, cast(event_timestamp as timestamp) as ts from entity_df)
+            select e.customer_id, e.event_timestamp,
+                   {features}
+            from e asof left join read_parquet('{parquet_path}') as f
+              on e.customer_id = f.customer_id and e.ts >= f.event_timestamp
+            """
+        ).df()
+    finally:
+        conn.close()
+
+
+def feast_historical(store, entity_df):
+    refs = [f"customer_features:{name}" for name in CUSTOMER_FEATURES]
+    return store.get_historical_features(entity_df=entity_df, features=refs).to_df()
+
+
+def measure_historical(settings, rows: int, runs: int) -> dict:
+    from dagster_project.feature_store import feature_table_path, get_feature_store
+
+    path = feature_table_path(settings, "customer_features")
+    entity_df = entity_dataframe(path, rows)
+    store = get_feature_store(settings)
+    feast_times, asof_times, checks = [], [], []
+    # one untimed warm-up each (imports, registry load, DuckDB extension load)
+    feast_historical(store, entity_df.head(1000))
+    asof_join(entity_df.head(1000), path)
+    for i in range(runs):
+        t = time.perf_counter()
+        fdf = feast_historical(store, entity_df)
+        feast_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        adf = asof_join(entity_df, path)
+        asof_times.append(time.perf_counter() - t)
+        checks.append({
+            "feast_rows": len(fdf), "asof_rows": len(adf),
+            "feast_non_null_orders_lifetime": int(fdf["orders_lifetime"].notna().sum()),
+            "asof_non_null_orders_lifetime": int(adf["orders_lifetime"].notna().sum()),
+        })
+        log(f"historical run {i + 1}: feast {feast_times[-1]:.2f}s, asof {asof_times[-1]:.2f}s, {checks[-1]}")
+    same = all(c["feast_rows"] == c["asof_rows"] == rows and
+               c["feast_non_null_orders_lifetime"] == c["asof_non_null_orders_lifetime"] for c in checks)
+    return {"entity_rows": rows, "feast_seconds": feast_times, "asof_seconds": asof_times, "checks": checks[-1],
+            "same_result_shape": same}
+
+
+# ----------------------------------------------------------------------- materialize vs raw Redis
+
+def _project_keys(client, project: str) -> list[bytes]:
+    suffix = project.encode()
+    return [k for k in client.scan_iter(match=b"*" + suffix, count=5000) if k.endswith(suffix)]
+
+
+def measure_materialize(redis_settings, runs: int) -> dict:
+    """redis_settings: Settings with online_store=redis and a unique feast_project (already applied)."""
+    import redis
+
+    from dagster_project.feature_store import feature_table_path, materialize_view
+
+    client = redis.Redis.from_url(redis_settings.redis_url)
+    import duckdb
+
+    (entities,) = duckdb.connect().execute(
+        f"select count(distinct customer_id) from read_parquet('{feature_table_path(redis_settings, 'customer_features')}')"
+    ).fetchone()
+    mat_times = []
+    for i in range(runs):
+        t = time.perf_counter()
+        materialize_view(redis_settings, "customer_features")
+        mat_times.append(time.perf_counter() - t)
+        log(f"materialize run {i + 1}: {mat_times[-1]:.2f}s for {entities} entities")
+
+    # the very hashes Feast wrote (customer_features fields only), read back untimed
+    keys = _project_keys(client, redis_settings.feast_project)
+    pipe = client.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(k)
+    hashes = [h for h in pipe.execute() if h]
+    payload_bytes = sum(len(f) + len(v) for h in hashes for f, v in h.items())
+    fields_per_hash = median([len(h) for h in hashes])
+    prefix = f"bench_raw:{uuid.uuid4().hex[:8]}:".encode()
+    raw_times = []
+    try:
+        for i in range(runs):
+            t = time.perf_counter()
+            pipe = client.pipeline(transaction=False)
+            for n, mapping in enumerate(hashes):
+                pipe.hset(prefix + str(n).encode(), mapping=mapping)
+                if n % 1000 == 999:
+                    pipe.execute()
+            pipe.execute()
+            raw_times.append(time.perf_counter() - t)
+            log(f"raw redis run {i + 1}: {raw_times[-1]:.3f}s for {len(hashes)} hashes")
+    finally:
+        raw_keys = list(client.scan_iter(match=prefix + b"*", count=5000))
+        for start in range(0, len(raw_keys), 1000):
+            client.delete(*raw_keys[start:start + 1000])
+    return {
+        "entities": int(entities),
+        "redis_hashes": len(hashes),
+        "fields_per_hash": fields_per_hash,
+        "payload_bytes": payload_bytes,
+        "materialize_seconds": mat_times,
+        "raw_seconds": raw_times,
+    }
