@@ -5,7 +5,7 @@ puts on one person is a true pair; every pair that `intermediate.int_identities_
 in one customer is a predicted pair; pairs that are both are true positives.
 
 Ground-truth identifiers are brought into the warehouse's form first: emails become
-sha256(salt || lower(trim(email))) (type email_hash), phones sha256(salt || digits only) (type
+sha256(salt || lower(trim(email))) (type email_hash), phones sha256(salt || international digits, as normalize_phone) (type
 phone_hash), the ids (anonymous_id, oms_customer_id, crm_customer_id) are trimmed. Identifiers of
 person 'shared' (store-kiosk cookies, junk emails) belong to nobody and are left out. A
 ground-truth identifier the stitched table does not know, or knows without a customer (a shared
@@ -35,6 +35,19 @@ def default_salt() -> str:
     return os.environ.get("RCL_PII_SALT", DEFAULT_SALT)
 
 
+# The international digits-only form of dbt/macros/hash_pii.sql::normalize_phone (national numbers
+# take the default country code 49), applied to the ground truth's phones as typed.
+_PHONE_SQL = """(case
+    when regexp_replace(replace(cast(identifier_value as varchar), '(0)', ''), '[^0-9+]', '', 'g') like '+%'
+        then regexp_replace(replace(cast(identifier_value as varchar), '(0)', ''), '[^0-9]', '', 'g')
+    when regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g') like '00%'
+        then substr(regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g'), 3)
+    when regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g') like '0%'
+        then '49' || substr(regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g'), 2)
+    else regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g')
+end)"""
+
+
 def _sql_literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -57,7 +70,7 @@ def score_identity(warehouse_path, ground_truth_path, salt: str = DEFAULT_SALT) 
                          else identifier_type end as identifier_type,
                     case identifier_type
                         when 'email' then sha256({salt_sql} || lower(trim(cast(identifier_value as varchar))))
-                        when 'phone' then sha256({salt_sql} || regexp_replace(cast(identifier_value as varchar), '[^0-9]', '', 'g'))
+                        when 'phone' then sha256({salt_sql} || {_PHONE_SQL})
                         else trim(cast(identifier_value as varchar))
                     end as identifier_value
                 from read_parquet({_sql_literal(str(ground_truth_path))})
