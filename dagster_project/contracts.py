@@ -35,6 +35,8 @@ class Column:
     accepted_values: tuple[str, ...] | None = None
     min_value: float | None = None
     max_value: float | None = None
+    # JSON columns only: an object whose values are all numbers, strings or booleans (no nesting).
+    scalar_values: bool = False
 
     @property
     def is_timestamp(self) -> bool:
@@ -67,6 +69,11 @@ class SourceEntity:
     @property
     def quarantine_table(self) -> str:
         return f"raw.{self.name}__quarantine"
+
+    @property
+    def reconciliation_table(self) -> str:
+        """Per landing file: rows read = loaded + quarantined + exact duplicates removed."""
+        return f"raw.{self.name}__reconciliation"
 
     @property
     def extension(self) -> str:
@@ -303,7 +310,8 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("cost", _MONEY, "Unit cost.", min_value=0),
             _c("currency", "VARCHAR", "ISO 4217 currency.", required=True, accepted_values=CURRENCIES),
             _c("description", "VARCHAR", "Marketing description."),
-            _c("specs", "JSON", "Technical specs: object of name -> number, string or boolean; the keys depend on the category.", required=True),
+            _c("specs", "JSON", "Technical specs: object of name -> number, string or boolean; the keys depend on the category.", required=True,
+               scalar_values=True),
             _c("is_active", "BOOLEAN", "Sellable.", required=True),
             _c("launched_at", "TIMESTAMP", "First day on sale."),
             _c("updated_at", "TIMESTAMP", "When the record last changed.", required=True),
@@ -420,6 +428,13 @@ def render_markdown() -> str:
         "  is kept out of the warehouse and written to `raw.<system>__<entity>__quarantine` with",
         "  its file, line and reason. A file missing a required column fails that source's ingestion",
         "  with a message naming the file and the column.",
+        "- **Also quarantined**: event times more than a day after the load (clock or time-zone bugs),",
+        "  and, for `events` and `snapshot` deliveries, a second row with the primary key of an earlier",
+        "  row of the same file but different content. Exact duplicate rows (identical content, in the",
+        "  same or another file) are loaded once and counted as duplicates removed.",
+        "- **Schema drift**: columns (or JSON keys) not listed below are kept in the raw table's",
+        "  `_extra_columns` JSON and reported as a warning; a column whose values almost all fail to",
+        "  parse as its type (a changed type) fails that source's ingestion naming file, column and value.",
         "- **PII** columns stay in the raw layer (the PII zone). From staging on, emails and phones",
         "  exist only as salted hashes (used for identity matching), and names, street addresses,",
         "  postcodes and IP addresses are dropped; none of them reach marts, feature tables or the",
@@ -453,6 +468,8 @@ def render_markdown() -> str:
                     rule.append(f"≥ {col.min_value:g}")
                 if col.max_value is not None:
                     rule.append(f"≤ {col.max_value:g}")
+                if col.scalar_values:
+                    rule.append("object of numbers, strings or booleans")
                 type_name = "TIMESTAMP (with offset)" if col.is_timestamp else col.type
                 lines.append(
                     f"| `{col.name}` | {type_name} | {'yes' if col.required else ''} | "

@@ -4,9 +4,12 @@ feature views into the online store, and opening the store for readers."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pyarrow.parquet as pq
 
@@ -71,12 +74,82 @@ def event_time_range(path: Path) -> tuple[datetime, datetime]:
     return bounds["min"].as_py(), bounds["max"].as_py()
 
 
-def materialize_view(settings: Settings, view_name: str) -> dict:
+class OnlineStoreUnavailable(RuntimeError):
+    """The online store could not be written after every retry; nothing was committed as materialized."""
+
+
+# Connection errors of the online store are retried with exponential backoff: attempts and the
+# first delay (doubling each time) come from the environment so tests and operators can tune them.
+MATERIALIZE_ATTEMPTS = int(os.environ.get("RCL_ONLINE_STORE_ATTEMPTS", "4"))
+MATERIALIZE_FIRST_DELAY = float(os.environ.get("RCL_ONLINE_STORE_RETRY_DELAY", "1.0"))
+
+
+def _redacted(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]  # builtins (OSError family)
+    try:
+        import redis
+
+        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+    except ImportError:  # pragma: no cover - redis is a dependency of the project
+        pass
+    return tuple(errors)
+
+
+def _check_online_store(settings: Settings) -> None:
+    """Fail before writing anything when the online store does not answer."""
+    if settings.online_store == "redis":
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+
+def materialize_view(settings: Settings, view_name: str, *, attempts: int | None = None,
+                     first_delay: float | None = None, sleep=time.sleep) -> dict:
     """Load the latest row per entity of one feature view into the online store.
 
-    The window covers the whole table, so a re-run writes the same values again (idempotent)."""
+    The window covers the whole table, so a re-run writes the same values again (idempotent).
+    Connection errors (e.g. Redis down) are retried with exponential backoff; after the last
+    attempt OnlineStoreUnavailable names the view and the store. What a failure leaves behind:
+    a failure before the first write (the usual case: the store is checked first) publishes
+    nothing; a failure midway leaves the entities written so far with their new, valid values
+    (each entity's row is written whole) and the others with their previous values; the
+    registry's materialization interval only advances when every row was written, and the
+    retry (or the next run) re-writes every entity."""
+    attempts = attempts or MATERIALIZE_ATTEMPTS
+    delay = MATERIALIZE_FIRST_DELAY if first_delay is None else first_delay
     path = feature_table_path(settings, view_name)
     start, end = event_time_range(path)
     store = get_feature_store(settings)
-    store.materialize(start_date=start - timedelta(seconds=1), end_date=end + timedelta(seconds=1), feature_views=[view_name])
-    return {"start": start, "end": end, "rows": pq.ParquetFile(path).metadata.num_rows}
+    retryable = _connection_errors()
+    for attempt in range(1, attempts + 1):
+        try:
+            _check_online_store(settings)
+            store.materialize(start_date=start - timedelta(seconds=1), end_date=end + timedelta(seconds=1),
+                              feature_views=[view_name])
+            break
+        except retryable as exc:
+            target = _redacted(settings.redis_url) if settings.online_store == "redis" else settings.online_store
+            if attempt == attempts:
+                raise OnlineStoreUnavailable(
+                    f"materializing feature view {view_name!r} failed: online store {target} unreachable after "
+                    f"{attempts} attempts ({exc.__class__.__name__}: {exc}); the view's materialization was not "
+                    f"recorded and the next run re-writes every entity"
+                ) from exc
+            log.warning(
+                "materializing %s: online store %s unreachable (%s: %s), attempt %d of %d, retrying in %.1fs",
+                view_name, target, exc.__class__.__name__, exc, attempt, attempts, delay,
+            )
+            sleep(delay)
+            delay *= 2
+    return {"start": start, "end": end, "rows": pq.ParquetFile(path).metadata.num_rows, "attempts": attempt}

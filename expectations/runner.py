@@ -29,17 +29,18 @@ class ValidationSummary:
     result_json: dict[str, Any]
 
 
-def validate_dataframe(df: pd.DataFrame, suite_name: str) -> ValidationSummary:
+def validate_dataframe(df: pd.DataFrame, suite_name: str, suite=None) -> ValidationSummary:
+    """Validate `df` against `suite` (a gx.ExpectationSuite), by default SUITES[suite_name]()."""
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     batch_definition = (
-        context.data_sources.add_pandas("features")
+        context.data_sources.add_pandas("frames")
         .add_dataframe_asset(suite_name)
         .add_batch_definition_whole_dataframe("whole_table")
     )
-    suite = context.suites.add(SUITES[suite_name]())
+    suite = context.suites.add(suite if suite is not None else SUITES[suite_name]())
     batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
     result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
 
@@ -49,6 +50,8 @@ def validate_dataframe(df: pd.DataFrame, suite_name: str) -> ValidationSummary:
             continue
         config = r.expectation_config
         kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+        if r.result.get("observed_value") is not None:
+            kwargs["_observed"] = _plain(r.result.get("observed_value"))
         failed.append(
             FailedExpectation(
                 expectation=config.type,
@@ -68,6 +71,8 @@ def validate_dataframe(df: pd.DataFrame, suite_name: str) -> ValidationSummary:
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return value.tolist()
     if hasattr(value, "item"):
         return value.item()
     return value if isinstance(value, (int, float, str, bool, type(None), list, dict)) else str(value)

@@ -25,6 +25,11 @@ def customer_features_suite():
         gxe.ExpectColumnValuesToBeInSet(column="preferred_device", value_set=["desktop", "mobile", "tablet"]),
         # Most customers are seen on the web: a collapse of the stitching would show here first.
         gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="preferred_device", min_value=0.3),
+        # Null-rate bounds: nulls are legitimate (no order yet, nothing returned) but a jump in
+        # their share means a join or a source went missing.
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="avg_order_value", min_value=0.5),
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="return_rate", min_value=0.3),
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="favourite_category", min_value=0.3),
     ]
     expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in counts]
     expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts]
@@ -53,6 +58,10 @@ def product_features_suite():
         gxe.ExpectColumnValuesToBeBetween(column="view_to_order_rate_30d", min_value=0),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="units_on_hand", column_B="units_available", or_equal=True),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="locations_in_stock", column_B="stores_in_stock", or_equal=True),
+        # Null-rate bounds (products without reviews, views or returns have nulls there).
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="avg_rating", min_value=0.1),
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="return_rate_90d", min_value=0.5),
+        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="view_to_order_rate_30d", min_value=0.5),
     ]
     expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in counts]
     expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts]

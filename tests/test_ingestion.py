@@ -133,3 +133,39 @@ def test_json_nulls_in_nested_columns_are_missing_values(conn, tmp_path):
     result = ingest_entity(conn, get_contract("web", "events"), landing)
     assert (result.rows_loaded, result.rows_quarantined) == (1, 0)
     assert conn.execute("select properties is null and traits is null and user_id is null from raw.web__events").fetchone()[0]
+
+
+def test_future_tolerance_is_relative_to_an_injectable_now(conn, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-01-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           "E1,C1,K1,send,,2026-01-01T08:00:00Z\nE2,C1,K1,open,,2026-01-02T07:00:00Z\nE3,C1,K1,open,,2026-01-02T09:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    now = datetime(2026, 1, 1, 8, 30, tzinfo=timezone.utc)
+    result = ingest_entity(conn, contract, landing, now=now)  # default tolerance: one day
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    reason = conn.execute("select reason from raw.crm__email_events__quarantine").fetchone()[0]
+    assert reason == "occurred_at: 2026-01-02T09:00:00Z is in the future (after 2026-01-02 08:30:00 UTC)"
+    result = ingest_entity(conn, contract, landing, now=now, future_tolerance=timedelta(days=2))
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 0)
+
+
+def test_reconciliation_per_file_counts_duplicates_and_is_stored(conn, tmp_path):
+    landing = tmp_path / "landing"
+    header = "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+    _write(landing / "crm" / "email_events" / "2026-01-01.csv",
+           header + "E1,C1,K1,send,,2026-01-01T08:00:00Z\nE1,C1,K1,send,,2026-01-01T08:00:00Z\nE2,C1,K1,nope,,2026-01-01T09:00:00Z\n")
+    _write(landing / "crm" / "email_events" / "2026-01-02.csv", header + "E1,C1,K1,send,,2026-01-01T08:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    result = ingest_entity(conn, contract, landing)
+    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined, f.duplicates_removed) for f in result.per_file] == [
+        (3, 1, 1, 1), (1, 0, 0, 1)
+    ]
+    assert result.is_reconciled and result.duplicates_removed == 2
+    stored = conn.execute(
+        f"select rows_read, rows_loaded, rows_quarantined, duplicates_removed, is_reconciled "
+        f"from {contract.reconciliation_table} order by file"
+    ).fetchall()
+    assert stored == [(3, 1, 1, 1, True), (1, 0, 0, 1, True)]

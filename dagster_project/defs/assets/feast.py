@@ -4,7 +4,13 @@
 import dagster as dg
 
 from dagster_project.defs.assets.dbt import feature_model_key
-from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, get_feature_store, materialize_view
+from dagster_project.feature_store import (
+    FEATURE_VIEWS,
+    OnlineStoreUnavailable,
+    apply_feature_repo,
+    get_feature_store,
+    materialize_view,
+)
 from dagster_project.settings import Settings
 
 FEAST_REGISTRY_KEY = dg.AssetKey(["feast", "registry"])
@@ -46,7 +52,13 @@ def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             description=f"Latest {view_name} per entity in the online store ({settings.online_store}).",
         )
         def _materialize(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-            window = materialize_view(settings, view_name)
+            try:
+                window = materialize_view(settings, view_name)
+            except OnlineStoreUnavailable as exc:
+                # Reported as a failed materialization (the run fails, the UI shows why); the
+                # online store keeps what it had and the next run re-writes the whole view.
+                context.log.error(str(exc))
+                raise dg.Failure(description=str(exc), metadata={"view": view_name, "online_store": settings.online_store}) from exc
             context.log.info(f"materialized {view_name} {window}")
             return dg.MaterializeResult(
                 metadata={
@@ -54,6 +66,7 @@ def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     "window_start": str(window["start"]),
                     "window_end": str(window["end"]),
                     "online_store": settings.online_store,
+                    "attempts": window["attempts"],
                 }
             )
 

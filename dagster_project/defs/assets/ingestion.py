@@ -2,12 +2,14 @@
 
 
 import os
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contracts import CONTRACTS, SourceEntity
-from dagster_project.ingestion import ingest_entity
+from dagster_project.defs.checks.raw import raw_check_spec, run_raw_check
+from dagster_project.ingestion import IngestionResult, ingest_entity
 from dagster_project.settings import Settings
 
 
@@ -34,6 +36,27 @@ def _table_schema(contract: SourceEntity) -> dg.TableSchema:
     )
 
 
+def reconciliation_table(result: IngestionResult, settings: Settings, limit: int = 400) -> str:
+    """Markdown: one row per file, rows read = loaded + quarantined + duplicates removed."""
+    lines = ["| file | read | loaded | quarantined | duplicates removed | reconciled |", "|---|---:|---:|---:|---:|---|"]
+    for f in result.per_file[:limit]:
+        try:
+            name = str(Path(f.file).relative_to(settings.landing_dir))
+        except ValueError:
+            name = f.file
+        lines.append(
+            f"| {name} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {f.duplicates_removed} | "
+            f"{'yes' if f.is_reconciled else '**NO**'} |"
+        )
+    if len(result.per_file) > limit:
+        lines.append(f"| … {len(result.per_file) - limit} more files | | | | | |")
+    lines.append(
+        f"| **total** | {result.rows_read} | {result.rows_loaded} | {result.rows_quarantined} | "
+        f"{result.duplicates_removed} | {'yes' if result.is_reconciled else '**NO**'} |"
+    )
+    return "\n".join(lines)
+
+
 def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.AssetsDefinition:
     key = raw_asset_key(contract.system, contract.entity)
 
@@ -49,13 +72,14 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
             dg.AssetCheckSpec(
                 "rows_reconciled",
                 asset=key,
-                description="Every row read is either loaded or quarantined.",
+                description="In every file, rows read = loaded + quarantined + exact duplicates removed.",
             ),
             dg.AssetCheckSpec(
                 "quarantine_rate",
                 asset=key,
                 description=f"At most {MAX_QUARANTINE_RATE:.0%} of the rows read are quarantined.",
             ),
+            raw_check_spec(contract, key),
         ],
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
@@ -65,41 +89,58 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                 f"select _source_file, _source_line, reason from {contract.quarantine_table} "
                 "order by _source_file, _source_line limit 10"
             ).df()
-        for warning in result.warnings:
-            context.log.warning(warning)
-        context.log.info(
-            f"{contract.name}: {result.rows_read} rows read from {len(result.files)} files, "
-            f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined"
-        )
-        yield dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": result.rows_loaded,
-                "files": len(result.files),
-                "rows_read": result.rows_read,
-                "rows_quarantined": result.rows_quarantined,
-                "quarantine_reasons": dg.MetadataValue.json(result.reasons),
-                "quarantine_preview": dg.MetadataValue.md(preview.to_markdown(index=False)) if len(preview) else "none",
-                "warnings": dg.MetadataValue.json(result.warnings),
-            }
-        )
-        yield dg.AssetCheckResult(
-            check_name="rows_reconciled",
-            passed=result.is_reconciled,
-            metadata={
-                "rows_read": result.rows_read,
-                "rows_loaded": result.rows_loaded,
-                "rows_quarantined": result.rows_quarantined,
-            },
-        )
-        yield dg.AssetCheckResult(
-            check_name="quarantine_rate",
-            passed=result.quarantine_rate <= MAX_QUARANTINE_RATE,
-            metadata={
-                "quarantine_rate": result.quarantine_rate,
-                "max_quarantine_rate": MAX_QUARANTINE_RATE,
-                "top_reasons": dg.MetadataValue.json(result.reasons),
-            },
-        )
+            for warning in result.warnings:
+                context.log.warning(warning)
+            context.log.info(
+                f"{contract.name}: {result.rows_read} rows read from {len(result.files)} files, "
+                f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined, "
+                f"{result.duplicates_removed} exact duplicates removed"
+            )
+            yield dg.MaterializeResult(
+                metadata={
+                    "dagster/row_count": result.rows_loaded,
+                    "files": len(result.files),
+                    "rows_read": result.rows_read,
+                    "rows_quarantined": result.rows_quarantined,
+                    "duplicates_removed": result.duplicates_removed,
+                    "quarantine_reasons": dg.MetadataValue.json(result.reasons),
+                    "quarantine_preview": dg.MetadataValue.md(preview.to_markdown(index=False)) if len(preview) else "none",
+                    "reconciliation_per_file": dg.MetadataValue.md(reconciliation_table(result, settings)),
+                    "extra_columns": dg.MetadataValue.json(result.extra_columns),
+                    "warnings": dg.MetadataValue.json(result.warnings),
+                }
+            )
+            yield dg.AssetCheckResult(
+                check_name="rows_reconciled",
+                passed=result.is_reconciled,
+                metadata={
+                    "files": len(result.per_file),
+                    "rows_read": result.rows_read,
+                    "rows_loaded": result.rows_loaded,
+                    "rows_quarantined": result.rows_quarantined,
+                    "duplicates_removed": result.duplicates_removed,
+                    "unreconciled_files": dg.MetadataValue.json(result.unreconciled_files),
+                },
+            )
+            yield dg.AssetCheckResult(
+                check_name="quarantine_rate",
+                passed=result.quarantine_rate <= MAX_QUARANTINE_RATE,
+                metadata={
+                    "quarantine_rate": result.quarantine_rate,
+                    "max_quarantine_rate": MAX_QUARANTINE_RATE,
+                    "top_reasons": dg.MetadataValue.json(result.reasons),
+                },
+            )
+            try:
+                yield run_raw_check(conn, contract, settings, log=context.log)
+            except Exception as exc:  # a broken validation must not hide the load; report it
+                context.log.exception(f"{contract.name}: raw expectations could not run")
+                yield dg.AssetCheckResult(
+                    check_name="contract_expectations",
+                    passed=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"error": f"{exc.__class__.__name__}: {exc}"},
+                )
 
     return _ingest
 

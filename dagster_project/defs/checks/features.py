@@ -2,7 +2,6 @@
 materialization downstream does not run and the online store keeps its last good values."""
 
 
-import json
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -21,16 +20,34 @@ def build_feature_check(view_name: str, settings: Settings) -> dg.AssetChecksDef
         description=f"Great Expectations suite expectations/suites.py::{view_name}_suite on the Parquet export.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        from expectations.history import drift_expectations, load_last_good, save_last_good, summarize
+        from expectations.report import store_validation
         from expectations.runner import validate_dataframe
+        from expectations.suites import SUITES
 
         df = pd.read_parquet(feature_table_path(settings, view_name))
-        summary = validate_dataframe(df, view_name)
-
         results_dir = settings.data_dir / "validation" / view_name
-        results_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        result_path = results_dir / f"{stamp}.json"
-        result_path.write_text(json.dumps(summary.result_json, indent=1, default=str))
+        history = load_last_good(results_dir)
+        suite = SUITES[view_name]()
+        if history is None:
+            history_note = "first run: no previous good run, so no row-count or drift expectations"
+        else:
+            for expectation in drift_expectations(history):
+                suite.add_expectation(expectation)
+            history_note = (
+                f"row count and key-column means/null rates compared with the last good run "
+                f"({history['rows']} rows, validated {history.get('validated_at', '?')})"
+            )
+        summary = validate_dataframe(df, view_name, suite=suite)
+        result_path, page_path = store_validation(
+            results_dir, f"{view_name} expectations", summary.result_json, [f"{len(df)} rows (all rows)", history_note]
+        )
+        if summary.success:
+            # Only a passing validation becomes the reference for the next run.
+            stats = summarize(df, view_name)
+            stats["validated_at"] = datetime.now(timezone.utc).isoformat()
+            stats["result"] = result_path.name
+            save_last_good(results_dir, stats)
 
         failures = [
             {
@@ -38,6 +55,7 @@ def build_feature_check(view_name: str, settings: Settings) -> dg.AssetChecksDef
                 "column": f.column,
                 "unexpected_count": f.unexpected_count,
                 "sample": f.unexpected_sample,
+                **({"observed": f.kwargs.get("_observed")} if f.kwargs.get("_observed") is not None else {}),
             }
             for f in summary.failed
         ]
@@ -51,7 +69,9 @@ def build_feature_check(view_name: str, settings: Settings) -> dg.AssetChecksDef
                 "expectations_evaluated": summary.evaluated,
                 "expectations_failed": len(summary.failed),
                 "failures": dg.MetadataValue.json(failures),
+                "history": history_note,
                 "validation_result": dg.MetadataValue.path(str(result_path)),
+                "validation_page": dg.MetadataValue.url(page_path.as_uri()),
             },
         )
 
