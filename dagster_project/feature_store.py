@@ -41,8 +41,9 @@ def apply_feature_repo(settings: Settings) -> str:
 
     from feast.repo_operations import _get_repo_contents, apply_total_with_repo_instance
 
-    store = get_feature_store(settings)
     settings.feast_dir.mkdir(parents=True, exist_ok=True)
+    _forget_registry_of_another_location(settings)
+    store = get_feature_store(settings)
     report = io.StringIO()
     # Feast names repo modules relative to the working directory, and data_sources reads the
     # settings when imported: reload so a changed environment is picked up. Steps run one at a
@@ -59,6 +60,24 @@ def apply_feature_repo(settings: Settings) -> str:
         repo = _get_repo_contents(FEATURE_REPO_DIR, store.config.project, store.config)
         apply_total_with_repo_instance(store, store.config.project, store.registry, repo, skip_source_validation=True)
     return report.getvalue()
+
+
+def _forget_registry_of_another_location(settings: Settings) -> None:
+    """A registry records where its online tables live. Applied from a copied or moved Feast
+    folder, Feast would tear down the tables at the recorded (original) location as obsolete
+    infrastructure: another environment's online store. The folder remembers its own location;
+    in a copy the registry is started afresh (the online rows copied along are kept: tables are
+    created only if missing)."""
+    marker = settings.feast_dir / ".location"
+    registry = settings.feast_dir / "registry.db"
+    here = str(settings.feast_dir.resolve())
+    if registry.exists() and marker.exists() and marker.read_text().strip() != here:
+        log.warning("Feast registry in %s was copied from %s: starting a fresh registry", here, marker.read_text().strip())
+        registry.unlink()
+    elif registry.exists() and not marker.exists():
+        log.warning("Feast registry in %s has no recorded location: starting a fresh registry", here)
+        registry.unlink()
+    marker.write_text(here + "\n")
 
 
 def feature_table_path(settings: Settings, view_name: str) -> Path:

@@ -57,3 +57,23 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
         features=["product_features:price"], entity_rows=[{"product_id": product["product_id"]}]
     ).to_dict()["price"][0]
     assert after == before
+
+
+def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(pipeline_settings, tmp_path):
+    import sqlite3
+
+    from dagster_project.feature_store import apply_feature_repo
+
+    def online_tables(feast_dir):
+        with sqlite3.connect(feast_dir / "online_store.db") as conn:
+            return {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
+
+    original = online_tables(pipeline_settings.feast_dir)
+    assert original
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
+    copy = make_settings(data_dir)
+    apply_feature_repo(copy)
+    assert online_tables(pipeline_settings.feast_dir) == original
+    assert online_tables(copy.feast_dir) == original
+    pipeline_settings.export_env()
