@@ -88,10 +88,6 @@ class SourceEntity:
                 return col
         raise KeyError(f"{self.name} has no column {name!r}")
 
-    @property
-    def pii_columns(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns if c.pii)
-
 
 def _c(name, type_, description, **kw) -> Column:
     return Column(name=name, type=type_, description=description, **kw)
