@@ -1,12 +1,12 @@
 """Build figures: build_vs_sql_ratio, orchestration_overhead_ratio, peak_rss_gib.
 
 * build_vs_sql_ratio: the build through Dagster (job of every asset but the Feast ones:
-  13 ingestion assets with their checks, the dbt asset = `dbt build` of models and tests,
+  13 ingestion assets with their checks, the two dbt assets = `dbt build` of models and tests,
   the blocking Great Expectations checks; the feature Parquet files are dbt external models),
   on a fresh warehouse each run, vs bench.baseline's one SQL script on a fresh warehouse. Timed:
   job.execute_in_process only (definitions built and the dbt manifest parsed once beforehand,
   as a deployed code location has them). The feature tables' row counts must match.
-* orchestration_overhead_ratio: the dbt asset alone (dbt models + dbt tests as checks, no GX)
+* orchestration_overhead_ratio: the dbt assets alone (dbt models + dbt tests as checks, no GX)
   through Dagster + dagster-dbt vs plain `dbt build --target-path <tmp>` with the same
   environment, each run starting from the same raw-only warehouse copy, partial-parse state
   copied into the plain run's target dir as dagster-dbt does for its own.
@@ -39,13 +39,27 @@ def bench_jobs(settings):
     from dagster_project.defs import build_defs
 
     defs = build_defs(settings)
-    dbt_asset = next(a for a in defs.assets if getattr(a, "op", None) is not None and a.op.name == "dbt_models")
+    dbt_assets = [a for a in defs.assets if getattr(a, "op", None) is not None
+                  and a.op.name in ("dbt_models", "dbt_daily_models")]
     gx_checks = list(defs.asset_checks or [])
     build_job = dg.define_asset_job("bench_build", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("feast"))
     dbt_job = dg.define_asset_job(
-        "bench_dbt", selection=dg.AssetSelection.assets(dbt_asset) - dg.AssetSelection.checks(*gx_checks))
+        "bench_dbt", selection=dg.AssetSelection.assets(*dbt_assets) - dg.AssetSelection.checks(*gx_checks))
     merged = dg.Definitions.merge(defs, dg.Definitions(jobs=[build_job, dbt_job]))
-    return merged.resolve_job_def("bench_build"), merged.resolve_job_def("bench_dbt")
+    return FullRange(merged.resolve_job_def("bench_build")), FullRange(merged.resolve_job_def("bench_dbt"))
+
+
+class FullRange:
+    """A job whose execute_in_process runs over every daily partition in one run (a full build)."""
+
+    def __init__(self, job_def):
+        from dagster_project.demo import partition_range_tags
+
+        self.job_def = job_def
+        self.tags = partition_range_tags(job_def)
+
+    def execute_in_process(self, **kwargs):
+        return self.job_def.execute_in_process(tags=self.tags, **kwargs)
 
 
 def reset_outputs(settings) -> None:
@@ -235,3 +249,50 @@ if __name__ == "__main__":
                         help="run the full_pipeline job on DIR/landing (the child process measured for peak RSS)")
     args = parser.parse_args()
     sys.exit(_peak_rss_child(args.peak_rss_child))
+
+
+def measure_incremental(settings, runs: int, work_dir: Path) -> dict:
+    """incremental_vs_full_ratio: the build (bench_build: all but Feast) of every delivery day but
+    the last as a full refresh, timed; then the last day's files arrive and that day's partition
+    runs (ingestion of its window, the incremental dbt models, then the unpartitioned models,
+    checks and feature exports, as the nightly schedule runs it), timed. One pair per run, on a
+    fresh warehouse each time."""
+    import dagster as dg
+
+    build_job, _ = bench_jobs(settings)
+    landing = settings.landing_dir
+    days = sorted(p.stem for p in (landing / "web" / "events").glob("*.jsonl"))
+    last = days[-1]
+    aside = work_dir / "held_back"
+    new_files = sorted(p for p in landing.rglob(f"{last}.*"))
+    new_rows = sum(max(0, sum(1 for _ in open(p, "rb")) - (1 if p.suffix == ".csv" else 0)) for p in new_files)
+    all_rows = sum(max(0, sum(1 for _ in open(p, "rb")) - (1 if p.suffix == ".csv" else 0))
+                   for p in landing.rglob("*.*") if p.suffix in (".csv", ".jsonl"))
+    full_times, inc_times, failures, steps = [], [], [], {}
+    for i in range(runs):
+        reset_outputs(settings)
+        for p in new_files:
+            target = aside / p.relative_to(landing)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            p.rename(target)
+        try:
+            t = time.perf_counter()
+            result = build_job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+            full_times.append(time.perf_counter() - t)
+            if not result.success:
+                failures.append(_failures(result))
+        finally:
+            for p in new_files:
+                (aside / p.relative_to(landing)).rename(p)
+        instance = dg.DagsterInstance.ephemeral()
+        t = time.perf_counter()
+        result = build_job.job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=last)
+        inc_times.append(time.perf_counter() - t)
+        if not result.success:
+            failures.append(_failures(result))
+        steps = _step_seconds(instance, result)
+        log(f"incremental run {i + 1}: full build of {len(days) - 1} days {full_times[-1]:.1f}s, "
+            f"day {last} as one partition {inc_times[-1]:.1f}s")
+    return {"full_seconds": full_times, "incremental_seconds": inc_times, "failures": failures,
+            "step_seconds_last_run": steps, "day": last, "new_day_rows": new_rows, "all_rows": all_rows,
+            "days": len(days)}

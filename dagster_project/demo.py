@@ -18,15 +18,32 @@ from dagster_project.settings import REPO_ROOT, get_settings
 log = logging.getLogger("demo")
 
 
-def run_pipeline(settings, instance=None):
-    """Execute the full_pipeline job in process; returns the Dagster result."""
+def run_pipeline(settings, instance=None, *, partition: str | None = None,
+                 partition_range: tuple[str, str] | None = None, job: str = "full_pipeline"):
+    """Execute a job in process (default: full_pipeline over every daily partition, a full
+    refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
+    days in one run (first, last), the way a backfill runs."""
     from dagster_project.defs import build_defs
     from dagster_project.defs.project import ensure_manifest
 
     ensure_manifest(refresh=True)  # the models on disk, not a manifest from an older checkout
     defs = build_defs(settings)
-    job = defs.resolve_job_def("full_pipeline")
-    return job.execute_in_process(instance=instance, raise_on_error=False)
+    job_def = defs.resolve_job_def(job)
+    if partition is not None:
+        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition)
+    tags = partition_range_tags(job_def, partition_range)
+    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+
+
+def partition_range_tags(job_def, partition_range: tuple[str, str] | None = None) -> dict[str, str]:
+    """Run tags that make one run cover a range of daily partitions (default: all of them,
+    which the partitioned assets treat as a full refresh)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    if partition_range is None:
+        keys = job_def.partitions_def.get_partition_keys()
+        partition_range = (keys[0], keys[-1])
+    return {ASSET_PARTITION_RANGE_START_TAG: partition_range[0], ASSET_PARTITION_RANGE_END_TAG: partition_range[1]}
 
 
 def print_online_features(settings, customers: int = 3, products: int = 3) -> None:

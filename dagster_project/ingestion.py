@@ -37,6 +37,11 @@ METADATA_COLUMNS = (
     ("_source_file", "VARCHAR"),
     ("_source_line", "BIGINT"),
     ("_loaded_at", "TIMESTAMP"),
+    # The day the source delivered the file (its name, <YYYY-MM-DD>.<ext>): the daily partition
+    # a row belongs to. Null for a file named otherwise (loaded by full refreshes only).
+    ("_delivery_date", "DATE"),
+    # hash of the row's text as delivered: finds exact re-deliveries across files and runs
+    ("_content_hash", "UBIGINT"),
 )
 # Columns a file carries that the contract does not list (schema drift), kept per row as JSON.
 EXTRA_COLUMNS_COLUMN = ("_extra_columns", "JSON")
@@ -46,7 +51,11 @@ QUARANTINE_COLUMNS = (
     ("reason", "VARCHAR"),
     ("record", "VARCHAR"),
     ("_loaded_at", "TIMESTAMP"),
+    ("_delivery_date", "DATE"),
+    ("_content_hash", "UBIGINT"),
 )
+# A landing file's delivery day, from its name.
+DELIVERY_DATE_PATTERN = r"(\d{4}-\d{2}-\d{2})\.[A-Za-z]+$"
 
 
 # Event times later than the run's `now` plus this are quarantined (a clock or time-zone bug).
@@ -89,6 +98,10 @@ class IngestionResult:
     per_file: list[FileReconciliation] = field(default_factory=list)
     # file -> columns/keys found there that the contract does not list (kept in _extra_columns)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    # False when only some files were (re)loaded; the counts above are then those files' counts
+    full_refresh: bool = True
+    # rows in the raw table after the load (all files)
+    table_rows: int = 0
 
     @property
     def is_reconciled(self) -> bool:
@@ -121,6 +134,22 @@ def raw_table_ddl(contract: SourceEntity, table: str) -> str:
     columns = [f"{_quote(c.name)} {c.type}" for c in contract.columns]
     columns += [f"{name} {type_}" for name, type_ in (*METADATA_COLUMNS, EXTRA_COLUMNS_COLUMN)]
     return f"create or replace table {table} ({', '.join(columns)})"
+
+
+def _has_current_layout(conn, contract: SourceEntity) -> bool:
+    """Whether raw.<entity> and its quarantine and reconciliation tables exist with today's columns."""
+    expected = [c.name for c in contract.columns] + [n for n, _ in (*METADATA_COLUMNS, EXTRA_COLUMNS_COLUMN)]
+    rows = conn.execute(
+        "select table_name, list(column_name order by ordinal_position) from information_schema.columns "
+        "where table_schema = 'raw' and table_name in (?, ?, ?) group by table_name",
+        [contract.name, f"{contract.name}__quarantine", f"{contract.name}__reconciliation"],
+    ).fetchall()
+    found = dict(rows)
+    return (
+        found.get(contract.name) == expected
+        and found.get(f"{contract.name}__quarantine") == [n for n, _ in QUARANTINE_COLUMNS]
+        and f"{contract.name}__reconciliation" in found
+    )
 
 
 def quarantine_table_ddl(table: str) -> str:
@@ -397,16 +426,33 @@ def ingest_entity(
     *,
     now: datetime | None = None,
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    files: list[Path] | None = None,
 ) -> IngestionResult:
-    """Rebuild raw.<entity> and its quarantine table from every landing file of the entity.
+    """Load an entity's landing files into raw.<entity> and its quarantine table.
+
+    files=None (a full refresh) rebuilds both tables from every landing file of the entity.
+    A list of files (a daily partition and its look-back days) replaces exactly the rows that
+    came from those files and leaves the rest: re-running it changes nothing, and a file that
+    was delivered again with more or corrected rows replaces its earlier load. Rows that repeat
+    a row already loaded from another file are counted as duplicates, as in a full refresh
+    (where the earliest file, then line, keeps a row). When the tables do not exist yet or have
+    an older layout, a partial load falls back to a full refresh (`result.full_refresh`).
 
     `now` (default: the current time) plus `future_tolerance` bounds the contract's event time."""
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     result = IngestionResult(entity=contract.name)
-    folder = Path(landing_dir) / contract.system / contract.entity
-    files = sorted(folder.glob(f"*.{contract.extension}")) if folder.is_dir() else []
+    if files is not None and not _has_current_layout(conn, contract):
+        log.warning("%s: no raw table of the current layout yet; loading every file instead", contract.name)
+        files = None
+    partial = files is not None
+    result.full_refresh = not partial
+    if partial:
+        files = sorted(Path(f) for f in files if Path(f).is_file())
+    else:
+        folder = Path(landing_dir) / contract.system / contract.entity
+        files = sorted(folder.glob(f"*.{contract.extension}")) if folder.is_dir() else []
     result.files = [str(f) for f in files]
 
     conn.execute("set TimeZone = 'UTC'")
@@ -458,13 +504,31 @@ def ingest_entity(
         ) where copy > 1
         """
     )
+    if partial and files:
+        # A row that repeats one already loaded (or quarantined) from another file is a
+        # re-delivery too. Only the 64-bit hashes of earlier loads are kept, so they decide.
+        conn.execute(
+            f"""
+            insert into duplicate_rows
+            select _source_file, _source_line from landed
+            where _not_parsed is null and hash({content}) in (
+                select _content_hash from {contract.raw_table} where _source_file not in (select unnest($1::varchar[]))
+                union all
+                select _content_hash from {contract.quarantine_table} where _source_file not in (select unnest($1::varchar[]))
+            )
+            except select _source_file, _source_line from duplicate_rows
+            """,
+            [result.files],
+        )
     conn.execute(
         f"""
         create or replace temp table checked as
         select l.*,
                case when _not_parsed is not null then [_not_parsed]
                     else list_filter([{', '.join(checks)}], lambda r: r is not null) end as _reasons,
-               d._source_line is not null as _is_duplicate
+               d._source_line is not null as _is_duplicate,
+               case when _not_parsed is null then hash({content}) else hash(_raw_line) end as _content_hash,
+               try_cast(regexp_extract(l._source_file, {_literal(DELIVERY_DATE_PATTERN)}, 1) as date) as _delivery_date
         from landed l left join duplicate_rows d using (_source_file, _source_line)
         """
     )
@@ -501,31 +565,46 @@ def ingest_entity(
             """
         )
 
+    file_list = [result.files]
+    raw_rows = (
+        f"select {typed}, _source_file, _source_line, now()::timestamp, _delivery_date, _content_hash, "
+        f"_extra_columns::json from checked where not _is_duplicate and len(_reasons) = 0 order by _source_file, _source_line"
+    )
+    quarantine_rows = (
+        f"select _source_file, _source_line, array_to_string(_reasons, '; '), coalesce(_raw_line, {record}::varchar), "
+        f"now()::timestamp, _delivery_date, _content_hash "
+        f"from checked where not _is_duplicate and len(_reasons) > 0 order by _source_file, _source_line"
+    )
     staging_table = f"raw.{contract.name}__loading"
     conn.execute("begin transaction")
     try:
-        conn.execute(raw_table_ddl(contract, staging_table))
-        conn.execute(
-            f"insert into {staging_table} select {typed}, _source_file, _source_line, now()::timestamp, "
-            f"_extra_columns::json from checked where not _is_duplicate and len(_reasons) = 0 "
-            f"order by _source_file, _source_line"
-        )
-        conn.execute(quarantine_table_ddl(contract.quarantine_table))
-        conn.execute(
-            f"insert into {contract.quarantine_table} select _source_file, _source_line, "
-            f"array_to_string(_reasons, '; '), coalesce(_raw_line, {record}::varchar), now()::timestamp "
-            f"from checked where not _is_duplicate and len(_reasons) > 0 order by _source_file, _source_line"
-        )
+        if partial:
+            # Replace the rows of these files only, in one transaction with their reconciliation.
+            conn.execute(raw_table_ddl(contract, contract.raw_table).replace("create or replace table", "create table if not exists"))
+            conn.execute(quarantine_table_ddl(contract.quarantine_table).replace("create or replace table", "create table if not exists"))
+            for table in (contract.raw_table, contract.quarantine_table):
+                conn.execute(f"delete from {table} where _source_file in (select unnest($1::varchar[]))", file_list)
+            conn.execute(f"insert into {contract.raw_table} {raw_rows}")
+            conn.execute(f"insert into {contract.quarantine_table} {quarantine_rows}")
+            loaded_table = contract.raw_table
+        else:
+            conn.execute(raw_table_ddl(contract, staging_table))
+            conn.execute(f"insert into {staging_table} {raw_rows}")
+            conn.execute(quarantine_table_ddl(contract.quarantine_table))
+            conn.execute(f"insert into {contract.quarantine_table} {quarantine_rows}")
+            loaded_table = staging_table
         # Reconciliation per file, kept next to the data: rows read (landed lines), loaded and
         # quarantined (counted in the tables just written), exact duplicates removed.
         conn.execute(
             f"""
-            create or replace table {contract.reconciliation_table} as
+            create or replace temp table reconciliation_new as
             with files as (select unnest($1::varchar[]) as file),
                  read as (select _source_file as file, count(*) as n,
                                  count(*) filter (where _is_duplicate) as dups from checked group by 1),
-                 loaded as (select _source_file as file, count(*) as n from {staging_table} group by 1),
-                 quarantined as (select _source_file as file, count(*) as n from {contract.quarantine_table} group by 1)
+                 loaded as (select _source_file as file, count(*) as n from {loaded_table}
+                            where _source_file in (select file from files) group by 1),
+                 quarantined as (select _source_file as file, count(*) as n from {contract.quarantine_table}
+                                 where _source_file in (select file from files) group by 1)
             select file, coalesce(read.n, 0) as rows_read, coalesce(loaded.n, 0) as rows_loaded,
                    coalesce(quarantined.n, 0) as rows_quarantined, coalesce(read.dups, 0) as duplicates_removed,
                    coalesce(read.n, 0) = coalesce(loaded.n, 0) + coalesce(quarantined.n, 0) + coalesce(read.dups, 0)
@@ -534,10 +613,20 @@ def ingest_entity(
             from files full join read using (file) full join loaded using (file) full join quarantined using (file)
             order by file
             """,
-            [[str(f) for f in files]],
+            file_list,
         )
-        conn.execute(f"drop table if exists {contract.raw_table}")
-        conn.execute(f"alter table {staging_table} rename to {contract.name}")
+        if partial:
+            conn.execute(
+                f"create table if not exists {contract.reconciliation_table} as select * from reconciliation_new limit 0"
+            )
+            conn.execute(
+                f"delete from {contract.reconciliation_table} where file in (select unnest($1::varchar[]))", file_list
+            )
+            conn.execute(f"insert into {contract.reconciliation_table} select * from reconciliation_new")
+        else:
+            conn.execute(f"create or replace table {contract.reconciliation_table} as select * from reconciliation_new")
+            conn.execute(f"drop table if exists {contract.raw_table}")
+            conn.execute(f"alter table {staging_table} rename to {contract.name}")
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
@@ -546,13 +635,15 @@ def ingest_entity(
     result.per_file = [
         FileReconciliation(file=f, rows_read=r, rows_loaded=l, rows_quarantined=q, duplicates_removed=d)
         for f, r, l, q, d in conn.execute(
-            f"select file, rows_read, rows_loaded, rows_quarantined, duplicates_removed "
-            f"from {contract.reconciliation_table} order by file"
+            "select file, rows_read, rows_loaded, rows_quarantined, duplicates_removed "
+            "from reconciliation_new order by file"
         ).fetchall()
     ]
+    conn.execute("drop table reconciliation_new")
     result.rows_read = conn.execute("select count(*) from landed").fetchone()[0]
-    result.rows_loaded = conn.execute(f"select count(*) from {contract.raw_table}").fetchone()[0]
-    result.rows_quarantined = conn.execute(f"select count(*) from {contract.quarantine_table}").fetchone()[0]
+    result.rows_loaded = sum(f.rows_loaded for f in result.per_file)
+    result.rows_quarantined = sum(f.rows_quarantined for f in result.per_file)
+    result.table_rows = conn.execute(f"select count(*) from {contract.raw_table}").fetchone()[0]
     result.duplicates_removed = sum(f.duplicates_removed for f in result.per_file)
     if result.duplicates_removed:
         result.warnings.append(f"{result.duplicates_removed} exact duplicate row(s) removed")

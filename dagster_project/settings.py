@@ -12,6 +12,9 @@ RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_D
 RCL_ONLINE_STORE    sqlite (default) or redis
 REDIS_URL           Redis for the online store when RCL_ONLINE_STORE=redis
 RCL_FEAST_PROJECT   Feast project name, also the key namespace in Redis (default: retail_context)
+RCL_PARTITIONS_START  first day of the daily partitions (default: 2025-11-01)
+RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
+                    files delivered again or late (default: 2)
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Settings:
     feast_project: str
     # None: $data_dir/warehouse.duckdb (see published_warehouse)
     published_warehouse_path: Path | None = None
+    # Daily partitions: the first day, and how many days before a partition its run reloads
+    partitions_start: str = "2025-11-01"
+    late_data_lookback_days: int = 2
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,6 +63,8 @@ class Settings:
             published_warehouse_path=Path(
                 os.environ.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")
             ).absolute(),
+            partitions_start=os.environ.get("RCL_PARTITIONS_START", "2025-11-01"),
+            late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
         )
 
     @classmethod
@@ -114,6 +122,8 @@ class Settings:
             REDIS_URL=self.redis_url,
             RCL_FEAST_PROJECT=self.feast_project,
             RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
+            RCL_PARTITIONS_START=self.partitions_start,
+            RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
 

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import pytest
 from dagster_project.contracts import CONTRACTS, get_contract
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
-METADATA_COLUMNS = (("_source_file", "VARCHAR"), ("_source_line", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
+from dagster_project.ingestion import METADATA_COLUMNS  # noqa: E402  (the lineage columns ingestion adds)
 PII_COLUMN_NAMES = (
     "email", "phone", "first_name", "last_name", "address", "postcode",
     "shipping_address", "shipping_postcode", "ip",
@@ -32,7 +32,7 @@ DEV_SALT = "retail-context-dev-salt"  # dbt_project.yml default for var('pii_sal
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every raw.<system>__<entity> table exactly as ingestion does: the contract
-    columns with their DuckDB types plus the three lineage columns."""
+    columns with their DuckDB types plus the lineage columns."""
     con.execute("create schema if not exists raw")
     for contract in CONTRACTS:
         columns = [(c.name, c.type) for c in contract.columns] + list(METADATA_COLUMNS)
@@ -58,6 +58,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) ->
         row.setdefault("_source_file", source_file)
         row.setdefault("_source_line", line)
         row.setdefault("_loaded_at", loaded_at)
+        row.setdefault("_delivery_date", date.fromisoformat(file_date))
         unknown = set(row) - set(names)
         assert not unknown, f"{table}: unknown columns {unknown}"
         values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in (row.get(n) for n in names)]

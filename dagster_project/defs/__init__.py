@@ -13,7 +13,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
     from dagster_project.defs.assets.ingestion import build_ingestion_assets
     from dagster_project.defs.assets.publish import build_publish_asset
     from dagster_project.defs.checks.features import build_feature_checks
-    from dagster_project.defs.jobs import build_jobs
+    from dagster_project.defs.jobs import build_jobs, build_schedules
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.defs.resources import build_resources
 
@@ -21,17 +21,19 @@ def build_defs(settings: Settings) -> dg.Definitions:
     dbt_models = build_dbt_assets(settings)
     # Analysts get every model that built; a failed gate on a feature table (blocking check)
     # must not hold back the marts, so publishing does not wait for the feature tables.
-    published_models = [key for key in dbt_models.keys if key.path[0] != "features"]
+    published_models = [key for models in dbt_models for key in models.keys if key.path[0] != "features"]
+    ingestion_assets = build_ingestion_assets(settings)
     assets = [
-        *build_ingestion_assets(settings),
-        dbt_models,
+        *ingestion_assets,
+        *dbt_models,
         *build_feast_assets(settings),
         build_publish_asset(settings, published_models),
     ]
     return dg.Definitions(
         assets=assets,
         asset_checks=build_feature_checks(settings),
-        jobs=build_jobs(),
+        jobs=build_jobs([*ingestion_assets, dbt_models[0]]),
+        schedules=build_schedules(),
         resources=build_resources(settings),
         # Every step writes the same DuckDB file (one writer at a time), so steps run one after
         # another in one process; this also saves a process start per step.

@@ -1,5 +1,13 @@
-"""The dbt project as Dagster assets: one @dbt_assets over the manifest, sources mapped onto the
-ingestion assets so the lineage graph is one connected picture, dbt tests as asset checks."""
+"""The dbt project as Dagster assets, sources mapped onto the ingestion assets so the lineage graph
+is one connected picture, dbt tests as asset checks.
+
+Two @dbt_assets over the one manifest: the models tagged `daily` (the incremental event models
+and the views they read) share the ingestion assets' daily partitions; every other model is
+unpartitioned and rebuilt from them on each run (identity resolution and the customer marts
+look at all of history). A partition's run passes its delivery window to dbt as vars; a run
+over every partition is a `--full-refresh` of the incremental models."""
+
+import json
 
 
 from collections.abc import Mapping
@@ -9,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from dagster_project.defs.assets.ingestion import raw_asset_key
+from dagster_project.defs.partitions import daily_partitions, delivery_window
 from dagster_project.defs.project import dbt_project
 from dagster_project.settings import Settings
 
@@ -28,24 +37,56 @@ class RetailDbtTranslator(DagsterDbtTranslator):
 translator = RetailDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
 
-def build_dbt_assets(settings: Settings) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator, name="dbt_models")
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        settings.export_env()  # the dbt profile reads the same variables
-        settings.features_dir.mkdir(parents=True, exist_ok=True)  # dbt-duckdb does not create it
-        invocation = dbt.cli(["build"], context=context)
-        # Row counts are read once dbt has exited: while it runs, the dbt process is the
-        # warehouse's one writer and no other connection may open the file.
-        events, failure = [], None
-        try:
-            events.extend(invocation.stream())
-        except Exception as exc:  # report what did build, then fail the step
-            failure = exc
-        yield from with_row_counts(events, invocation.manifest, settings)
-        if failure is not None:
-            raise failure
+DAILY_SELECTION = "tag:daily"
 
-    return dbt_models
+
+def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    partitions = daily_partitions(settings)
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        name="dbt_daily_models",
+        select=DAILY_SELECTION,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        window = delivery_window(context, partitions, settings)
+        args = ["build", "--full-refresh"] if window.full else ["build", "--vars", json.dumps(window.dbt_vars)]
+        # Tests that also read an unpartitioned model (relationships) run with that model's build.
+        args += ["--indirect-selection", "cautious"]
+        context.log.info(f"incremental models over {window.describe()}")
+        yield from _run_dbt(context, dbt, args, settings)
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        dagster_dbt_translator=translator,
+        name="dbt_models",
+        exclude=DAILY_SELECTION,
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from _run_dbt(context, dbt, ["build"], settings)
+
+    return [dbt_daily_models, dbt_models]
+
+
+def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], settings: Settings):
+    settings.export_env()  # the dbt profile reads the same variables
+    settings.features_dir.mkdir(parents=True, exist_ok=True)  # dbt-duckdb does not create it
+    invocation = dbt.cli(args, context=context)
+    # Row counts are read once dbt has exited: while it runs, the dbt process is the
+    # warehouse's one writer and no other connection may open the file.
+    events, failure = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # report what did build, then fail the step
+        failure = exc
+    yield from with_row_counts(events, invocation.manifest, settings)
+    if failure is not None:
+        raise failure
 
 
 def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Settings):

@@ -8,7 +8,7 @@ identities as (select * from {{ ref('int_identities_stitched') }} where customer
 attributed as (
 
     select
-        web_events.* exclude (email_hash, phone_hash, user_agent),
+        web_events.* exclude (email_hash, phone_hash, user_agent, _delivery_date),
         coalesce(by_account.customer_id, by_cookie.customer_id) as customer_id,
     from web_events
     left join identities as by_account

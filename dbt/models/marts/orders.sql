@@ -8,7 +8,7 @@ identities as (select * from {{ ref('int_identities_stitched') }} where customer
 attributed as (
 
     select
-        orders.* exclude (email_hash, phone_hash, _source_file, _source_line, _loaded_at),
+        orders.* exclude (email_hash, phone_hash, _source_file, _source_line, _loaded_at, _delivery_date),
         -- the account is the stronger link; a guest checkout is found by its email
         coalesce(by_account.customer_id, by_email.customer_id, by_order.customer_id) as customer_id,
         orders.status = 'cancelled' as is_cancelled,

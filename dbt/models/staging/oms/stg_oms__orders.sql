@@ -1,8 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook="{{ delete_delivery_window() }}",
+        tags=['daily'],
+    )
+}}
+-- Incremental: a daily partition loads the rows delivered in its window (see
+-- macros/incremental_window.sql); a later delivery of the same order_id replaces the row.
+
 with
 
 source as (
 
     select * from {{ source('oms', 'orders') }}
+    {% if is_incremental() %} where {{ in_delivery_window() }} {% endif %}
 
 ),
 
@@ -41,7 +55,8 @@ renamed as (
         -- lineage
         _source_file,
         _source_line,
-        _loaded_at
+        _loaded_at,
+        _delivery_date
 
     from source
 
@@ -60,9 +75,25 @@ deduplicated as (
 
 ),
 
-final as (
+{% if is_incremental() %}
+-- A correction already loaded from a later file keeps precedence over an older file reloaded
+-- by a backfill, as in a full build where the latest file wins.
+latest as (
 
     select * from deduplicated
+    where not exists (
+        select 1 from {{ this }} as loaded
+        where loaded.order_id = deduplicated.order_id and loaded._source_file > deduplicated._source_file
+    )
+
+),
+{% else %}
+latest as (select * from deduplicated),
+{% endif %}
+
+final as (
+
+    select * from latest
 
 )
 

@@ -1,3 +1,6 @@
+{{ config(tags=['daily']) }}
+-- Tagged daily: a view read by the daily-partitioned inventory_positions.
+
 with
 
 source as (

@@ -1,3 +1,6 @@
+{{ config(tags=['daily']) }}
+-- Tagged daily: a view read by the daily-partitioned inventory_positions.
+
 with
 
 source as (
@@ -27,7 +30,8 @@ renamed as (
         -- lineage
         _source_file,
         _source_line,
-        _loaded_at
+        _loaded_at,
+        _delivery_date
 
     from source
 

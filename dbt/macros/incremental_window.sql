@@ -1,0 +1,38 @@
+{#
+    Incremental models are driven by Dagster's daily partitions. A partition run passes the
+    delivery days it (re)loaded as vars: window_start (inclusive) and window_end (exclusive), the
+    partition's days plus the look-back days whose files may have been re-delivered. Without
+    these vars (a plain `dbt build`, a full refresh) a model processes every delivered row.
+
+    Rows are selected by the day their file was delivered (`_delivery_date`), not by their event
+    time: an event that arrives late is picked up by the partition of the day it arrived,
+    however late it is, and the models recompute what it touches (a session, a day of stock).
+#}
+
+{% macro in_delivery_window(column='_delivery_date') -%}
+    {%- if var('window_start', none) is not none -%}
+        ({{ column }} >= cast('{{ var("window_start") }}' as date) and {{ column }} < cast('{{ var("window_end") }}' as date))
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro in_date_window(column) -%}
+    {%- if var('window_start', none) is not none -%}
+        ({{ column }} >= cast('{{ var("window_start") }}' as date) and {{ column }} < cast('{{ var("window_end") }}' as date))
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    Pre-hook of the staging models keyed by a source id: the rows delivered in the window are
+    reloaded whole, so a re-delivered file that dropped a row drops it here too.
+#}
+{% macro delete_delivery_window() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_delivery_window() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
