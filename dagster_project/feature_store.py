@@ -94,13 +94,16 @@ def event_time_range(path: Path) -> tuple[datetime, datetime]:
 
 
 class OnlineStoreUnavailable(RuntimeError):
-    """The online store could not be written after every retry; nothing was committed as materialized."""
+    """The online store could not be written after every retry; nothing of the publish applied."""
 
 
 # Connection errors of the online store are retried with exponential backoff: attempts and the
 # first delay (doubling each time) come from the environment so tests and operators can tune them.
 MATERIALIZE_ATTEMPTS = int(os.environ.get("RCL_ONLINE_STORE_ATTEMPTS", "4"))
 MATERIALIZE_FIRST_DELAY = float(os.environ.get("RCL_ONLINE_STORE_RETRY_DELAY", "1.0"))
+# Entity rows converted and sent per chunk of a publish (client memory vs round trips); the
+# chunks of one publish still form one transaction.
+PUBLISH_CHUNK_ROWS = int(os.environ.get("RCL_PUBLISH_CHUNK_ROWS", "5000"))
 
 
 def _redacted(url: str) -> str:
@@ -133,18 +136,66 @@ def _check_online_store(settings: Settings) -> None:
             client.close()
 
 
-def materialize_view(settings: Settings, view_name: str, *, attempts: int | None = None,
-                     first_delay: float | None = None, sleep=time.sleep) -> dict:
-    """Load the latest row per entity of one feature view into the online store.
+def publish_view(store, view_name: str, start: datetime, end: datetime, *, chunk_rows: int | None = None,
+                 on_queued=None) -> dict:
+    """Publish one feature view: the latest row per entity in [start, end] replaces the view's
+    online values in ONE transaction of the online store (dagster_project/online_store.py), then
+    the materialization interval is recorded in the registry.
 
-    The window covers the whole table, so a re-run writes the same values again (idempotent).
+    This replaces `FeatureStore.materialize` for our views so that the whole view goes to one
+    write however Feast chunks (`online_write_batch_size`), while the rows are converted and
+    sent chunk by chunk (the client never holds the whole view as protobufs). The rows are read
+    the way Feast's materialization reads them (the offline store's latest row per entity)."""
+    from feast.utils import _convert_arrow_to_proto, _get_column_names, _run_pyarrow_field_mapping, make_tzaware
+
+    start, end = make_tzaware(start), make_tzaware(end)  # naive means UTC, as in FeatureStore.materialize
+    feature_view = store.get_feature_view(view_name)
+    provider = store._get_provider()
+    online_store = provider.online_store
+    if not hasattr(online_store, "publish"):
+        raise TypeError(
+            f"online store {type(online_store).__name__} cannot publish a view atomically: "
+            "feature_store.yaml must name a dagster_project.online_store store"
+        )
+    entities = [store.registry.get_entity(name, store.project) for name in feature_view.entities]
+    join_keys, feature_columns, timestamp_field, created_column = _get_column_names(feature_view, entities)
+    started = time.monotonic()
+    table = provider.offline_store.pull_latest_from_table_or_query(
+        config=store.config,
+        data_source=feature_view.batch_source,
+        join_key_columns=join_keys,
+        feature_name_columns=feature_columns,
+        timestamp_field=timestamp_field,
+        created_timestamp_column=created_column,
+        start_date=start,
+        end_date=end,
+    ).to_arrow()
+    if feature_view.batch_source.field_mapping:
+        table = _run_pyarrow_field_mapping(table, feature_view.batch_source.field_mapping)
+    read_seconds = time.monotonic() - started
+    value_types = {column.name: column.dtype.to_value_type() for column in feature_view.entity_columns}
+    batches = (
+        _convert_arrow_to_proto(batch, feature_view, value_types)
+        for batch in table.to_batches(max_chunksize=chunk_rows or PUBLISH_CHUNK_ROWS)
+    )
+    report = online_store.publish(store.config, feature_view, batches, on_queued=on_queued)
+    store.registry.apply_materialization(feature_view, store.project, start, end)
+    report.update(read_seconds=round(read_seconds, 3), seconds=round(time.monotonic() - started, 3))
+    return report
+
+
+def materialize_view(settings: Settings, view_name: str, *, attempts: int | None = None,
+                     first_delay: float | None = None, sleep=time.sleep, on_queued=None) -> dict:
+    """Publish the latest row per entity of one feature view to the online store, atomically.
+
+    The window covers the whole table, so a re-run writes the same values again (idempotent),
+    and a publish is the view's whole state: same-timestamp corrections replace the stored
+    values and entities gone from the table are removed. Readers see either all of the previous
+    publish or all of this one (`publish_view`, dagster_project/online_store.py): a failure at
+    any point - the store unreachable, a connection lost midway, the process killed - applies
+    nothing, and the registry's materialization interval only advances after the commit.
     Connection errors (e.g. Redis down) are retried with exponential backoff; after the last
-    attempt OnlineStoreUnavailable names the view and the store. What a failure leaves behind:
-    a failure before the first write (the usual case: the store is checked first) publishes
-    nothing; a failure midway leaves the entities written so far with their new, valid values
-    (each entity's row is written whole) and the others with their previous values; the
-    registry's materialization interval only advances when every row was written, and the
-    retry (or the next run) re-writes every entity."""
+    attempt OnlineStoreUnavailable names the view and the store."""
     attempts = attempts or MATERIALIZE_ATTEMPTS
     delay = MATERIALIZE_FIRST_DELAY if first_delay is None else first_delay
     path = feature_table_path(settings, view_name)
@@ -154,16 +205,16 @@ def materialize_view(settings: Settings, view_name: str, *, attempts: int | None
     for attempt in range(1, attempts + 1):
         try:
             _check_online_store(settings)
-            store.materialize(start_date=start - timedelta(seconds=1), end_date=end + timedelta(seconds=1),
-                              feature_views=[view_name])
+            report = publish_view(store, view_name, start - timedelta(seconds=1), end + timedelta(seconds=1),
+                                  on_queued=on_queued)
             break
         except retryable as exc:
             target = _redacted(settings.redis_url) if settings.online_store == "redis" else settings.online_store
             if attempt == attempts:
                 raise OnlineStoreUnavailable(
                     f"materializing feature view {view_name!r} failed: online store {target} unreachable after "
-                    f"{attempts} attempts ({exc.__class__.__name__}: {exc}); the view's materialization was not "
-                    f"recorded and the next run re-writes every entity"
+                    f"{attempts} attempts ({exc.__class__.__name__}: {exc}); nothing of this publish was applied, "
+                    f"the online store serves the previous publish of the view"
                 ) from exc
             log.warning(
                 "materializing %s: online store %s unreachable (%s: %s), attempt %d of %d, retrying in %.1fs",
@@ -171,4 +222,5 @@ def materialize_view(settings: Settings, view_name: str, *, attempts: int | None
             )
             sleep(delay)
             delay *= 2
-    return {"start": start, "end": end, "rows": pq.ParquetFile(path).metadata.num_rows, "attempts": attempt}
+    log.info("published %s: %s", view_name, report)
+    return {"start": start, "end": end, "rows": pq.ParquetFile(path).metadata.num_rows, "attempts": attempt, **report}

@@ -238,6 +238,13 @@ def private_redis(tmp_path):
                 self.proc.terminate()
                 self.proc.wait(timeout=10)
 
+        def kill(self):
+            """Redis dies (SIGKILL): what it applied is in its append-only file (the kernel's
+            page cache), what it had not applied is lost."""
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
     server = Server()
     server.start()
     yield server
@@ -280,8 +287,8 @@ def test_redis_down_during_materialization_never_half_publishes(pipeline_setting
         intervals = _materialized_intervals(settings, "product_features")
 
         # A new day of feature rows (prices up by one) arrives while Redis is down: retried, then
-        # a clear failure; nothing recorded. (The Redis store keeps a value whose event time is
-        # not older than the one written, so new values come with a later event time.)
+        # a clear failure; nothing recorded. (Redis stopped midway through a publish, a killed
+        # publisher and same-timestamp corrections: tests/test_atomic_publish.py.)
         path = feature_table_path(settings, "product_features")
         next_day = products.assign(price=products.price + 1,
                                    event_timestamp=products.event_timestamp + pd.Timedelta(days=1))

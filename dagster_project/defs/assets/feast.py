@@ -49,14 +49,17 @@ def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             group_name="feast",
             kinds={"feast", settings.online_store},
             deps=[feature_model_key(view_name), FEAST_REGISTRY_KEY],
-            description=f"Latest {view_name} per entity in the online store ({settings.online_store}).",
+            description=(
+                f"Latest {view_name} per entity in the online store ({settings.online_store}), published as one "
+                "transaction: readers see all of the previous publish or all of the new one."
+            ),
         )
         def _materialize(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             try:
                 window = materialize_view(settings, view_name)
             except OnlineStoreUnavailable as exc:
-                # Reported as a failed materialization (the run fails, the UI shows why); the
-                # online store keeps what it had and the next run re-writes the whole view.
+                # Reported as a failed materialization (the run fails, the UI shows why); nothing
+                # of the publish applied: the online store serves the previous publish whole.
                 context.log.error(str(exc))
                 raise dg.Failure(description=str(exc), metadata={"view": view_name, "online_store": settings.online_store}) from exc
             context.log.info(f"materialized {view_name} {window}")
@@ -67,6 +70,9 @@ def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     "window_end": str(window["end"]),
                     "online_store": settings.online_store,
                     "attempts": window["attempts"],
+                    "entities_published": window["entities"],
+                    "entities_removed": window["removed"],
+                    "publish_seconds": window["seconds"],
                 }
             )
 

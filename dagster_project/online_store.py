@@ -1,0 +1,436 @@
+"""Online stores that publish a feature view all at once: readers see either all of the previous
+publish of a view or all of the new one, never a mix, on SQLite (embedded) and Redis (production).
+
+Feature_repo/feature_store*.yaml name these classes (`online_store: type: dagster_project.
+online_store.Atomic...OnlineStore`); Feast loads them like its own stores. They keep Feast's key
+and table layout exactly, so every Feast reader (SDK, feature server) reads what they write.
+
+Why this design (issue 4, "never a half-published feature view")
+----------------------------------------------------------------
+How Feast 0.67 materializes (feast/infra/compute_engines/local/nodes.py, LocalOutputNode): the
+rows of the window are deduplicated to the latest per entity and handed to ONE
+`online_write_batch` call (several only if `materialization_config.online_write_batch_size` is
+set). What the stores do with that call:
+
+- SQLite (`sqlite.py`): one `with conn:` transaction per call - atomic per call, always upserts.
+- Redis (`redis.py`): one HMGET pipeline for the stored timestamps, then one pipeline of HSETs,
+  both `transaction=False`. Redis applies the commands as they arrive, so a connection lost or a
+  server stopped midway leaves some entities with the new values and the others with the old
+  ones. It also skips a row whose event timestamp is not *newer* than the stored one, so a
+  same-timestamp correction never replaces the value (SQLite replaces it).
+
+Chosen: one transaction per publish, in the stores themselves.
+
+- `AtomicRedisOnlineStore.publish` streams the whole view into ONE MULTI/EXEC on a dedicated
+  connection: MULTI, the HSETs in chunks (each chunk converted, sent, and acknowledged
+  `QUEUED`, so the client holds one chunk at a time), the removal of entities that are no longer
+  in the view, the view's entity index, EXEC. Redis queues the commands without applying them;
+  if the connection drops, the process is killed or the server stops before EXEC, the queue is
+  discarded and nothing applies. EXEC runs the queue in one step of Redis's single-threaded loop
+  (no reader sees a part of it) and the append-only file logs it as one MULTI/EXEC block, which
+  Redis reverts as a whole if the file ends inside it. A WATCH on the view's index makes two
+  concurrent publishes of one view conflict (`PublishConflict`) instead of interleaving.
+- Its reads (and Feast's own write paths) go through a client whose pipelines are
+  transactional: one `get_online_features` call reads all its entities in one MULTI/EXEC, so it
+  cannot straddle a publish either.
+- `AtomicSqliteOnlineStore.publish` writes the view in ONE SQLite transaction (delete the view's
+  rows, insert the new ones, commit) in WAL mode: readers keep reading the previous publish
+  (their snapshot) while the transaction runs, are never blocked by it, and see the new one
+  after the commit. A killed process leaves an uncommitted WAL tail that SQLite ignores.
+- A publish is the view's whole state ("the latest row per entity of the feature table"): every
+  value is written whatever the stored event timestamp (a same-timestamp correction replaces
+  the value on both stores), and entities that are no longer in the table are removed (Redis
+  keeps a set of the entity keys of each view's last publish, `rcl_publish_index:<project>:
+  <view>`; without it, the first publish finds the view's entities by a SCAN).
+
+Rejected: versioned publish (write the new values under a new generation of field names, then
+flip a pointer). It needs no big transaction, but every reader must first read the pointer (a
+second round trip, or a Lua read script), old generations must be garbage-collected only after
+the last reader that could hold the old pointer finished, and Feast readers that do not know the
+pointer (e.g. the Go/Java feature servers) would read nothing. The transaction keeps Feast's
+layout and its readers, at the cost of memory on the Redis server for the queued transaction
+and a pause of other clients while EXEC runs (docs/data_quality.md, "Faults": 100k entities x
+16 features queue ~210 MB and EXEC blocks ~1 s; x 50 features ~620 MB and ~3 s). The client
+holds one chunk at a time (Feast's own materialization converts the whole view first: +1.2 GB
+at 100k x 16).
+
+Not supported, refused at configuration: Redis Cluster (one transaction cannot span hash slots:
+that would need the versioned design with hash tags) and `client: glide` (its reads are not
+transactional).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
+
+from feast import Entity, FeatureView, RepoConfig, utils
+from feast.infra.key_encoding_utils import serialize_entity_key
+from feast.infra.online_stores.helpers import _mmh3, _redis_key, _redis_key_prefix, extract_text_and_num
+from feast.infra.online_stores.redis import (
+    RedisClient,
+    RedisOnlineStore,
+    RedisOnlineStoreConfig,
+    RedisType,
+    _versioned_fv_name,
+)
+from feast.infra.online_stores.sqlite import (
+    SqliteOnlineStore,
+    SqliteOnlineStoreConfig,
+    _quote_id,
+    _table_id,
+    to_naive_utc,
+)
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
+from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import field_validator
+from redis import Redis
+from redis import asyncio as redis_asyncio
+from redis.sentinel import Sentinel
+
+log = logging.getLogger(__name__)
+
+Row = Tuple[EntityKeyProto, Dict[str, ValueProto], datetime, Optional[datetime]]
+
+
+class PublishConflict(RuntimeError):
+    """Another publish of the same feature view committed while this one was being written; this
+    one was discarded as a whole (the store holds the other publish)."""
+
+
+def _timestamp_bytes(value: datetime) -> Tuple[bytes, int]:
+    ts = Timestamp()
+    ts.FromDatetime(utils.make_tzaware(value))
+    return ts.SerializeToString(), ts.seconds * 1_000_000_000 + ts.nanos
+
+
+# ------------------------------------------------------------------------------------- Redis
+
+
+class _TransactionalRedis(Redis):
+    """A redis-py client whose pipelines are always MULTI/EXEC transactions, whatever the caller
+    asks: Feast's read and write paths build `pipeline(transaction=False)`; through this client
+    each of their pipelines applies (writes) or observes (reads) as one step."""
+
+    def pipeline(self, transaction=True, shard_hint=None):
+        return super().pipeline(transaction=True, shard_hint=shard_hint)
+
+
+class _TransactionalAsyncRedis(redis_asyncio.Redis):
+    def pipeline(self, transaction=True, shard_hint=None):
+        return super().pipeline(transaction=True, shard_hint=shard_hint)
+
+
+class AtomicRedisOnlineStoreConfig(RedisOnlineStoreConfig):
+    """Feast's Redis online store configuration (same keys), for AtomicRedisOnlineStore."""
+
+    type: Literal["dagster_project.online_store.AtomicRedisOnlineStore"] = (
+        "dagster_project.online_store.AtomicRedisOnlineStore"
+    )
+
+    @field_validator("redis_type")
+    @classmethod
+    def _no_cluster(cls, value):
+        if value == RedisType.redis_cluster:
+            raise ValueError(
+                "AtomicRedisOnlineStore publishes a view in one MULTI/EXEC, which cannot span the "
+                "hash slots of a Redis Cluster: use redis_type redis or redis_sentinel"
+            )
+        return value
+
+    @field_validator("client")
+    @classmethod
+    def _no_glide(cls, value):
+        if value == RedisClient.glide:
+            raise ValueError("AtomicRedisOnlineStore reads in transactions, which client: glide does not do")
+        return value
+
+
+class AtomicRedisOnlineStore(RedisOnlineStore):
+    """Feast's Redis store, with a publish of a whole view in one MULTI/EXEC, transactional
+    reads and writes, and same-timestamp corrections applied (see the module docstring)."""
+
+    # ---- clients: every pipeline is a transaction
+
+    def _get_client(self, online_store_config: RedisOnlineStoreConfig):
+        if not self._client:
+            startup_nodes, kwargs = self._parse_connection_string(online_store_config.connection_string)
+            if online_store_config.redis_type == RedisType.redis_sentinel:
+                sentinel = Sentinel([(n["host"], int(n["port"])) for n in startup_nodes], **kwargs)
+                self._client = sentinel.master_for(online_store_config.sentinel_master, redis_class=_TransactionalRedis)
+            else:
+                self._client = _TransactionalRedis(host=startup_nodes[0]["host"], port=startup_nodes[0]["port"], **kwargs)
+        return self._client
+
+    async def _get_client_async(self, online_store_config: RedisOnlineStoreConfig):
+        if not self._client_async:
+            startup_nodes, kwargs = self._parse_connection_string(online_store_config.connection_string)
+            if online_store_config.redis_type == RedisType.redis_sentinel:
+                sentinel = redis_asyncio.Sentinel([(n["host"], int(n["port"])) for n in startup_nodes], **kwargs)
+                self._client_async = sentinel.master_for(
+                    online_store_config.sentinel_master, redis_class=_TransactionalAsyncRedis
+                )
+            else:
+                self._client_async = _TransactionalAsyncRedis(
+                    host=startup_nodes[0]["host"], port=startup_nodes[0]["port"], **kwargs
+                )
+        return self._client_async
+
+    # ---- key layout (Feast's) and the view's entity index (ours)
+
+    @staticmethod
+    def index_key(config: RepoConfig, table: FeatureView) -> bytes:
+        """The set of the entity keys of the view's last publish."""
+        return f"rcl_publish_index:{config.project}:{_versioned_fv_name(table, config)}".encode()
+
+    @staticmethod
+    def _field_names(config: RepoConfig, table: FeatureView) -> Tuple[Dict[str, bytes], bytes]:
+        fv_name = _versioned_fv_name(table, config)
+        return {f.name: _mmh3(f"{fv_name}:{f.name}") for f in table.features}, f"_ts:{fv_name}".encode()
+
+    def _scan_view_keys(self, config: RepoConfig, table: FeatureView, ts_field: bytes) -> set[bytes]:
+        """Entity keys that hold this view's values, found by a SCAN (only when there is no index:
+        the first publish through this store)."""
+        client = self._get_client(config.online_store)
+        pattern = b"".join([_redis_key_prefix(table.join_keys), b"*", config.project.encode("utf8")])
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if not keys:
+            return set()
+        with client.pipeline() as pipe:
+            for key in keys:
+                pipe.hexists(key, ts_field)
+            present = pipe.execute()
+        return {k for k, has in zip(keys, present) if has}
+
+    # ---- publish: the whole view in one transaction
+
+    def publish(
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        batches: Iterable[Sequence[Row]],
+        on_queued: Optional[Callable[[int], Any]] = None,
+    ) -> dict:
+        """Replace the view's online values by `batches` (the latest row of every entity, in
+        chunks) in one MULTI/EXEC. Returns counts; raises (and applies nothing) on any error."""
+        online_store_config = config.online_store
+        assert isinstance(online_store_config, RedisOnlineStoreConfig)
+        client = self._get_client(online_store_config)
+        features, ts_field = self._field_names(config, table)
+        view_fields = [*features.values(), ts_field]
+        index_key = self.index_key(config, table)
+        ttl = online_store_config.key_ttl_seconds
+        version = config.entity_key_serialization_version
+        project = config.project
+
+        pool = client.connection_pool
+        conn = pool.get_connection()
+        started = time.monotonic()
+        try:
+            def command(*args):
+                conn.send_command(*args)
+                return conn.read_response()
+
+            def queue(commands: List[tuple]) -> None:
+                if not commands:
+                    return
+                conn.send_packed_command(conn.pack_commands(commands))
+                for _ in commands:
+                    reply = conn.read_response()
+                    if reply not in (b"QUEUED", "QUEUED"):
+                        raise RuntimeError(f"Redis did not queue a publish command: {reply!r}")
+
+            command("WATCH", index_key)
+            if command("EXISTS", index_key):
+                previous = set(command("SMEMBERS", index_key))
+            else:
+                previous = self._scan_view_keys(config, table, ts_field)
+            command("MULTI")
+            published: set[bytes] = set()
+            queued = 0
+            for rows in batches:
+                commands: List[tuple] = []
+                for entity_key, values, timestamp, _ in rows:
+                    key = _redis_key(project, entity_key, entity_key_serialization_version=version)
+                    if key in published:
+                        raise ValueError(f"feature view {table.name!r}: entity {entity_key} appears twice in one publish")
+                    published.add(key)
+                    args: List[Any] = ["HSET", key, ts_field, _timestamp_bytes(timestamp)[0]]
+                    for name, value in values.items():
+                        args += [features[name], value.SerializeToString()]
+                    commands.append(tuple(args))
+                    if ttl:
+                        commands.append(("EXPIRE", key, ttl))
+                queue(commands)
+                queued += len(rows)
+                if on_queued:
+                    on_queued(queued)
+            removed = sorted(previous - published)
+            queue([("HDEL", key, *view_fields) for key in removed])
+            index = sorted(published)
+            queue([("DEL", index_key)] + [("SADD", index_key, *index[i:i + 10_000]) for i in range(0, len(index), 10_000)])
+            queued_seconds = time.monotonic() - started
+            exec_started = time.monotonic()
+            result = command("EXEC")
+            if result is None:
+                raise PublishConflict(
+                    f"feature view {table.name!r}: another publish of the view committed meanwhile; this one was discarded"
+                )
+            for reply in result:
+                if isinstance(reply, Exception):
+                    raise reply  # pragma: no cover - type errors on a key of another kind
+        except BaseException:
+            # Closing the connection makes the server discard the queued transaction (and the WATCH).
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+        return {
+            "entities": len(published),
+            "removed": len(removed),
+            "queue_seconds": round(queued_seconds, 3),
+            "exec_seconds": round(time.monotonic() - exec_started, 3),
+        }
+
+    # ---- Feast's write path (push, `feast materialize`): one transaction per call
+
+    def online_write_batch(
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        data: List[Row],
+        progress: Optional[Callable[[int], Any]],
+    ) -> None:
+        """All rows of the call in one MULTI/EXEC. A row older than the stored value is skipped
+        (out-of-order pushes), one with the same event time replaces it (a correction)."""
+        client = self._get_client(config.online_store)
+        features, ts_field = self._field_names(config, table)
+        ttl = config.online_store.key_ttl_seconds
+        keys = [_redis_key(config.project, row[0], entity_key_serialization_version=config.entity_key_serialization_version)
+                for row in data]
+        with client.pipeline() as pipe:
+            for key in keys:
+                pipe.hget(key, ts_field)
+            stored = pipe.execute()
+        latest: Dict[bytes, int] = {}
+        for key, previous in zip(keys, stored):
+            if previous:
+                ts = Timestamp()
+                ts.ParseFromString(previous)
+                latest[key] = ts.seconds * 1_000_000_000 + ts.nanos
+        with client.pipeline() as pipe:
+            for key, (_, values, timestamp, _) in zip(keys, data):
+                ts_bytes, nanos = _timestamp_bytes(timestamp)
+                if nanos < latest.get(key, 0):
+                    continue
+                latest[key] = nanos
+                mapping = {ts_field: ts_bytes, **{features[n]: v.SerializeToString() for n, v in values.items()}}
+                pipe.hset(key, mapping=mapping)
+                if ttl:
+                    pipe.expire(key, ttl)
+            pipe.execute()
+        if progress:
+            progress(len(data))
+
+    async def online_write_batch_async(self, config, table, data, progress) -> None:
+        """The same semantics as online_write_batch (written synchronously: pushes are small)."""
+        self.online_write_batch(config, table, data, progress)
+
+    # ---- removal: also forget the index
+
+    def delete_table(self, config: RepoConfig, table: FeatureView):
+        super().delete_table(config, table)
+        self._get_client(config.online_store).delete(self.index_key(config, table))
+
+    def teardown(self, config: RepoConfig, tables: Sequence[FeatureView], entities: Sequence[Entity]):
+        super().teardown(config, tables, entities)
+        if tables:
+            self._get_client(config.online_store).delete(*(self.index_key(config, t) for t in tables))
+
+
+# ------------------------------------------------------------------------------------ SQLite
+
+
+class AtomicSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
+    """Feast's SQLite online store configuration (same keys), for AtomicSqliteOnlineStore."""
+
+    type: Literal["dagster_project.online_store.AtomicSqliteOnlineStore"] = (
+        "dagster_project.online_store.AtomicSqliteOnlineStore"
+    )
+
+
+class AtomicSqliteOnlineStore(SqliteOnlineStore):
+    """Feast's SQLite store (WAL mode), with a publish of a whole view in one transaction."""
+
+    def _get_conn(self, config: RepoConfig):
+        if not self._conn:
+            conn = super()._get_conn(config)
+            # Readers keep their snapshot (the previous publish) while a publish is written and
+            # are never blocked by it. The mode is a property of the file: set once, kept.
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except Exception as exc:  # e.g. a read-only copy: readers still work without it
+                log.warning("could not switch the SQLite online store to WAL mode: %s", exc)
+        return self._conn
+
+    def publish(
+        self,
+        config: RepoConfig,
+        table: FeatureView,
+        batches: Iterable[Sequence[Row]],
+        on_queued: Optional[Callable[[int], Any]] = None,
+    ) -> dict:
+        """Replace the view's rows by `batches` in one transaction. Returns counts; raises (and
+        commits nothing) on any error."""
+        if config.online_store.vector_enabled:
+            raise NotImplementedError("AtomicSqliteOnlineStore.publish does not write vector columns")
+        conn = self._get_conn(config)
+        table_name = _quote_id(_table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+        # the column set Feast's SQLite store writes (value_num only when the table has it)
+        with_num = bool(getattr(config.online_store, "enable_openai_compatible_store", False)) and \
+            self._check_table_has_value_num(conn, _table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+        columns = ["entity_key", "feature_name", "value", "value_text"] + (["value_num"] if with_num else []) + ["event_ts", "created_ts"]
+        insert = f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        started = time.monotonic()
+        if conn.in_transaction:
+            conn.commit()
+        conn.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first INSERT
+        try:
+            previous = {r[0] for r in conn.execute(f"SELECT DISTINCT entity_key FROM {table_name}")}
+            conn.execute(f"DELETE FROM {table_name}")
+            published: set[bytes] = set()
+            for rows in batches:
+                params = []
+                for entity_key, values, timestamp, created in rows:
+                    key = serialize_entity_key(entity_key, entity_key_serialization_version=config.entity_key_serialization_version)
+                    if key in published:
+                        raise ValueError(f"feature view {table.name!r}: entity {entity_key} appears twice in one publish")
+                    published.add(key)
+                    event_ts = to_naive_utc(timestamp)
+                    created_ts = to_naive_utc(created) if created is not None else None
+                    for name, value in values.items():
+                        text, num = extract_text_and_num(value, with_num)
+                        params.append((key, name, value.SerializeToString(), text, *((num,) if with_num else ()), event_ts, created_ts))
+                conn.executemany(insert, params)
+                if on_queued:
+                    on_queued(len(published))
+            commit_started = time.monotonic()
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        commit_seconds = time.monotonic() - commit_started
+        try:  # fold the WAL back into the database file (best effort: a reader may hold it)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as exc:  # pragma: no cover
+            log.warning("WAL checkpoint after publishing %s failed: %s", table.name, exc)
+        return {
+            "entities": len(published),
+            "removed": len(previous - published),
+            "queue_seconds": round(commit_started - started, 3),
+            "exec_seconds": round(commit_seconds, 3),
+        }
