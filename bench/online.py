@@ -8,6 +8,9 @@ Request: 1 customer x 1 candidate product, all 16 customer_features + all 17 pro
 * online_http_p99_ms: `feast serve` (gunicorn + uvicorn worker, 1 worker, access log off) as a
   subprocess on a loopback port; `python -m bench.loadgen` (another process) sends requests
   one at a time (concurrency 1), bounded in count and time; p99 of client-side latency.
+* push_to_online_p99_ms: on the same `feast serve`, a cart change POSTed to /push (push source
+  cart_features_push, to the online store) and then polled through /get-online-features until the
+  server returns the pushed value; 200 pushes one after another, distinct values, client-side time.
 * online_http_vs_empty_rps_ratio: the same load generator steps concurrency 1, 2, 4, 8, 16 for
   each server; the best requests/s whose p99 <= 10 ms is the server's capacity; the baseline is
   bench/empty_app.py (POST returning {}) under gunicorn + the same uvicorn worker class, worker
@@ -190,6 +193,9 @@ def measure_http(settings, pairs, runs: int, latency_requests: int, latency_dura
             feast_caps.append(capacity(feast_port, body_file, step_duration, step_requests))
             empty_caps.append(capacity(empty_port, empty_body, step_duration, step_requests))
             log(f"capacity run {i + 1}: feast {feast_caps[-1]['best']}, empty {empty_caps[-1]['best']}")
+        customers = sorted({c for c, _ in pairs})
+        push = measure_push(feast_port, customers, pushes=200)
+        log(f"push to online: p50 {push['p50_ms']:.2f} ms p99 {push['p99_ms']:.2f} ms over {push['pushes']} pushes")
         # diagnostic, one run: the same latency load with gunicorn's worker recycling switched off
         # (feast serve defaults to --max-requests 1000: the worker restarts every ~1,000 requests)
         stop(feast_proc)
@@ -199,6 +205,7 @@ def measure_http(settings, pairs, runs: int, latency_requests: int, latency_dura
         no_recycle = loadgen(port2, body_file, 1, latency_requests, latency_duration)
         log(f"http latency, --max-requests 0: p50 {no_recycle['p50_ms']:.2f} ms p99 {no_recycle['p99_ms']:.2f} ms")
         return {
+            "push": push,
             "latency_without_worker_recycling": no_recycle,
             "feast_server_start_seconds": feast_ready,
             "response_feature_columns": len(values),
@@ -229,3 +236,64 @@ def profile_sdk(store, pairs, requests: int = 300, top: int = 15) -> str:
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
     return out.getvalue()
+
+
+def _post(conn, path: str, body: dict) -> dict:
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{path}: HTTP {response.status}: {payload[:300]!r}")
+    return json.loads(payload) if payload else {}
+
+
+def push_and_wait(conn, customer_id: str, value: float, timeout: float = 10.0) -> tuple[float, int]:
+    """POST /push one cart change for `customer_id` (cart_value = value), then poll
+    /get-online-features until the online store returns that value. Returns (seconds, polls)."""
+    from datetime import datetime, timezone
+
+    started = time.perf_counter()
+    _post(conn, "/push", {
+        "push_source_name": "cart_features_push",
+        "to": "online",
+        "df": {
+            "customer_id": [customer_id],
+            "event_timestamp": [datetime.now(timezone.utc).isoformat()],
+            "cart_id": [f"bench-{value:.2f}"],
+            "cart_value": [value],
+            "cart_items": [1],
+            "cart_checkout_step": [1],
+            "cart_shipping_amount_seen": [4.99],
+            "cart_ordered": [False],
+            "cart_device": ["desktop"],
+        },
+    })
+    polls = 0
+    while True:
+        polls += 1
+        answer = _post(conn, "/get-online-features", {"features": ["cart_features:cart_value"],
+                                                      "entities": {"customer_id": [customer_id]}})
+        names = answer["metadata"]["feature_names"]
+        seen = answer["results"][names.index("cart_value")]["values"][0]
+        if seen is not None and abs(float(seen) - value) < 1e-9:
+            return time.perf_counter() - started, polls
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"pushed cart_value {value} for {customer_id} not visible after {timeout}s (last {seen})")
+
+
+def measure_push(port: int, customers: list[str], pushes: int = 200) -> dict:
+    """push_to_online_p99_ms: a cart change pushed through the feature server's /push until the same
+    server returns it from /get-online-features (client-side, one at a time, distinct values)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times, polls = [], []
+    try:
+        for i in range(pushes):
+            seconds, n = push_and_wait(conn, customers[i % len(customers)], 100.0 + i + 0.25)
+            times.append(seconds * 1000)
+            polls.append(n)
+    finally:
+        conn.close()
+    return {"pushes": pushes, "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
+            "max_ms": max(times), "mean_polls": sum(polls) / len(polls)}

@@ -18,7 +18,7 @@ from dagster_project.settings import FEATURE_REPO_DIR, Settings
 log = logging.getLogger(__name__)
 
 # Feature view name -> the Parquet export (dbt model of the same name) it reads.
-FEATURE_VIEWS = ("customer_features", "product_features")
+FEATURE_VIEWS = ("customer_features", "product_features", "cart_features")
 
 
 def get_feature_store(settings: Settings):
@@ -178,10 +178,45 @@ def publish_view(store, view_name: str, start: datetime, end: datetime, *, chunk
         _convert_arrow_to_proto(batch, feature_view, value_types)
         for batch in table.to_batches(max_chunksize=chunk_rows or PUBLISH_CHUNK_ROWS)
     )
+    if feature_view.stream_source is not None:  # also fed by pushes: keep what is newer online
+        # read before the publish starts (SQLite's publish empties the table in its transaction)
+        batches = list(_keep_newer_pushed_values(store.config, feature_view, online_store, batches))
     report = online_store.publish(store.config, feature_view, batches, on_queued=on_queued)
     store.registry.apply_materialization(feature_view, store.project, start, end)
     report.update(read_seconds=round(read_seconds, 3), seconds=round(time.monotonic() - started, 3))
     return report
+
+
+def _keep_newer_pushed_values(config, feature_view, online_store, batches):
+    """For a view that is also fed by a push source: a publish replaces the view, but a value
+    pushed online after the feature table was built is newer than the table's row for that
+    entity, so the publish writes the pushed row back instead of the older batch row (and, on
+    SQLite, whose publish rewrites the whole table, keeps entities only pushes know yet; Redis
+    only removes entities of its last publish). Latest event timestamp wins, as between pushes.
+
+    A push that lands between this read and the publish's commit can still be overwritten by
+    the batch row (until that customer's next push); pushes are per-change, so the window is the
+    publish's duration for the few entities pushed during it."""
+    from feast.utils import make_tzaware
+
+    seen = set()
+    for rows in batches:
+        rows = list(rows)
+        current = online_store.online_read(config, feature_view, [r[0] for r in rows])
+        merged = []
+        for row, (online_ts, online_values) in zip(rows, current):
+            seen.add(row[0].SerializeToString())
+            if online_ts is not None and online_values and make_tzaware(online_ts) > make_tzaware(row[2]):
+                merged.append((row[0], online_values, online_ts, row[3]))
+            else:
+                merged.append(row)
+        yield merged
+    if hasattr(online_store, "online_entity_keys"):
+        only_pushed = [k for k in online_store.online_entity_keys(config, feature_view) if k.SerializeToString() not in seen]
+        for start in range(0, len(only_pushed), PUBLISH_CHUNK_ROWS):
+            keys = only_pushed[start:start + PUBLISH_CHUNK_ROWS]
+            yield [(k, values, ts, None) for k, (ts, values) in zip(keys, online_store.online_read(config, feature_view, keys))
+                   if ts is not None and values]
 
 
 def materialize_view(settings: Settings, view_name: str, *, attempts: int | None = None,

@@ -377,6 +377,19 @@ class AtomicSqliteOnlineStore(SqliteOnlineStore):
                 log.warning("could not switch the SQLite online store to WAL mode: %s", exc)
         return self._conn
 
+    def online_entity_keys(self, config: RepoConfig, table: FeatureView) -> List[EntityKeyProto]:
+        """Every entity the view holds online (for keeping pushed-only entities across a publish)."""
+        from feast.infra.key_encoding_utils import deserialize_entity_key
+
+        conn = self._get_conn(config)
+        table_name = _quote_id(_table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+        try:
+            keys = [r[0] for r in conn.execute(f"SELECT DISTINCT entity_key FROM {table_name}")]
+        except Exception:  # no table yet: nothing online
+            return []
+        return [deserialize_entity_key(k, entity_key_serialization_version=config.entity_key_serialization_version)
+                for k in keys]
+
     def publish(
         self,
         config: RepoConfig,

@@ -68,7 +68,32 @@ def product_features_suite():
     return gx.ExpectationSuite(name="product_features", expectations=expectations)
 
 
+def cart_features_suite():
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    expectations = [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="event_timestamp"),
+        gxe.ExpectColumnValuesToNotBeNull(column="cart_id"),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "event_timestamp"]),
+        gxe.ExpectColumnValuesToBeUnique(column="cart_id"),
+        gxe.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{16}$"),
+        # a cart cannot hold a negative number of items or a negative value (removals of items
+        # never added would mean a tracking bug)
+        gxe.ExpectColumnValuesToBeBetween(column="cart_items", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="cart_value", min_value=0, max_value=100_000),
+        gxe.ExpectColumnValuesToBeBetween(column="cart_checkout_step", min_value=0, max_value=4),
+        gxe.ExpectColumnValuesToBeBetween(column="cart_shipping_amount_seen", min_value=0, max_value=500),
+        gxe.ExpectColumnValuesToBeInSet(column="cart_device", value_set=["desktop", "mobile", "tablet"]),
+        gxe.ExpectColumnValuesToNotBeNull(column="cart_ordered"),
+    ]
+    return gx.ExpectationSuite(name="cart_features", expectations=expectations)
+
+
 SUITES = {
     "customer_features": customer_features_suite,
     "product_features": product_features_suite,
+    "cart_features": cart_features_suite,
 }

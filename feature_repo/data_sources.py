@@ -1,6 +1,7 @@
-"""Feast data sources: the Parquet files dbt exports from the feature models (dbt/models/features)."""
+"""Feast data sources: the Parquet files dbt exports from the feature models (dbt/models/features),
+and a push source for the cart state the shop's tracking layer sends as it changes."""
 
-from feast import FileSource
+from feast import FileSource, PushSource
 
 from dagster_project.settings import get_settings
 
@@ -20,4 +21,22 @@ product_features_source = FileSource(
     timestamp_field="event_timestamp",
     description="dbt model features/product_features, one row per product and day.",
     tags={"dbt_model": "product_features"},
+)
+
+cart_features_source = FileSource(
+    name="cart_features_source",
+    path=str(_features_dir / "cart_features.parquet"),
+    timestamp_field="event_timestamp",
+    description="dbt model features/cart_features, one row per cart of an identified customer.",
+    tags={"dbt_model": "cart_features"},
+)
+
+# The shop's tracking layer pushes each cart change (POST /push on the feature server, or
+# FeatureStore.push) so the online cart is fresh within a second; the batch source holds the
+# same columns for training sets and the nightly materialization.
+cart_features_push = PushSource(
+    name="cart_features_push",
+    batch_source=cart_features_source,
+    description="Cart changes pushed as they happen: customer_id, event_timestamp and the cart_features columns.",
+    tags={"producer": "web-tracking"},
 )

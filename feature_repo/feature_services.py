@@ -2,7 +2,7 @@
 
 from feast import FeatureService
 
-from feature_views import customer_features, product_features
+from feature_views import cart_features, customer_features, product_features
 
 personalization_v1 = FeatureService(
     name="personalization_v1",
@@ -19,4 +19,14 @@ product_content_v1 = FeatureService(
     features=[product_features],
     description="Product description and availability-message generation.",
     tags={"owner": "content-generation", "consumer": "product-copy-llm"},
+)
+
+cart_recovery_v1 = FeatureService(
+    name="cart_recovery_v1",
+    features=[
+        cart_features,
+        customer_features[["orders_lifetime", "avg_order_value", "return_rate", "email_clicks_90d", "preferred_device"]],
+    ],
+    description="Abandoned-cart recovery: the live cart and who the customer is (when and how to remind them).",
+    tags={"owner": "crm-automation", "consumer": "cart-recovery-model"},
 )

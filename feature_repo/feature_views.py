@@ -10,7 +10,7 @@ from datetime import timedelta
 from feast import FeatureView, Field
 from feast.types import Bool, Float64, Int64, String
 
-from data_sources import customer_features_source, product_features_source
+from data_sources import cart_features_push, customer_features_source, product_features_source
 from entities import customer, product
 
 customer_features = FeatureView(
@@ -69,4 +69,25 @@ product_features = FeatureView(
     online=True,
     description="Price, demand, returns, reviews and availability per product, as of each day.",
     tags={"owner": "customer-data", "source_systems": "pim,oms,web,wms", "dbt_model": "product_features"},
+)
+
+cart_features = FeatureView(
+    name="cart_features",
+    entities=[customer],
+    # A cart untouched for two weeks is no longer "the customer's cart".
+    ttl=timedelta(days=14),
+    schema=[
+        Field(name="cart_id", dtype=String, description="The cart the row describes."),
+        Field(name="cart_value", dtype=Float64, description="Value of the items in the cart (added minus removed, at the prices shown)."),
+        Field(name="cart_items", dtype=Int64, description="Items added minus items removed."),
+        Field(name="cart_checkout_step", dtype=Int64, description="Furthest checkout step reached (0 none, 1 cart, 2 shipping, 3 payment, 4 review)."),
+        Field(name="cart_shipping_amount_seen", dtype=Float64, description="The last shipping cost shown to the customer, if checkout got that far."),
+        Field(name="cart_ordered", dtype=Bool, description="Whether the cart became an order."),
+        Field(name="cart_device", dtype=String, description="Device type the cart was created on."),
+    ],
+    # Pushed online as carts change; materialized nightly from the batch source behind the push source.
+    source=cart_features_push,
+    online=True,
+    description="The customer's latest cart: value, items, checkout step and shipping cost seen. Fresh online via pushes.",
+    tags={"owner": "customer-data", "source_systems": "web,oms", "dbt_model": "cart_features"},
 )

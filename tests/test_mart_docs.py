@@ -51,7 +51,7 @@ def test_feature_table_docs_match_the_feast_feature_views():
                 next(k.value.value for k in f.keywords if k.arg == "name"): next(k.value.value for k in f.keywords if k.arg == "description")
                 for f in schema.elts
             }
-    assert set(fields) == {"customer_features", "product_features"}
+    assert set(fields) == {"customer_features", "product_features", "cart_features"}
     for view, described in fields.items():
         for name, description in described.items():
             assert dbt_docs[view].get(name) == description, f"{view}.{name}"

@@ -8,3 +8,8 @@ select 'product_features', product_id, event_timestamp, count(*)
 from {{ ref('product_features') }}
 group by all
 having count(*) > 1
+union all
+select 'cart_features', customer_id, event_timestamp, count(*)
+from {{ ref('cart_features') }}
+group by all
+having count(*) > 1
