@@ -1,17 +1,23 @@
 """Identity resolution on a real warehouse: customer ids are stable across re-runs, and new
-evidence that joins two customers merges them under the older id and records the merge."""
+evidence that joins two customers merges them under the older id and records the merge; a
+newsletter landing links the browser to the subscriber; the scorer's recall_linkable counts only
+identifiers with linking evidence in the raw data."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
+from bench.identity import default_salt, score_identity
 from dagster_project.contracts import get_contract
 from dagster_project.ingestion import ingest_entity
 from dagster_project.settings import DBT_PROJECT_DIR
@@ -98,3 +104,117 @@ def test_ids_are_stable_and_merges_keep_the_older_id(pipeline_settings, tmp_path
             "select from_customer_id, to_customer_id, change_type, identifiers_moved from marts.customer_merges"
         ).fetchall()
     assert merges == [(retired, survivor, "merge", len(moved))]
+
+
+TOKEN_SQL = "regexp_extract(json_extract_string(context, '$.page.url'), '[?&]rcl_sub=([^&#]*)', 1)"
+
+
+def test_newsletter_landing_links_the_browser_to_the_subscriber(pipeline_settings):
+    with duckdb.connect(str(pipeline_settings.warehouse_path), read_only=True) as conn:
+        landings = conn.execute(
+            f"select anonymous_id, {TOKEN_SQL}, _source_file, _source_line from raw.web__events "
+            "where json_extract_string(context, '$.page.url') like '%rcl_sub=%'"
+        ).fetchall()
+        crm_ids = {r[0] for r in conn.execute("select crm_customer_id from raw.crm__customers").fetchall()}
+        stitched = {(t, v): c for t, v, c in conn.execute(
+            "select identifier_type, identifier_value, customer_id from intermediate.int_identities_stitched").fetchall()}
+        edges = conn.execute(
+            "select value_a, value_b, first_source_file, first_source_line from intermediate.int_identity_edges "
+            "where linked_by = 'web_email_click' and type_a = 'anonymous_id' and type_b = 'crm_customer_id'"
+        ).fetchall()
+    valid = [r for r in landings if r[1] in crm_ids]
+    junk = [r for r in landings if r[1] not in crm_ids]
+    assert len(valid) >= 20 and junk, (len(valid), len(junk))
+    for cookie, token, _, _ in valid:
+        assert stitched[("anonymous_id", cookie)] is not None
+        assert stitched[("anonymous_id", cookie)] == stitched[("crm_customer_id", token)], (cookie, token)
+    # each edge keeps the raw row that carried the token as its evidence
+    rows = {(cookie, token, f, line) for cookie, token, f, line in landings}
+    assert edges and all(edge in rows for edge in edges)
+    assert {(c, t) for c, t, _, _ in edges} == {(c, t) for c, t, _, _ in valid}
+    # junk tokens ('', 'null', unrendered merge tags) link nothing
+    assert not {t for _, t, _, _ in junk} & {t for _, t, _, _ in edges}
+
+
+def test_recall_linkable_on_the_pipeline(pipeline_settings):
+    score = score_identity(pipeline_settings.warehouse_path,
+                           pipeline_settings.data_dir / "ground_truth" / "identities.parquet", default_salt())
+    assert score["precision"] >= 0.99, score
+    assert score["recall_linkable"] >= 0.97, score
+    assert score["recall"] < score["recall_linkable"]
+    # every correctly stitched pair rests on evidence the scorer finds in the raw data
+    assert score["linkable_true_positive_pairs"] == score["true_positive_pairs"]
+    assert score["linkable_identifiers"] < score["identifiers"]
+
+
+SALT = "test-salt"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256((SALT + text).encode()).hexdigest()
+
+
+def test_recall_linkable_counts_only_identifiers_with_evidence(tmp_path):
+    """Person A: email, account OMS1, CRM1, cookie a1 (logged in), a2 (no evidence), a3 (newsletter
+    landing with A's token, missed by the stitching), a4 (landing with a junk token). Person B:
+    account OMS2 and cookie b1 that completed B's order O2 (evidence through the order). Person C:
+    account OMS3 seen only on the kiosk (a shared cookie is no evidence) and cookie c2."""
+    truth = pd.DataFrame(
+        [("A", "email", "anna@x.de"), ("A", "oms_customer_id", "OMS1"), ("A", "crm_customer_id", "CRM1"),
+         ("A", "anonymous_id", "a1"), ("A", "anonymous_id", "a2"), ("A", "anonymous_id", "a3"),
+         ("A", "anonymous_id", "a4"), ("B", "oms_customer_id", "OMS2"), ("B", "anonymous_id", "b1"),
+         ("C", "oms_customer_id", "OMS3"), ("C", "anonymous_id", "c2"), ("shared", "anonymous_id", "kiosk")],
+        columns=["person_id", "identifier_type", "identifier_value"],
+    )
+    truth_path = tmp_path / "identities.parquet"
+    truth.to_parquet(truth_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    conn = duckdb.connect(str(warehouse))
+    conn.execute("create schema intermediate")
+    conn.execute("create table intermediate.int_identities_stitched "
+                 "(identifier_type varchar, identifier_value varchar, customer_id varchar)")
+    conn.executemany("insert into intermediate.int_identities_stitched values (?, ?, ?)", [
+        ("email_hash", _sha("anna@x.de"), "cus_a"), ("oms_customer_id", "OMS1", "cus_a"),
+        ("crm_customer_id", "CRM1", "cus_a"), ("anonymous_id", "a1", "cus_a"), ("anonymous_id", "a3", "cus_a3"),
+        ("oms_customer_id", "OMS2", "cus_b"), ("anonymous_id", "b1", "cus_b"),
+        ("oms_customer_id", "OMS3", "cus_c"), ("anonymous_id", "kiosk", None),
+    ])
+    conn.execute("create schema raw")
+    conn.execute("create table raw.web__events (anonymous_id varchar, user_id varchar, context json, "
+                 "properties json, traits json, _source_file varchar, _source_line bigint)")
+    landing = '{"page": {"url": "https://www.voltmarkt.de/p/tv?utm_medium=email&rcl_sub=%s"}}'
+    conn.executemany("insert into raw.web__events values (?, ?, ?, ?, ?, 'web.jsonl', ?)", [
+        ("a1", "OMS1", None, None, None, 1),
+        ("a2", None, '{"page": {"url": "https://www.voltmarkt.de/"}}', None, None, 2),
+        ("a3", None, landing % "CRM1", None, None, 3),
+        ("a4", None, landing % "null", None, None, 4),
+        ("b1", None, None, '{"order_id": "O2"}', None, 5),
+        ("kiosk", "OMS1", None, None, None, 6),
+        ("kiosk", "OMS3", None, None, None, 7),
+    ])
+    conn.execute("create table raw.oms__orders (order_id varchar, oms_customer_id varchar, email varchar, "
+                 "phone varchar, _source_file varchar, _source_line bigint)")
+    conn.executemany("insert into raw.oms__orders values (?, ?, ?, null, 'orders.csv', ?)",
+                     [("O1", "OMS1", " Anna@X.de", 2), ("O2", "OMS2", None, 3)])
+    conn.execute("create table raw.crm__customers (crm_customer_id varchar, oms_customer_id varchar, email varchar, "
+                 "phone varchar, _source_file varchar, _source_line bigint)")
+    conn.execute("insert into raw.crm__customers values ('CRM1', 'OMS1', 'anna@x.de', null, 'crm.csv', 2)")
+    conn.execute("create table raw.crm__support_tickets (crm_customer_id varchar, email varchar, order_id varchar, "
+                 "_source_file varchar, _source_line bigint)")
+    conn.close()
+
+    score = score_identity(warehouse, truth_path, SALT)
+    # A: 7 identifiers (21 pairs), 4 together (6); B: 1 pair, found; C: 1 pair, missed
+    assert (score["true_pairs"], score["true_positive_pairs"]) == (23, 7)
+    assert score["recall"] == pytest.approx(7 / 23)
+    # with evidence: A's email, OMS1, CRM1, a1, a3 (10 pairs, 6 found); B's OMS2 and b1 (1, found)
+    assert score["linkable_identifiers"] == 7
+    assert (score["linkable_true_pairs"], score["linkable_true_positive_pairs"]) == (11, 7)
+    assert score["recall_linkable"] == pytest.approx(7 / 11)
+    assert score["precision"] == 1.0
+
+    # a warehouse without raw tables has no evidence to decide on
+    conn = duckdb.connect(str(warehouse))
+    conn.execute("drop schema raw cascade")
+    conn.close()
+    assert score_identity(warehouse, truth_path, SALT)["recall_linkable"] is None

@@ -6,6 +6,10 @@ orders, web sessions, CRM records, tickets, e-mails, reviews, returns and stock 
 follow from it. Each source only sees its own slice of that world, with the messiness real
 sources have (guest checkouts, e-mails typed in another case or with spaces, CRM duplicates,
 shared kiosk cookies, retried tracking events, abandoned carts, stock-outs, late shipments).
+A newsletter click lands in one of the subscriber's browsers on the clicked link plus the
+subscriber token the ESP's click redirect appends (`rcl_sub=<CRM id>`; some landings lose it, one
+newsletter went out with an unrendered merge tag), which is how a shop ties many otherwise
+anonymous browsers to a CRM record.
 
 What is written follows dagster_project/contracts.py exactly (columns, types, accepted values,
 layout `<landing>/<system>/<entity>/<YYYY-MM-DD>.<ext>`, one file per UTC date of the event
@@ -239,17 +243,27 @@ USER_AGENTS = {
 }
 DEVICE_TYPES = ["desktop", "mobile", "tablet"]
 APP_VERSIONS = ["4.12.1", "4.12.0", "4.11.3"]
-# source, medium, campaign name, referrer shown on the landing page
+# source, medium, campaign name, referrer shown on the landing page. Newsletter traffic is not drawn
+# at random: it is the landing sessions of the newsletter's clicks (see build_web).
 UTM_CAMPAIGNS = [("google", "cpc", "brand_search", "https://www.google.com/"),
                  ("google", "cpc", "generic_tv_audio", "https://www.google.com/"),
                  ("facebook", "paid_social", "autumn_sale", "https://www.facebook.com/"),
                  ("instagram", "paid_social", "headphones_launch", "https://www.instagram.com/"),
                  ("idealo", "price_comparison", "product_feed", "https://www.idealo.de/"),
-                 ("newsletter", "email", "weekly_newsletter", None),
                  ("awin", "affiliate", "partner_deals", "https://www.mydealz.de/")]
 ORGANIC_REFERRERS = [None, "https://www.google.com/", "https://www.bing.com/", "https://duckduckgo.com/",
                      "https://www.youtube.com/"]
 ORGANIC_REFERRER_P = [0.5, 0.38, 0.05, 0.03, 0.04]
+# Share of sessions that arrive through a paid campaign link (UTM_CAMPAIGNS).
+PAID_UTM_P = 0.26
+# The ESP's click redirect appends the subscriber (the CRM record the e-mail went to) to every
+# newsletter link: ...&rcl_sub=CRM1000123. Some landings lose it (privacy extensions and
+# link-scanning proxies strip query parameters) or carry a junk value (a template whose merge tag
+# was not rendered, an empty tag).
+SUBSCRIBER_PARAM = "rcl_sub"
+JUNK_SUBSCRIBER_TOKENS = ["*|SUB_ID|*", "", "null"]
+SUBSCRIBER_TOKEN_STRIPPED_P = 0.04
+SUBSCRIBER_TOKEN_EMPTY_P = 0.01
 
 EVENT_NAMES = ["Products Searched", "Product Viewed", "Product Added", "Product Removed",
                "Checkout Step Viewed", "Order Completed"]
@@ -461,15 +475,18 @@ class _WebJson:
     JSON fragment once per dictionary entry; a row is then only the Arrow concatenation of its
     fragments, which is much cheaper than building ~12M objects in SQL."""
 
-    def __init__(self, world: "_World", pages: list[str], titles: list[str], ext_refs: list[str | None]):
+    def __init__(self, world: "_World", pages: list[str], titles: list[str], ext_refs: list[str | None],
+                 campaigns: list[tuple[str, str, str, str | None]], sub_tokens: list[str]):
         j = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
         self.page_head = pa.array([f'{{"page":{{"path":{j(p)},"url":"{SHOP_URL}{j(p)[1:-1]}' for p in pages])
         self.page_title = pa.array([f'","title":{j(t)}' for t in titles])
         self.ref = pa.array([f',"referrer":{j(SHOP_URL + p)}' for p in pages]
                             + [f',"referrer":{j(r)}' if r else "" for r in ext_refs])
-        self.utm_qs = pa.array([f"?utm_source={a}&utm_medium={b}&utm_campaign={c}" for a, b, c, _ in UTM_CAMPAIGNS])
+        self.utm_qs = pa.array([f"?utm_source={a}&utm_medium={b}&utm_campaign={c}" for a, b, c, _ in campaigns])
         self.campaign = pa.array([',"campaign":' + j({"source": a, "medium": b, "name": c})
-                                  for a, b, c, _ in UTM_CAMPAIGNS])
+                                  for a, b, c, _ in campaigns])
+        # the landing URL's subscriber parameter (after the UTM parameters of a newsletter link)
+        self.sub = pa.array([f"&{SUBSCRIBER_PARAM}={j(t)[1:-1]}" for t in sub_tokens], pa.string())
         ua = world.ua_dict.to_pylist()
         ip = world.ip_dict.to_pylist()
         dtype = np.where(world.dev_is_app, 1, world.dev_type)
@@ -514,7 +531,8 @@ class _WebJson:
         n = part.num_rows
         context = pc.binary_join_element_wise(
             self._take(self.page_head, col["_page"]), self._take(self.utm_qs, col["_utm"]),
-            self._take(self.page_title, col["_page"]), self._take(self.ref, col["_ref"]), "},",
+            self._take(self.sub, col["_sub"]), self._take(self.page_title, col["_page"]),
+            self._take(self.ref, col["_ref"]), "},",
             self._take(self.device, col["_device"]), self._take(self.campaign, col["_utm"]), "}", "",
             null_handling="replace", null_replacement="")
         properties = self._object([
@@ -912,22 +930,26 @@ class _World:
         buy = (self.o_channel < 2) & ~((self.o_channel == 1) & (rng.random(m) < 0.05))
         cs_order = np.flatnonzero(buy)
         cs_person = self.o_person[cs_order]
-        # Browsing sessions that do not end in an order.
+        # Browsing sessions that do not end in an order. A newsletter click is one of them: it
+        # lands in a browser of the subscriber a few seconds after the click (build_consents_and_email).
         lam = self.browse_activity * s.browse_sessions_per_person_year * s.days / 365
-        bs_person = np.repeat(np.arange(n), rng.poisson(lam))
+        clicks_per_person = np.bincount(self.click_person, minlength=n)
+        bs_person = np.repeat(np.arange(n), np.maximum(rng.poisson(lam) - clicks_per_person, 0))
         bs_t = self.random_times(len(bs_person))
-        nc, nb = len(cs_order), len(bs_person)
+        nk = len(self.click_person)
+        nc, nb = len(cs_order), len(bs_person) + nk
         ns = nc + nb
-        person = np.concatenate([cs_person, bs_person])
+        person = np.concatenate([cs_person, bs_person, self.click_person])
         order = np.concatenate([cs_order, np.full(nb, -1)])
         conv = order >= 0
-        anchor = np.concatenate([self.o_t[cs_order], bs_t])
+        from_email = np.arange(ns) >= ns - nk
+        anchor = np.concatenate([self.o_t[cs_order], bs_t, self.click_t + rng.integers(1, 15, nk)])
         # device: the app for app orders, else one of the person's browsers; a few kiosk visits
         web_dev = self.dev_start[person] + (rng.random(ns) * self.dev_nweb[person]).astype(np.int64)
         use_app = np.where(conv, self.o_channel[np.maximum(order, 0)] == 1,
-                           (self.app_device[person] >= 0) & (rng.random(ns) < 0.2))
+                           ~from_email & (self.app_device[person] >= 0) & (rng.random(ns) < 0.2))
         device = np.where(use_app, self.app_device[person], web_dev)
-        kiosk = ~conv & (rng.random(ns) < 0.015)
+        kiosk = ~conv & ~from_email & (rng.random(ns) < 0.015)
         device = np.where(kiosk, self.dev_kiosk0 + rng.integers(0, s.kiosks, ns), device)
         registered = self.reg_time[person] <= anchor
         user = np.where(conv, self.o_oms[np.maximum(order, 0)], np.where(registered, self.acct_idx[person], -1))
@@ -944,8 +966,8 @@ class _World:
         max_step = np.where(conv, 4, np.where(has_cart, rng.choice(5, size=ns, p=[0.3, 0.3, 0.2, 0.12, 0.08]), 0))
         complete = conv.astype(np.int64)
         # Login: already logged in (cookie) or logging in mid-session (identify); guests type their
-        # e-mail at checkout (identify without user_id).
-        logged_start = (user >= 0) & ~kiosk & (rng.random(ns) < np.where(conv, 0.55, 0.45))
+        # e-mail at checkout (identify without user_id). The app keeps its login between sessions.
+        logged_start = (user >= 0) & ~kiosk & (rng.random(ns) < np.where(use_app, 0.9, np.where(conv, 0.55, 0.45)))
         login_mid = (user >= 0) & ~logged_start & (conv | (rng.random(ns) < np.where(kiosk, 0.3, 0.12)))
         guest_email = (user < 0) & ~kiosk & np.where(conv, rng.random(ns) < 0.85,
                                                      (max_step >= 2) & (rng.random(ns) < 0.5))
@@ -1026,6 +1048,8 @@ class _World:
                              rng.integers(0, len(CATEGORIES), ns))
         term = self.cat_term0[first_cat] + (rng.random(ns) * self.cat_nterms[first_cat]).astype(np.int64)
         landing = np.where(rng.random(ns) < 0.45, 0, PG_CAT + first_cat)
+        # a newsletter click lands on the product page it links to
+        landing[from_email] = PG_PROD + self.click_prod
         page = np.select(
             [seg == 0, seg == 1, (seg >= 2) & (seg <= 4), (seg == 5) & (session_user[sess] >= 0), seg == 5,
              seg == 6, seg == 7],
@@ -1033,10 +1057,14 @@ class _World:
              PG_CHECKOUT + w, PG_CONFIRM], 0)
         prev_page = np.concatenate([[0], page[:-1]])
         ref_internal = np.where(pos > 0, prev_page, -1)
-        utm = np.where(rng.random(ns) < 0.3, rng.integers(0, len(UTM_CAMPAIGNS), ns), -1)
+        campaigns = UTM_CAMPAIGNS + [("newsletter", "email", c, None) for c in self.newsletter_ids]
+        utm = np.where(rng.random(ns) < PAID_UTM_P, rng.integers(0, len(UTM_CAMPAIGNS), ns), -1)
+        utm[from_email] = len(UTM_CAMPAIGNS) + self.click_camp
+        sub = np.full(ns, -1, dtype=np.int64)
+        sub[from_email] = self.click_token
         organic = rng.choice(len(ORGANIC_REFERRERS), size=ns, p=ORGANIC_REFERRER_P)
-        ext_refs = [r for *_, r in UTM_CAMPAIGNS] + ORGANIC_REFERRERS
-        ext_ref = np.where(utm >= 0, utm, len(UTM_CAMPAIGNS) + organic)
+        ext_refs = [r for *_, r in campaigns] + ORGANIC_REFERRERS
+        ext_ref = np.where(utm >= 0, utm, len(campaigns) + organic)
         ext_ref = np.where(np.array([r is None for r in ext_refs])[ext_ref], -1, ext_ref)
         ext_ref_e = np.where(pos == 0, ext_ref[sess], -1)
         utm_e = np.where(pos == 0, utm[sess], -1)
@@ -1067,6 +1095,7 @@ class _World:
             "_page": page.astype(np.int32),
             "_ref": np.where(ref_internal >= 0, ref_internal, np.where(ext_ref_e >= 0, len(pages) + ext_ref_e, -1)),
             "_utm": utm_e.astype(np.int32),
+            "_sub": np.where(pos == 0, sub[sess], -1).astype(np.int32),
             "_device": dev.astype(np.int32),
             "_product": np.where((seg >= 2) & (seg <= 4), product, -1).astype(np.int32),
             "_price": np.where(seg == 1, -1, price),
@@ -1080,7 +1109,7 @@ class _World:
             "_email": t_email,
             "_phone": t_phone,
         }
-        self.web_json = _WebJson(self, pages, titles, ext_refs)
+        self.web_json = _WebJson(self, pages, titles, ext_refs, campaigns, self.sub_tokens)
         keep = (t >= self.t0) & (t < self.t_end)
         # A small share of events is delivered twice with the same message_id (client retries).
         retry = np.flatnonzero(keep & (rng.random(ne) < 0.002))
@@ -1330,6 +1359,8 @@ class _World:
         bounced = np.zeros(nr, bool)
         ev_rec, ev_camp, ev_type, ev_url, ev_t = [], [], [], [], []
         urls, camp_ids = [], []
+        # clicks: record, time, product of the clicked link, campaign (the web sessions they start)
+        k_rec, k_t, k_prod, k_camp = ([np.zeros(0, np.int64)] for _ in range(4))
         for ci, day in enumerate(campaigns):
             iso = day.isocalendar()
             camp_ids.append(f"NL-{iso[0]}-W{iso[1]:02d}")
@@ -1351,6 +1382,10 @@ class _World:
             click_t = open_t + 5 + rng.exponential(120, len(send)).astype(np.int64)
             uns_t = open_t + 10 + rng.exponential(60, len(send)).astype(np.int64)
             url = u0 + rng.integers(0, 4, len(send))
+            k_rec.append(send[clicked])
+            k_t.append(click_t[clicked])
+            k_prod.append(picks[url[clicked] - u0])
+            k_camp.append(np.full(int(clicked.sum()), ci))
             for mask, typ, tt, with_url in [(np.ones(len(send), bool), 0, st, False), (opened, 1, open_t, False),
                                             (clicked, 2, click_t, True), (bounce, 3, st + 30, False),
                                             (unsubscribed, 4, uns_t, False)]:
@@ -1366,6 +1401,7 @@ class _World:
             c_granted.append(np.zeros(int(unsubscribed.sum()), bool))
             c_src.append(np.full(int(unsubscribed.sum()), 2))
             c_t.append(uns_t[unsubscribed])
+        self._email_clicks(*(np.concatenate(x) for x in (k_rec, k_t, k_prod, k_camp)), camp_ids)
         # consents
         crec, cch, cgr, csrc, ct = (np.concatenate(x) for x in (c_rec, c_ch, c_granted, c_src, c_t))
         keep = ct < self.t_end
@@ -1400,6 +1436,27 @@ class _World:
             "_day": self.day_of(et),
         }).take(pa.array(rank))
         return consents, emails
+
+    def _email_clicks(self, rec: np.ndarray, t: np.ndarray, prod: np.ndarray, camp: np.ndarray,
+                      camp_ids: list[str]) -> None:
+        """Remember the newsletter clicks: each one lands on the shop (build_web) with the link's
+        UTM parameters and the subscriber token the ESP's click redirect appends."""
+        rng = self.rng
+        keep = t < self.t_end
+        rec, t, prod, camp = rec[keep], t[keep], prod[keep], camp[keep]
+        n_crm = len(self.crm_ids)
+        token = self.rec_id[rec].astype(np.int64)  # index into the subscriber tokens: the CRM id
+        # one newsletter of the window went out with an unrendered merge tag in its links
+        broken = int(rng.integers(0, max(len(camp_ids), 1)))
+        token = np.where(camp == broken, n_crm, token)
+        u = rng.random(len(t))
+        junk = n_crm + 1 + (rng.random(len(t)) * (len(JUNK_SUBSCRIBER_TOKENS) - 1)).astype(np.int64)
+        token = np.where(u < SUBSCRIBER_TOKEN_STRIPPED_P, -1,
+                         np.where(u < SUBSCRIBER_TOKEN_STRIPPED_P + SUBSCRIBER_TOKEN_EMPTY_P, junk, token))
+        self.click_person = self.rec_person[rec]
+        self.click_t, self.click_prod, self.click_camp, self.click_token = t, prod, camp, token
+        self.newsletter_ids = camp_ids
+        self.sub_tokens = self.crm_ids.to_pylist() + JUNK_SUBSCRIBER_TOKENS
 
     # -------------------------------------------------------------- reviews
     def build_reviews(self) -> pa.Table:
@@ -1673,15 +1730,17 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     world.build_products()
     world.build_locations()
     world.build_orders()
+    crm_customers = world.build_crm()
+    tickets = world.build_tickets()
+    consents, email_events = world.build_consents_and_email()  # the newsletter clicks start web sessions
     events = world.build_web()  # also assigns the orders' cart ids
     write("web__events", events, order=world.web_order, render=world.web_json)
     del events
     write("oms__orders", world.orders_table())
     write("oms__order_lines", world.order_lines_table())
     write("oms__returns", world.build_returns())
-    write("crm__customers", world.build_crm())
-    write("crm__support_tickets", world.build_tickets())
-    consents, email_events = world.build_consents_and_email()
+    write("crm__customers", crm_customers)
+    write("crm__support_tickets", tickets)
     write("crm__email_events", email_events)
     write("crm__marketing_consents", consents)
     write("pim__products", world.products_table())

@@ -21,10 +21,14 @@ neighbour_counts as (
 
 shared_identifiers as (
 
-    -- A store kiosk or a family laptop is seen with many accounts/emails: it links nobody.
+    -- A store kiosk or a family laptop is seen with many accounts/emails: it links nobody. A
+    -- browser cookie logged into two accounts is already a shared device (a person's duplicate
+    -- accounts still join through their email, phone or CRM record), so cookies get their own cap.
     select identifier_type, identifier_value
     from neighbour_counts
-    where linked_accounts > {{ var('identity_max_accounts_per_identifier') }}
+    where linked_accounts > case when identifier_type = 'anonymous_id'
+                                 then {{ var('identity_max_accounts_per_cookie') }}
+                                 else {{ var('identity_max_accounts_per_identifier') }} end
        or linked_emails > {{ var('identity_max_emails_per_identifier') }}
 
 ),

@@ -3,12 +3,45 @@
 -- seen alone still becomes a customer. Identifiers are typed: anonymous_id (web cookie), oms_customer_id
 -- (shop account = web user_id), crm_customer_id, email_hash, phone_hash, and order_id for
 -- orders that carry no other usable identifier.
+{%- set subscriber_param = var('identity_subscriber_url_param', 'rcl_sub') %}
 with
 
 web_events as (select * from {{ ref('stg_web__events') }}),
 orders as (select * from {{ ref('stg_oms__orders') }}),
 crm_customers as (select * from {{ ref('stg_crm__customers') }}),
 support_tickets as (select * from {{ ref('stg_crm__support_tickets') }}),
+
+email_click_landings as (
+
+    -- A newsletter link lands with the subscriber the ESP's click redirect appends to it
+    -- (...?utm_medium=email&{{ subscriber_param }}=CRM1000123): the browser that followed the link
+    -- belongs to that CRM record. Only a token naming a known CRM record links: empty tokens,
+    -- 'null', unrendered merge tags ('*|SUB_ID|*') and mangled escapes never match one (CRM ids
+    -- need no URL decoding, and a malformed escape must not fail the build).
+    select web_events.anonymous_id, known.crm_customer_id, web_events._source_file, web_events._source_line
+    from (
+        select anonymous_id, _source_file, _source_line,
+               nullif(trim(regexp_extract(page_url, '[?&]{{ subscriber_param }}=([^&#]*)', 1)), '')
+                   as subscriber_token
+        from web_events
+        where page_url like '%{{ subscriber_param }}=%'
+    ) as web_events
+    inner join (select distinct crm_customer_id from crm_customers) as known
+        on known.crm_customer_id = web_events.subscriber_token
+    where lower(web_events.subscriber_token) not in ('null', 'none', 'undefined')
+
+),
+
+email_click_cookies as (
+
+    -- over-merge guard for this rule: a browser that followed the links of more subscribers
+    -- than one person has accounts (a store kiosk, a family laptop) links none of them
+    select anonymous_id
+    from email_click_landings
+    group by anonymous_id
+    having count(distinct crm_customer_id) <= {{ var('identity_max_accounts_per_identifier') }}
+
+),
 
 pairs as (
 
@@ -50,6 +83,12 @@ pairs as (
     from web_events
     inner join orders on web_events.order_id = orders.order_id
     where web_events.event_name = 'Order Completed' and orders.email_hash is null and orders.oms_customer_id is null
+
+    union all
+    -- newsletter click landing: cookie <-> the CRM record the e-mail was sent to
+    select 'anonymous_id', anonymous_id, 'crm_customer_id', crm_customer_id, 'web_email_click', _source_file, _source_line
+    from email_click_landings
+    where anonymous_id in (select anonymous_id from email_click_cookies)
 
     union all
     -- CRM records <-> email, phone, account
