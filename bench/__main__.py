@@ -298,6 +298,7 @@ def run_rss(out: dict, settings, scale, work: Path) -> None:
     out["peak_rss_gib_detail"] = detail(
         value, unit="GiB", runs=[m["peak_gib"]], target=4, comparison="<=", scale=str(scale),
         tree_peak_gib=m["tree_peak_gib"], tree_peak_processes=m["tree_peak_processes"],
+        tree_peak_breakdown_gib=m.get("tree_peak_breakdown_gib"),
         time_max_rss_gib=m["time_max_rss_gib"], seconds=m["seconds"], returncode=m["returncode"],
         **({} if ok else {"stderr_tail": m["stderr_tail"]}),
         note=(f"scale {scale}: full_pipeline job (ingestion, dbt, GX, feast apply + materialize to SQLite) in a child "

@@ -79,11 +79,22 @@ def log(message: str) -> None:
 class TreeRss:
     """Polls the summed RSS of a process and all its descendants (psutil) every `interval` s."""
 
+    @staticmethod
+    def _describe(proc) -> str:
+        try:
+            cmd = proc.cmdline()
+        except Exception:
+            return "?"
+        names = [c.rsplit("/", 1)[-1] for c in cmd[:6]]
+        return " ".join(names)[:120]
+
     pid: int
     interval: float = 0.05
     peak_bytes: int = 0
     peak_processes: int = 0
     samples: int = 0
+    # the processes at the peak: [(command, rss bytes)], largest first (where the memory is)
+    peak_breakdown: list = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
@@ -105,20 +116,23 @@ class TreeRss:
         except psutil.NoSuchProcess:
             return
         while not self._stop.is_set():
-            total, count = 0, 0
+            total, count, parts = 0, 0, []
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 break
             for proc in procs:
                 try:
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
+                    total += rss
                     count += 1
+                    parts.append((proc, rss))
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             self.samples += 1
             if total > self.peak_bytes:
                 self.peak_bytes, self.peak_processes = total, count
+                self.peak_breakdown = [(self._describe(p), rss) for p, rss in sorted(parts, key=lambda x: -x[1])]
             self._stop.wait(self.interval)
 
 
@@ -148,6 +162,7 @@ def run_with_peak_rss(cmd: list[str], env: dict | None = None, cwd: Path | None 
         "returncode": proc.returncode,
         "tree_peak_gib": poller.peak_bytes / 2**30,
         "tree_peak_processes": poller.peak_processes,
+        "tree_peak_breakdown_gib": [(c, round(b / 2**30, 2)) for c, b in poller.peak_breakdown],
         "time_max_rss_gib": time_max_kib / 2**20 if time_max_kib is not None else None,
         "stdout_tail": out[-2000:],
         "stderr_tail": err[-3000:],

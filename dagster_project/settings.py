@@ -15,6 +15,8 @@ RCL_FEAST_PROJECT   Feast project name, also the key namespace in Redis (default
 RCL_PARTITIONS_START  first day of the daily partitions (default: 2025-11-01)
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
+RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
+                    spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Settings:
     # Daily partitions: the first day, and how many days before a partition its run reloads
     partitions_start: str = "2025-11-01"
     late_data_lookback_days: int = 2
+    duckdb_memory_limit: str = "2GB"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -65,6 +68,7 @@ class Settings:
             ).absolute(),
             partitions_start=os.environ.get("RCL_PARTITIONS_START", "2025-11-01"),
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
+            duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
         )
 
     @classmethod
@@ -124,6 +128,7 @@ class Settings:
             RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
             RCL_PARTITIONS_START=self.partitions_start,
             RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
+            RCL_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
 

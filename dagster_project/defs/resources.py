@@ -8,6 +8,10 @@ from dagster_project.settings import Settings
 
 def build_resources(settings: Settings) -> dict:
     return {
-        "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        # bounded memory: DuckDB spills to a temp directory next to the file beyond the limit
+        "warehouse": DuckDBResource(
+            database=str(settings.warehouse_path),
+            connection_config={"memory_limit": settings.duckdb_memory_limit},
+        ),
         "dbt": dbt_cli(),
     }
