@@ -12,7 +12,8 @@ RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_D
 RCL_ONLINE_STORE    sqlite (default) or redis
 REDIS_URL           Redis for the online store when RCL_ONLINE_STORE=redis
 RCL_FEAST_PROJECT   Feast project name, also the key namespace in Redis (default: retail_context)
-RCL_PARTITIONS_START  first day of the daily partitions (default: 2025-11-01)
+RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest delivery day found in
+                    the landing folder, else 2025-11-01; set it in production, where old files get archived)
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
@@ -31,6 +32,21 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
 
 
+DEFAULT_PARTITIONS_START = "2025-11-01"
+
+
+def first_delivery_day(landing_dir: Path) -> str | None:
+    """The earliest <YYYY-MM-DD>.<ext> file name under landing/<system>/<entity>/ (None if none).
+    Partitions that start before the first delivery would only be empty runs, and a full
+    refresh records one materialization per partition per asset."""
+    days = []
+    for folder in Path(landing_dir).glob("*/*"):
+        names = sorted(p.stem for p in folder.glob("????-??-??.*"))
+        if names:
+            days.append(names[0])
+    return min(days) if days else None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -44,7 +60,7 @@ class Settings:
     # None: $data_dir/warehouse.duckdb (see published_warehouse)
     published_warehouse_path: Path | None = None
     # Daily partitions: the first day, and how many days before a partition its run reloads
-    partitions_start: str = "2025-11-01"
+    partitions_start: str = DEFAULT_PARTITIONS_START
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
 
@@ -66,7 +82,9 @@ class Settings:
             published_warehouse_path=Path(
                 os.environ.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")
             ).absolute(),
-            partitions_start=os.environ.get("RCL_PARTITIONS_START", "2025-11-01"),
+            partitions_start=os.environ.get("RCL_PARTITIONS_START")
+            or first_delivery_day(Path(os.environ.get("RCL_LANDING_DIR", data_dir / "landing")))
+            or DEFAULT_PARTITIONS_START,
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
         )
@@ -88,6 +106,7 @@ class Settings:
             published_warehouse_path=data_dir / "warehouse.duckdb",
         )
         values.update(overrides)
+        values.setdefault("partitions_start", first_delivery_day(values["landing_dir"]) or DEFAULT_PARTITIONS_START)
         return cls(**values)
 
     @property
@@ -126,7 +145,6 @@ class Settings:
             REDIS_URL=self.redis_url,
             RCL_FEAST_PROJECT=self.feast_project,
             RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
-            RCL_PARTITIONS_START=self.partitions_start,
             RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
             RCL_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
