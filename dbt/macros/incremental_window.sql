@@ -17,11 +17,20 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro in_date_window(column) -%}
-    {%- if var('window_start', none) is not none -%}
-        ({{ column }} >= cast('{{ var("window_start") }}' as date) and {{ column }} < cast('{{ var("window_end") }}' as date))
+{#
+    The `latest` CTE of the staging models keyed by a source id: a row already loaded from a
+    later file (a correction) keeps precedence over an older file reloaded by a backfill, as in
+    a full build where the latest file wins.
+#}
+{% macro not_superseded_by_a_later_file(relation, key) -%}
+    {%- if is_incremental() -%}
+    select * from {{ relation }}
+    where not exists (
+        select 1 from {{ this }} as loaded
+        where loaded.{{ key }} = {{ relation }}.{{ key }} and loaded._source_file > {{ relation }}._source_file
+    )
     {%- else -%}
-        true
+    select * from {{ relation }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -19,7 +19,7 @@ snapshots as (
     -- Incremental per day: a daily partition recomputes the days of its window (its day and the
     -- look-back days, so an inbound shipment announced late still counts) and any earlier day
     -- whose snapshot was delivered in the window.
-    where {{ in_date_window('snapshot_date') }}
+    where {{ in_delivery_window('snapshot_date') }}
        or snapshot_date in (
             select snapshot_date from {{ ref('stg_wms__inventory_snapshots') }} where {{ in_delivery_window() }}
        )

@@ -91,21 +91,11 @@ deduplicated as (
 
 ),
 
-{% if is_incremental() %}
--- A correction already loaded from a later file keeps precedence over an older file reloaded
--- by a backfill, as in a full build where the latest file wins.
 latest as (
 
-    select * from deduplicated
-    where not exists (
-        select 1 from {{ this }} as loaded
-        where loaded.event_id = deduplicated.event_id and loaded._source_file > deduplicated._source_file
-    )
+    {{ not_superseded_by_a_later_file('deduplicated', 'event_id') }}
 
 ),
-{% else %}
-latest as (select * from deduplicated),
-{% endif %}
 
 final as (
 
