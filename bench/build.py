@@ -251,6 +251,13 @@ if __name__ == "__main__":
     sys.exit(_peak_rss_child(args.peak_rss_child))
 
 
+def _data_lines(path: Path) -> int:
+    """Rows of a landing file: its lines, less the header of a CSV."""
+    with open(path, "rb") as f:
+        lines = sum(1 for _ in f)
+    return max(0, lines - (1 if path.suffix == ".csv" else 0))
+
+
 def measure_incremental(settings, runs: int, work_dir: Path) -> dict:
     """incremental_vs_full_ratio: the build (bench_build: all but Feast) of every delivery day but
     the last as a full refresh, timed; then the last day's files arrive and that day's partition
@@ -265,9 +272,8 @@ def measure_incremental(settings, runs: int, work_dir: Path) -> dict:
     last = days[-1]
     aside = work_dir / "held_back"
     new_files = sorted(p for p in landing.rglob(f"{last}.*"))
-    new_rows = sum(max(0, sum(1 for _ in open(p, "rb")) - (1 if p.suffix == ".csv" else 0)) for p in new_files)
-    all_rows = sum(max(0, sum(1 for _ in open(p, "rb")) - (1 if p.suffix == ".csv" else 0))
-                   for p in landing.rglob("*.*") if p.suffix in (".csv", ".jsonl"))
+    new_rows = sum(_data_lines(p) for p in new_files)
+    all_rows = sum(_data_lines(p) for p in landing.rglob("*.*") if p.suffix in (".csv", ".jsonl"))
     full_times, inc_times, failures, steps = [], [], [], {}
     for i in range(runs):
         reset_outputs(settings)

@@ -14,7 +14,7 @@ incremental models recompute what those rows touch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -68,9 +68,5 @@ def delivery_window(context: dg.AssetExecutionContext, partitions: dg.DailyParti
     last = partitions.get_last_partition_window()
     if first is not None and last is not None and window.start <= first.start and window.end >= last.end:
         return DeliveryWindow(None, None, full=True)
-    start = _day(window.start) - timedelta(days=settings.late_data_lookback_days)
-    return DeliveryWindow(start, _day(window.end), full=False)
-
-
-def _day(value: datetime) -> date:
-    return value.date()
+    start = window.start.date() - timedelta(days=settings.late_data_lookback_days)
+    return DeliveryWindow(start, window.end.date(), full=False)
