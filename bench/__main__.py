@@ -298,13 +298,16 @@ def run_rss(out: dict, settings, scale, work: Path) -> None:
     out["peak_rss_gib_detail"] = detail(
         value, unit="GiB", runs=[m["peak_gib"]], target=4, comparison="<=", scale=str(scale),
         tree_peak_gib=m["tree_peak_gib"], tree_peak_processes=m["tree_peak_processes"],
-        tree_peak_breakdown_gib=m.get("tree_peak_breakdown_gib"),
+        tree_peak_breakdown_gib=m.get("tree_peak_breakdown_gib"), step_peaks_gib=m.get("step_peaks_gib"),
         time_max_rss_gib=m["time_max_rss_gib"], seconds=m["seconds"], returncode=m["returncode"],
         **({} if ok else {"stderr_tail": m["stderr_tail"]}),
         note=(f"scale {scale}: full_pipeline job (ingestion, dbt, GX, feast apply + materialize to SQLite) in a child "
               f"process, {m['seconds']:.0f}s; process-tree RSS sum (psutil, 50 ms) {m['tree_peak_gib']:.2f} GiB over "
               f"{m['tree_peak_processes']} processes, GNU time max RSS of one process "
               f"{(m['time_max_rss_gib'] or 0):.2f} GiB; the larger is reported. One run."
+              + (f" Highest while these steps ran (GiB): "
+                 + ", ".join(f"{step} {gib}" for step, gib, _ in m["step_peaks_gib"][:4]) + "."
+                 if m.get("step_peaks_gib") else "")
               + ("" if str(scale) == "standard" else " The target is for standard scale.")))
 
 

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import TreeRss, log, make_settings, run_with_peak_rss
+from bench.common import TreeRss, log, make_settings, run_with_peak_rss, step_peaks
 
 FEATURE_FILES = ("customer_features", "product_features")
 
@@ -230,15 +231,35 @@ def measure_peak_rss(landing_src: Path, work_dir: Path) -> dict:
     result = run_with_peak_rss([sys.executable, "-m", "bench.build", "--peak-rss-child", str(data_dir)], env=env,
                                cwd=Path(__file__).resolve().parent.parent)
     result["peak_gib"] = max(v for v in (result["tree_peak_gib"], result["time_max_rss_gib"]) if v is not None)
+    windows_file = data_dir / "step_windows.json"
+    timeline = result.pop("timeline")
+    if windows_file.exists():
+        # (step, peak GiB of the process tree while it ran, seconds), largest first
+        result["step_peaks_gib"] = step_peaks(timeline, json.loads(windows_file.read_text()))[:10]
     shutil.rmtree(data_dir, ignore_errors=True)
     return result
 
 
 def _peak_rss_child(data_dir: Path) -> int:
+    import dagster as dg
+
     from dagster_project.demo import run_pipeline
 
     settings = make_settings(data_dir, feast_project="retail_context_bench_rss")
-    result = run_pipeline(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_pipeline(settings, instance)
+    # when each step ran (wall clock), so the parent can say which step held the peak
+    started: dict = {}
+    windows = []
+    for entry in instance.all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[entry.step_key] = entry.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in started:
+            windows.append((entry.step_key, started.pop(entry.step_key), entry.timestamp))
+    (data_dir / "step_windows.json").write_text(json.dumps(windows))
     print(f"success={result.success}")
     return 0 if result.success else 1
 

@@ -95,6 +95,8 @@ class TreeRss:
     samples: int = 0
     # the processes at the peak: [(command, rss bytes)], largest first (where the memory is)
     peak_breakdown: list = field(default_factory=list)
+    # (wall-clock time, summed bytes) of every sample: which step held the memory (step_peaks)
+    timeline: list = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
@@ -130,6 +132,7 @@ class TreeRss:
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     pass
             self.samples += 1
+            self.timeline.append((time.time(), total))
             if total > self.peak_bytes:
                 self.peak_bytes, self.peak_processes = total, count
                 self.peak_breakdown = [(self._describe(p), rss) for p, rss in sorted(parts, key=lambda x: -x[1])]
@@ -164,9 +167,21 @@ def run_with_peak_rss(cmd: list[str], env: dict | None = None, cwd: Path | None 
         "tree_peak_processes": poller.peak_processes,
         "tree_peak_breakdown_gib": [(c, round(b / 2**30, 2)) for c, b in poller.peak_breakdown],
         "time_max_rss_gib": time_max_kib / 2**20 if time_max_kib is not None else None,
+        "timeline": poller.timeline,
         "stdout_tail": out[-2000:],
         "stderr_tail": err[-3000:],
     }
+
+
+def step_peaks(timeline: list, windows: list) -> list:
+    """Peak summed RSS (GiB) while each step ran: `windows` are (step, start, end) wall-clock
+    times; largest first. Steps overlap only with a multi-process executor."""
+    out = []
+    for step, start, end in windows:
+        inside = [b for t, b in timeline if start <= t <= end]
+        if inside:
+            out.append((step, round(max(inside) / 2**30, 2), round(end - start, 1)))
+    return sorted(out, key=lambda x: -x[1])
 
 
 def detail(value, *, baseline=None, unit: str, runs=None, target=None, comparison: str | None = None,
