@@ -137,16 +137,20 @@ def _check_online_store(settings: Settings) -> None:
 
 
 def publish_view(store, view_name: str, start: datetime, end: datetime, *, chunk_rows: int | None = None,
-                 on_queued=None) -> dict:
+                 on_queued=None, memory_limit: str | None = None) -> dict:
     """Publish one feature view: the latest row per entity in [start, end] replaces the view's
     online values in ONE transaction of the online store (dagster_project/online_store.py), then
     the materialization interval is recorded in the registry.
 
     This replaces `FeatureStore.materialize` for our views so that the whole view goes to one
     write however Feast chunks (`online_write_batch_size`), while the rows are converted and
-    sent chunk by chunk (the client never holds the whole view as protobufs). The rows are read
-    the way Feast's materialization reads them (the offline store's latest row per entity)."""
-    from feast.utils import _convert_arrow_to_proto, _get_column_names, _run_pyarrow_field_mapping, make_tzaware
+    sent chunk by chunk (the client never holds the whole view as protobufs). The rows are the
+    ones Feast's materialization reads (latest event timestamp per entity, then latest created
+    timestamp, within [start, end]): for a Parquet FileSource through one DuckDB query bounded by
+    `memory_limit` (`latest_rows`), else through the offline store. A store that takes encoded
+    values (Redis) gets each value's `ValueProto` bytes written straight from the Arrow columns
+    (dagster_project/proto_encoding.py) instead of one protobuf object per value."""
+    from feast.utils import _convert_arrow_to_proto, _get_column_names, make_tzaware
 
     start, end = make_tzaware(start), make_tzaware(end)  # naive means UTC, as in FeatureStore.materialize
     feature_view = store.get_feature_view(view_name)
@@ -160,31 +164,106 @@ def publish_view(store, view_name: str, start: datetime, end: datetime, *, chunk
     entities = [store.registry.get_entity(name, store.project) for name in feature_view.entities]
     join_keys, feature_columns, timestamp_field, created_column = _get_column_names(feature_view, entities)
     started = time.monotonic()
-    table = provider.offline_store.pull_latest_from_table_or_query(
-        config=store.config,
-        data_source=feature_view.batch_source,
-        join_key_columns=join_keys,
-        feature_name_columns=feature_columns,
-        timestamp_field=timestamp_field,
-        created_timestamp_column=created_column,
-        start_date=start,
-        end_date=end,
-    ).to_arrow()
-    if feature_view.batch_source.field_mapping:
-        table = _run_pyarrow_field_mapping(table, feature_view.batch_source.field_mapping)
+    table = latest_rows(store, feature_view, join_keys, feature_columns, timestamp_field, created_column,
+                        start, end, memory_limit=memory_limit)
     read_seconds = time.monotonic() - started
     value_types = {column.name: column.dtype.to_value_type() for column in feature_view.entity_columns}
-    batches = (
-        _convert_arrow_to_proto(batch, feature_view, value_types)
-        for batch in table.to_batches(max_chunksize=chunk_rows or PUBLISH_CHUNK_ROWS)
-    )
+    chunks = table.to_batches(max_chunksize=chunk_rows or PUBLISH_CHUNK_ROWS)
+    encoded = getattr(online_store, "accepts_encoded_values", False) and not feature_view.batch_source.field_mapping
+    if encoded:
+        batches = (_encoded_rows(batch, feature_view, value_types) for batch in chunks)
+    else:
+        batches = (_convert_arrow_to_proto(batch, feature_view, value_types) for batch in chunks)
     if feature_view.stream_source is not None:  # also fed by pushes: keep what is newer online
         # read before the publish starts (SQLite's publish empties the table in its transaction)
         batches = list(_keep_newer_pushed_values(store.config, feature_view, online_store, batches))
     report = online_store.publish(store.config, feature_view, batches, on_queued=on_queued)
     store.registry.apply_materialization(feature_view, store.project, start, end)
-    report.update(read_seconds=round(read_seconds, 3), seconds=round(time.monotonic() - started, 3))
+    report.update(read_seconds=round(read_seconds, 3), seconds=round(time.monotonic() - started, 3),
+                  encoded_values=bool(encoded))
     return report
+
+
+def latest_rows(store, feature_view, join_keys: list[str], feature_columns: list[str], timestamp_field: str,
+                created_column: str | None, start: datetime, end: datetime, *, memory_limit: str | None = None):
+    """The latest row per entity with its event timestamp in [start, end] (ties: the latest
+    created timestamp), as an Arrow table with the source's column names mapped to the view's.
+
+    A Parquet FileSource is read by one DuckDB query (`qualify row_number() ...`) in a connection
+    bounded by `memory_limit` (timestamps compared as naive UTC, as Feast does); any other source through the offline store's
+    `pull_latest_from_table_or_query`, as Feast's materialization does."""
+    from feast import FileSource
+    from feast.utils import _run_pyarrow_field_mapping
+
+    source = feature_view.batch_source
+    if isinstance(source, FileSource) and str(source.path).endswith(".parquet") and "://" not in str(source.path):
+        import duckdb
+
+        path = Path(source.path)
+        if not path.is_absolute():
+            path = Path(store.config.repo_path) / path
+        ident = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
+        columns = ", ".join(ident(c) for c in [*join_keys, *feature_columns, timestamp_field]
+                            + ([created_column] if created_column else []))
+        order = f"{ident(timestamp_field)} desc" + (f", {ident(created_column)} desc" if created_column else "")
+        config = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        conn = duckdb.connect(config=config)
+        try:
+            table = conn.sql(
+                f"""
+                select {columns} from read_parquet(?)
+                where cast({ident(timestamp_field)} as timestamp) >= ?
+                  and cast({ident(timestamp_field)} as timestamp) <= ?
+                qualify row_number() over (partition by {", ".join(ident(k) for k in join_keys)} order by {order}) = 1
+                """,
+                params=[str(path), _naive_utc(start), _naive_utc(end)],
+            ).to_arrow_table()
+        finally:
+            conn.close()
+    else:
+        provider = store._get_provider()
+        table = provider.offline_store.pull_latest_from_table_or_query(
+            config=store.config, data_source=source, join_key_columns=join_keys,
+            feature_name_columns=feature_columns, timestamp_field=timestamp_field,
+            created_timestamp_column=created_column, start_date=start, end_date=end,
+        ).to_arrow()
+    if source.field_mapping:
+        table = _run_pyarrow_field_mapping(table, source.field_mapping)
+    return table
+
+
+def _naive_utc(value: datetime) -> datetime:
+    from datetime import timezone
+
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _encoded_rows(batch, feature_view, join_key_types: dict) -> list:
+    """Rows of one Arrow batch in the publish format (entity key, {feature: value}, event
+    timestamp, created timestamp), each value already the bytes of its `ValueProto`; a column of
+    a type proto_encoding does not write goes through Feast's conversion (then serialized)."""
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+    from feast.type_map import python_values_to_proto_values
+
+    from dagster_project.proto_encoding import encode_column, utc_datetimes
+
+    names = [f.name for f in feature_view.features]
+    columns = []
+    for field in feature_view.features:
+        column = batch.column(field.name)
+        values = encode_column(column, field.dtype.to_value_type())
+        if values is None:
+            values = [v.SerializeToString() for v in
+                      python_values_to_proto_values(column.to_pylist(), field.dtype.to_value_type())]
+        columns.append(values)
+    keys = list(join_key_types)
+    key_values = [python_values_to_proto_values(batch.column(k).to_pylist(), join_key_types[k]) for k in keys]
+    entity_keys = [EntityKeyProto(join_keys=keys, entity_values=list(values)) for values in zip(*key_values)]
+    timestamps = utc_datetimes(batch.column(feature_view.batch_source.timestamp_field))
+    return [(key, dict(zip(names, values)), ts, None)
+            for key, values, ts in zip(entity_keys, zip(*columns), timestamps)]
 
 
 def _keep_newer_pushed_values(config, feature_view, online_store, batches):
@@ -241,7 +320,7 @@ def materialize_view(settings: Settings, view_name: str, *, attempts: int | None
         try:
             _check_online_store(settings)
             report = publish_view(store, view_name, start - timedelta(seconds=1), end + timedelta(seconds=1),
-                                  on_queued=on_queued)
+                                  on_queued=on_queued, memory_limit=settings.duckdb_memory_limit)
             break
         except retryable as exc:
             target = _redacted(settings.redis_url) if settings.online_store == "redis" else settings.online_store

@@ -154,6 +154,9 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
     """Feast's Redis store, with a publish of a whole view in one MULTI/EXEC, transactional
     reads and writes, and same-timestamp corrections applied (see the module docstring)."""
 
+    # publish() takes values that are already ValueProto bytes (publish_view's fast path)
+    accepts_encoded_values = True
+
     # ---- clients: every pipeline is a transaction
 
     def _get_client(self, online_store_config: RedisOnlineStoreConfig):
@@ -251,6 +254,7 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
                 previous = self._scan_view_keys(config, table, ts_field)
             command("MULTI")
             published: set[bytes] = set()
+            ts_cache: Dict[datetime, bytes] = {}
             queued = 0
             for rows in batches:
                 commands: List[tuple] = []
@@ -259,9 +263,13 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
                     if key in published:
                         raise ValueError(f"feature view {table.name!r}: entity {entity_key} appears twice in one publish")
                     published.add(key)
-                    args: List[Any] = ["HSET", key, ts_field, _timestamp_bytes(timestamp)[0]]
+                    ts_bytes = ts_cache.get(timestamp)
+                    if ts_bytes is None:  # feature rows share timestamps (one per day): encode each once
+                        ts_bytes = ts_cache[timestamp] = _timestamp_bytes(timestamp)[0]
+                    args: List[Any] = ["HSET", key, ts_field, ts_bytes]
                     for name, value in values.items():
-                        args += [features[name], value.SerializeToString()]
+                        # already the ValueProto's bytes (publish_view's encoded path) or a ValueProto
+                        args += [features[name], value if isinstance(value, bytes) else value.SerializeToString()]
                     commands.append(tuple(args))
                     if ttl:
                         commands.append(("EXPIRE", key, ttl))

@@ -14,6 +14,9 @@ from dagster_project.settings import Settings
 # CI sets REQUIRE_SERVICES=1: a missing Redis or PostgreSQL is then a failure, not a skip.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
+# The shared Redis, read once: settings exported by a test (e.g. one on a private redis-server of
+# its own, tests/test_faults.py) rewrite REDIS_URL in the environment for the processes they start.
+SERVICE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -66,7 +69,7 @@ def _redis_available(url: str) -> str | None:
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    url = SERVICE_REDIS_URL
     problem = _redis_available(url)
     if problem:
         if REQUIRE_SERVICES:
