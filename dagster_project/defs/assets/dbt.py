@@ -92,12 +92,18 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[
 def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Settings):
     import duckdb
 
-    conn = duckdb.connect(str(settings.warehouse_path), read_only=True) if settings.warehouse_path.exists() else None
+    conn = None
+    if settings.warehouse_path.exists():
+        # bounded like every other connection of the pipeline
+        conn = duckdb.connect(str(settings.warehouse_path), read_only=True,
+                              config={"memory_limit": settings.duckdb_memory_limit})
     try:
         for event in events:
             if isinstance(event, dg.Output) and conn is not None and "unique_id" in event.metadata:
                 node = manifest["nodes"].get(event.metadata["unique_id"].value, {})
-                if node.get("relation_name"):
+                # tables only: counting a view runs its whole query (a staging view deduplicating
+                # a year of snapshots), in this process
+                if node.get("relation_name") and node.get("config", {}).get("materialized") != "view":
                     (rows,) = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()
                     event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
             yield event
