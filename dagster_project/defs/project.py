@@ -2,6 +2,7 @@
 
 import os
 import sys
+from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -19,8 +20,27 @@ if _bin not in os.environ.get("PATH", "").split(os.pathsep):
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+class ProjectDbtCliResource(DbtCliResource):
+    """dagster-dbt's resource, knowing the dbt version of this environment without asking.
+
+    dagster-dbt runs `dbt --version` (a whole dbt process start, ~2 s) once per step that calls
+    dbt, to tell dbt-core from the Fusion engine. Our executable is dbt-core's script next to
+    this interpreter, so its version is the installed dbt-core package's; any other executable
+    is still asked."""
+
+    @cached_property
+    def _cli_version(self):
+        if Path(self.dbt_executable) == Path(DBT_EXECUTABLE):
+            from importlib.metadata import version as installed_version
+
+            from packaging import version
+
+            return version.parse(installed_version("dbt-core"))
+        return super()._cli_version
+
+
 def dbt_cli() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    return ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def ensure_manifest(refresh: bool = False) -> None:
