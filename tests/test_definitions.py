@@ -62,3 +62,20 @@ def test_publishing_waits_for_the_marts_but_not_for_the_feature_gates(tmp_path):
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["warehouse", "published"])).parent_keys}
     assert {"marts/customers", "marts/orders", "marts/carts", "marts/sessions"} <= parents
     assert not any(p.startswith("features/") for p in parents)
+
+
+def test_the_dbt_resource_knows_its_version_without_starting_dbt(monkeypatch):
+    """dagster-dbt would run `dbt --version` in every dbt step; ours reads the installed package."""
+    import subprocess
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dbt_resource
+
+    from dagster_project.defs.project import dbt_cli
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    monkeypatch.setattr(dbt_resource, "check_output", no_process)
+    monkeypatch.setattr(subprocess, "check_output", no_process)
+    assert str(dbt_cli()._cli_version) == version("dbt-core")
