@@ -281,17 +281,16 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
                       delim = chr(30), quote = '', escape = '', auto_detect = false, store_rejects = true,
                       rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
     """
+    # One json_extract with the list of the contract's paths parses each document once (a call
+    # per column would parse it once per column); vals[i] is the i-th column's JSON value.
+    paths = ", ".join(_literal("$." + c.name) for c in contract.columns)
     extracts = []
-    for c in contract.columns:
-        path_expr = _literal("$." + c.name)
+    for i, c in enumerate(contract.columns, start=1):
         if c.type == "JSON":
             # a JSON null is a missing value, like an absent key
-            extracts.append(
-                f"case when doc is not null and coalesce(json_type(doc, {path_expr}), 'NULL') <> 'NULL' "
-                f"then json_extract(doc, {path_expr})::varchar end"
-            )
+            extracts.append(f"case when vals[{i}] is not null and json_type(vals[{i}]) <> 'NULL' then vals[{i}]::varchar end")
         else:
-            extracts.append(f"case when doc is not null then json_extract_string(doc, {path_expr}) end")
+            extracts.append(f"json_extract_string(vals[{i}], '$')")
     select = ", ".join(f"{e} as {_quote(c.name)}" for e, c in zip(extracts, contract.columns))
     known = ", ".join(_literal(c.name) for c in contract.columns)
     # Keys the contract does not list (schema drift) are kept as one JSON object per row.
@@ -306,7 +305,8 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
                case when not is_object then 'line is not a JSON object' end,
                case when not is_object then line end
         from (
-            select *, case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({known})) end as extra_keys
+            select *, case when doc is not null then json_extract(doc, [{paths}]) end as vals,
+                   case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({known})) end as extra_keys
             from (
                 select case when is_object then line::json end as doc, is_object, line_number, line
                 from (
