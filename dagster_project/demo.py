@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print_online_features(settings)
     print(
         f"\nDone in {time.perf_counter() - started:.0f}s: {len(materialized)} assets materialized.\n"
-        f"Warehouse: {settings.warehouse_path}  (duckdb -readonly {settings.warehouse_path})\n"
+        f"Warehouse for analysts (the published copy, readable while the pipeline runs): "
+        f"duckdb -readonly {settings.published_warehouse}\n"
         f"Dagster UI: make dev  ->  http://127.0.0.1:3000"
     )
     return 0
