@@ -150,3 +150,14 @@ def test_baseline_dependency_order():
         "model.p.b": {"depends_on": {"nodes": ["model.p.a"]}},
     }
     assert dependency_order(models) == ["model.p.a", "model.p.b", "model.p.c"]
+
+
+def test_built_data_dir_is_for_the_feast_group_of_a_built_dir_only(tmp_path, capsys):
+    from bench.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "build", "--built-data-dir", str(tmp_path), "--no-docs", "--out", str(tmp_path / "o.json")])
+    assert exc.value.code == 2 and "feast group only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "feast", "--built-data-dir", str(tmp_path), "--no-docs", "--out", str(tmp_path / "o.json")])
+    assert exc.value.code == 2 and "build it first" in capsys.readouterr().err
