@@ -174,3 +174,61 @@ def test_first_feature_validation_says_there_is_no_history(pipeline_settings, tm
     assert result.passed
     assert result.metadata["history"].value.startswith("first run")
     assert (data_dir / "validation" / "customer_features" / "last_good.json").exists()
+
+
+def test_validating_by_column_groups_gives_the_whole_frame_results():
+    """expectations/runner.validate_dataframe validates each column group on its own narrow frame
+    (GX copies the frame per expectation); failures, counts and samples are those of one
+    validation of the whole frame (GX orders its results its own way; ours follow the suite),
+    for a clean and a damaged feature table."""
+    import numpy as np
+
+    from expectations.runner import validate_dataframe
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    clean = pd.DataFrame({
+        "product_id": [f"SKU-{i % 300:05d}" for i in range(n)],
+        "event_timestamp": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n) // 300, unit="D"),
+        "price": rng.uniform(1, 500, n).round(2),
+        "category_level_1": rng.choice(["audio", "tv", "phones"], n),
+        "brand": "Acme",
+        "is_active": True,
+        "avg_rating": np.where(rng.random(n) < 0.5, rng.uniform(1, 5, n), np.nan),
+        "return_rate_90d": rng.uniform(0, 1, n),
+        "view_to_order_rate_30d": rng.uniform(0, 1, n),
+        **{c: rng.integers(0, 50, n) for c in ["product_views_7d", "add_to_carts_7d", "units_sold_30d", "review_count",
+                                              "locations_in_stock"]},
+    })
+    clean["units_on_hand"] = rng.integers(10, 100, n)
+    clean["units_available"] = clean["units_on_hand"] - rng.integers(0, 10, n)
+    clean["stores_in_stock"] = np.minimum(clean["locations_in_stock"], rng.integers(0, 20, n))
+    damaged = clean.copy()
+    damaged.loc[5, "price"] = 0.0                                    # out of range
+    damaged.loc[7:9, "units_available"] = 1000                      # A < B
+    damaged.loc[11, ["product_id", "event_timestamp"]] = damaged.loc[12, ["product_id", "event_timestamp"]].values
+    damaged["avg_rating"] = np.nan                                   # null share collapses
+    damaged = damaged.drop(columns=["brand"])                        # a column goes missing
+
+    for frame in (clean, damaged):
+        whole = validate_dataframe(frame, "product_features", by_columns=False)
+        grouped = validate_dataframe(frame, "product_features", by_columns=True)
+        assert (grouped.success, grouped.evaluated) == (whole.success, whole.evaluated)
+        def failures(summary):
+            return sorted((f.expectation, f.column or "", f.unexpected_count or 0, repr(f.unexpected_sample))
+                          for f in summary.failed)
+
+        def outcomes(summary):
+            return sorted((r["expectation_config"]["type"],
+                           repr(sorted((k, v) for k, v in r["expectation_config"]["kwargs"].items() if k != "batch_id")),
+                           r["success"]) for r in summary.result_json["results"])
+
+        assert failures(grouped) == failures(whole)
+        assert outcomes(grouped) == outcomes(whole)
+        assert grouped.result_json["statistics"]["evaluated_expectations"] == grouped.evaluated
+    assert validate_dataframe(clean, "product_features").success
+    failed = {(f.expectation, f.column) for f in validate_dataframe(damaged, "product_features").failed}
+    assert {("expect_column_values_to_be_between", "price"),
+            ("expect_column_pair_values_a_to_be_greater_than_b", None),
+            ("expect_compound_columns_to_be_unique", None),
+            ("expect_column_proportion_of_non_null_values_to_be_between", "avg_rating")} <= failed
