@@ -155,3 +155,23 @@ def test_entity_timestamps_in_any_zone_are_compared_as_instants(pipeline_setting
     feasts = _retrieve(store, entity_df, features, asof=False, monkeypatch=monkeypatch)
     _same(ours, feasts, ["customer_id", "event_timestamp"])
     assert ours["orders_lifetime"].notna().all()
+
+
+def test_an_asof_training_set_persists_as_parquet(pipeline_settings, tmp_path):
+    from feast.errors import SavedDatasetLocationAlreadyExists
+    from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
+
+    store = get_feature_store(pipeline_settings)
+    path = feature_table_path(pipeline_settings, "customer_features")
+    entity_df = duckdb.sql(
+        f"select customer_id, event_timestamp + interval 1 hour as event_timestamp from read_parquet('{path}') limit 50"
+    ).df()
+    entity_df["event_timestamp"] = pd.to_datetime(entity_df["event_timestamp"]).dt.tz_localize("UTC")
+    job = store.get_historical_features(entity_df=entity_df, features=["customer_features:orders_lifetime"])
+    assert isinstance(job, offline_store.AsofRetrievalJob)
+    target = tmp_path / "training.parquet"
+    job.persist(SavedDatasetFileStorage(path=str(target)))
+    pd.testing.assert_frame_equal(pd.read_parquet(target), job.to_df())
+    with pytest.raises(SavedDatasetLocationAlreadyExists):
+        job.persist(SavedDatasetFileStorage(path=str(target)))
+    job.persist(SavedDatasetFileStorage(path=str(target)), allow_overwrite=True)
