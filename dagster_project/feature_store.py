@@ -193,7 +193,7 @@ def latest_rows(store, feature_view, join_keys: list[str], feature_columns: list
     bounded by `memory_limit` (timestamps compared as naive UTC, as Feast does); any other source through the offline store's
     `pull_latest_from_table_or_query`, as Feast's materialization does."""
     from feast import FileSource
-    from feast.utils import _run_pyarrow_field_mapping
+    from feast.utils import _run_pyarrow_field_mapping, to_naive_utc
 
     source = feature_view.batch_source
     if isinstance(source, FileSource) and str(source.path).endswith(".parquet") and "://" not in str(source.path):
@@ -218,7 +218,7 @@ def latest_rows(store, feature_view, join_keys: list[str], feature_columns: list
                   and cast({ident(timestamp_field)} as timestamp) <= ?
                 qualify row_number() over (partition by {", ".join(ident(k) for k in join_keys)} order by {order}) = 1
                 """,
-                params=[str(path), _naive_utc(start), _naive_utc(end)],
+                params=[str(path), to_naive_utc(start), to_naive_utc(end)],
             ).to_arrow_table()
         finally:
             conn.close()
@@ -232,12 +232,6 @@ def latest_rows(store, feature_view, join_keys: list[str], feature_columns: list
     if source.field_mapping:
         table = _run_pyarrow_field_mapping(table, source.field_mapping)
     return table
-
-
-def _naive_utc(value: datetime) -> datetime:
-    from datetime import timezone
-
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _encoded_rows(batch, feature_view, join_key_types: dict) -> list:

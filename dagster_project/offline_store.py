@@ -21,6 +21,7 @@ its configuration keys are those of Feast's DuckDB store.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import List, Literal, Optional, Union
@@ -220,6 +221,4 @@ def asof_historical_features(config: RepoConfig, feature_views: List[FeatureView
 
 
 def _memory_limit() -> Optional[str]:
-    import os
-
     return os.environ.get("RCL_DUCKDB_MEMORY_LIMIT") or None

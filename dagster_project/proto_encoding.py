@@ -41,7 +41,7 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _varint_field(tag: int, values: list, cache_size: int = 4096) -> list[bytes]:
+def _varint_field(tag: int, values: list) -> list[bytes]:
     small = [bytes((tag, v)) for v in range(0x80)]
     out = []
     for v in values:
