@@ -23,7 +23,9 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     """Settings with every path under one data dir, exported to the environment so dbt and
     Feast see them."""
     overrides.setdefault("feast_project", "retail_context_bench")
-    settings = Settings.for_data_dir(data_dir, **overrides)
+    from dagster_project.sample_data.worlds import world_settings
+
+    settings = Settings.for_data_dir(data_dir, **{**world_settings(), **overrides})
     settings.export_env()
     return settings
 

@@ -22,7 +22,19 @@ LANDING_LAYOUT = "landing/<system>/<entity>/<YYYY-MM-DD>.<ext>"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
-CURRENCIES = ("EUR", "GBP", "USD", "SEK", "PLN", "CHF")
+# ISO 4217 active currency codes: any shop's currency is accepted, a typo ("EURO", "US$") is not.
+CURRENCIES = tuple("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
+GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
+NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP
+STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG
+XOF XPF YER ZAR ZMW ZWG
+""".split())
+ORDER_CHANNELS = ("web", "app", "store", "phone", "catalog", "marketplace")
+RETURN_REASONS = ("defective", "not_as_described", "changed_mind", "wrong_item", "arrived_late",
+                  "better_price_elsewhere", "other")
 
 
 @dataclass(frozen=True)
@@ -115,22 +127,29 @@ CONTRACTS: tuple[SourceEntity, ...] = (
         columns=(
             _c("order_id", "VARCHAR", "Order number.", required=True),
             _c("oms_customer_id", "VARCHAR", "OMS customer account; empty for guest checkouts."),
-            _c("email", "VARCHAR", "Email typed at checkout, as typed (any case, may have spaces).", required=True, pii=True),
+            _c("email", "VARCHAR", "Email typed at checkout, as typed (any case, may have spaces); empty for anonymous "
+               "store sales and phone orders taken without one.", pii=True),
             _c("phone", "VARCHAR", "Phone typed at checkout, if any.", pii=True),
-            _c("channel", "VARCHAR", "Where the order was placed.", required=True, accepted_values=("web", "app", "store")),
+            _c("channel", "VARCHAR", "Where the order was placed: the shop website, the app, a store till, by phone "
+               "(call centre), from a mail-order catalogue, or on a marketplace (Amazon, eBay, Zalando...).",
+               required=True, accepted_values=ORDER_CHANNELS),
             _c("store_location_id", "VARCHAR", "WMS location of the store for store orders and click-and-collect."),
             _c("cart_id", "VARCHAR", "Web cart that became this order (web and app orders)."),
             _c("ordered_at", "TIMESTAMP", "When the order was placed.", required=True),
             _c("status", "VARCHAR", "Current order status.", required=True, accepted_values=("placed", "shipped", "delivered", "cancelled")),
+            _c("delivered_at", "TIMESTAMP", "When the order was delivered (or collected), if the OMS records it."),
             _c("currency", "VARCHAR", "ISO 4217 currency of all amounts.", required=True, accepted_values=CURRENCIES),
             _c("subtotal_amount", _MONEY, "Sum of line amounts before order discount.", required=True, min_value=0),
             _c("discount_amount", _MONEY, "Order-level discount.", required=True, min_value=0),
             _c("shipping_amount", _MONEY, "Shipping charged.", required=True, min_value=0),
-            _c("tax_amount", _MONEY, "Tax included in the total.", required=True, min_value=0),
+            _c("tax_amount", _MONEY, "Tax on the order. Whether line prices and the subtotal include it is a "
+               "setting of the deployment (RCL_PRICES_INCLUDE_TAX), not of the row: the total includes it either way.",
+               required=True, min_value=0),
             _c("total_amount", _MONEY, "Amount charged.", required=True, min_value=0),
             _c("shipping_address", "VARCHAR", "Street address.", pii=True),
             _c("shipping_postcode", "VARCHAR", "Postcode.", pii=True),
             _c("shipping_city", "VARCHAR", "City."),
+            _c("shipping_region", "VARCHAR", "State, province or region (e.g. `CA`, `Bayern`), if the OMS has it."),
             _c("shipping_country", "VARCHAR", "ISO 3166-1 alpha-2 country.", required=True),
         ),
     ),
@@ -154,7 +173,8 @@ CONTRACTS: tuple[SourceEntity, ...] = (
         system="oms",
         entity="returns",
         format="csv",
-        description="One row per returned order line, in the file of the UTC date the return was requested.",
+        description="One row per returned order line, in the file of the UTC date the return was requested. The order may "
+        "have been placed before the first delivered orders file (a return of an older order): the return is still loaded.",
         primary_key=("return_id",),
         event_time="requested_at",
         columns=(
@@ -163,8 +183,11 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("order_line_id", "VARCHAR", "Returned order line.", required=True),
             _c("product_id", "VARCHAR", "Returned product.", required=True),
             _c("quantity", "INTEGER", "Units returned.", required=True, min_value=1),
-            _c("reason", "VARCHAR", "Reason the customer gave.", required=True,
-               accepted_values=("defective", "not_as_described", "changed_mind", "wrong_item", "arrived_late", "better_price_elsewhere")),
+            _c("reason", "VARCHAR", "Reason the customer gave, mapped to the closest code; `other` when none fits "
+               "(the source's own wording goes to `reason_text`).", required=True, accepted_values=RETURN_REASONS),
+            _c("reason_text", "VARCHAR", "The reason as the source system worded it (free text or its own code), kept as delivered."),
+            _c("returned_by_oms_customer_id", "VARCHAR", "OMS account of the person who returned the item, when it is "
+               "not the buyer (a gift recipient); empty when the buyer returned it or the OMS does not know."),
             _c("condition", "VARCHAR", "Condition on receipt; empty until received.", accepted_values=("unopened", "opened", "damaged")),
             _c("refund_amount", _MONEY, "Amount refunded; empty until refunded.", min_value=0),
             _c("requested_at", "TIMESTAMP", "When the return was requested.", required=True),
@@ -190,6 +213,7 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("address", "VARCHAR", "Street address.", pii=True),
             _c("postcode", "VARCHAR", "Postcode.", pii=True),
             _c("city", "VARCHAR", "City."),
+            _c("region", "VARCHAR", "State, province or region (e.g. `CA`, `Bayern`)."),
             _c("country", "VARCHAR", "ISO 3166-1 alpha-2 country."),
             _c("birth_year", "INTEGER", "Year of birth, when given.", min_value=1900, max_value=2020),
             _c("created_at", "TIMESTAMP", "When the record was created.", required=True),
@@ -209,9 +233,9 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("crm_customer_id", "VARCHAR", "CRM record, when the requester was matched."),
             _c("email", "VARCHAR", "Requester email as received.", pii=True),
             _c("order_id", "VARCHAR", "Order the ticket is about, if any."),
-            _c("channel", "VARCHAR", "How the ticket came in.", required=True, accepted_values=("email", "chat", "phone")),
+            _c("channel", "VARCHAR", "How the ticket came in.", required=True, accepted_values=("email", "chat", "phone", "web_form", "social")),
             _c("topic", "VARCHAR", "Classified topic.", required=True,
-               accepted_values=("delivery", "return", "product_question", "payment", "warranty", "account")),
+               accepted_values=("delivery", "return", "product_question", "payment", "warranty", "account", "other")),
             _c("status", "VARCHAR", "Current status.", required=True, accepted_values=("open", "pending", "solved")),
             _c("priority", "VARCHAR", "Priority.", required=True, accepted_values=("low", "normal", "high")),
             _c("satisfaction_score", "INTEGER", "CSAT 1-5 after solving, if answered.", min_value=1, max_value=5),
@@ -249,7 +273,7 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("channel", "VARCHAR", "Marketing channel.", required=True, accepted_values=("email", "sms", "personalization")),
             _c("is_granted", "BOOLEAN", "true = opted in, false = opted out.", required=True),
             _c("source", "VARCHAR", "Where the change was made.", required=True,
-               accepted_values=("checkout", "account_page", "email_link", "store", "support")),
+               accepted_values=("checkout", "account_page", "email_link", "store", "support", "import", "other")),
             _c("recorded_at", "TIMESTAMP", "When the change was recorded.", required=True),
         ),
     ),
@@ -344,9 +368,11 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("location_type", "VARCHAR", "Kind of location.", required=True, accepted_values=("warehouse", "store")),
             _c("name", "VARCHAR", "Display name.", required=True),
             _c("city", "VARCHAR", "City.", required=True),
+            _c("region", "VARCHAR", "State, province or region (e.g. `CA`, `Bayern`)."),
+            _c("postal_code", "VARCHAR", "Postal code of the location (a business address, not PII)."),
             _c("country", "VARCHAR", "ISO 3166-1 alpha-2 country.", required=True),
-            _c("latitude", "DOUBLE", "WGS84 latitude.", required=True, min_value=-90, max_value=90),
-            _c("longitude", "DOUBLE", "WGS84 longitude.", required=True, min_value=-180, max_value=180),
+            _c("latitude", "DOUBLE", "WGS84 latitude, if known.", min_value=-90, max_value=90),
+            _c("longitude", "DOUBLE", "WGS84 longitude, if known.", min_value=-180, max_value=180),
             _c("is_click_and_collect", "BOOLEAN", "Offers pick-up of web orders.", required=True),
         ),
     ),
@@ -354,7 +380,8 @@ CONTRACTS: tuple[SourceEntity, ...] = (
         system="wms",
         entity="inventory_snapshots",
         format="csv",
-        description="End-of-day stock per product and location, one file per day.",
+        description="Stock counts per product and location, at whatever cadence the WMS exports them: daily, weekly, "
+        "or on change. A file holds one or more counts (`snapshot_date`).",
         primary_key=("snapshot_date", "product_id", "location_id"),
         event_time="snapshot_at",
         delivery="snapshot",
@@ -366,7 +393,10 @@ CONTRACTS: tuple[SourceEntity, ...] = (
             _c("reserved", "INTEGER", "Units promised to open orders.", required=True, min_value=0),
             _c("snapshot_at", "TIMESTAMP", "When the snapshot was taken.", required=True),
         ),
-        notes=("Products absent from a location's snapshot have no stock there.",),
+        notes=(
+            "A location's count of a date is complete: products absent from it have no stock there on that date.",
+            "Between two counts the latest count is in force; features say how old it is (`snapshot_age_days`).",
+        ),
     ),
     SourceEntity(
         system="wms",
@@ -458,7 +488,9 @@ def render_markdown() -> str:
             ]
             for col in contract.columns:
                 rule = []
-                if col.accepted_values:
+                if col.accepted_values == CURRENCIES:
+                    rule.append("an ISO 4217 currency code")
+                elif col.accepted_values:
                     rule.append("one of " + ", ".join(f"`{v}`" for v in col.accepted_values))
                 if col.min_value is not None:
                     rule.append(f"≥ {col.min_value:g}")

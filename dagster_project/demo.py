@@ -19,20 +19,24 @@ log = logging.getLogger("demo")
 
 
 def run_pipeline(settings, instance=None, *, partition: str | None = None,
-                 partition_range: tuple[str, str] | None = None, job: str = "full_pipeline"):
+                 partition_range: tuple[str, str] | None = None, job: str = "full_pipeline",
+                 log_level: str | None = None):
     """Execute a job in process (default: full_pipeline over every daily partition, a full
     refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
-    days in one run (first, last), the way a backfill runs."""
+    days in one run (first, last), the way a backfill runs. `log_level` sets the console's
+    (default: Dagster's, every event)."""
     from dagster_project.defs import build_defs
     from dagster_project.defs.project import ensure_manifest
 
     ensure_manifest(refresh=True)  # the models on disk, not a manifest from an older checkout
     defs = build_defs(settings)
     job_def = defs.resolve_job_def(job)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
     if partition is not None:
-        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition)
+        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
+                                          run_config=run_config)
     tags = partition_range_tags(job_def, partition_range)
-    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
 
 
 def partition_range_tags(job_def, partition_range: tuple[str, str] | None = None) -> dict[str, str]:
@@ -92,10 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    settings = get_settings()
-    if args.prepare_only:
-        from dagster_project.defs.project import dbt_project
+    from dataclasses import replace
 
+    from dagster_project.sample_data.worlds import world_settings
+
+    # the generated shop's deployment settings (phone numbering, domains, ...), unless set
+    settings = replace(get_settings(), **{
+        k: v for k, v in world_settings().items() if f"RCL_{k.upper()}" not in os.environ
+    })
+    settings.export_env()
+    if args.prepare_only:
         from dagster_project.defs.project import ensure_manifest
 
         ensure_manifest(refresh=True)
@@ -108,32 +118,28 @@ def main(argv: list[str] | None = None) -> int:
         scale = args.scale if args.scale in ("small", "standard") else float(args.scale)
         summary = generate(settings.landing_dir, scale=scale, seed=args.seed)
         log.info("generated sample data in %.1fs: %s", time.perf_counter() - started, summary)
+        if not os.environ.get("RCL_PARTITIONS_START"):
+            # the partitions start at the first delivery of the files just written
+            from dagster_project.settings import first_delivery_day
+
+            settings = replace(settings, partitions_start=first_delivery_day(settings.landing_dir) or settings.partitions_start)
 
     from dagster import DagsterInstance
 
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
-    pipeline_started = time.perf_counter()
-    result = run_pipeline(settings, instance=DagsterInstance.get())
-    if not result.success:
-        for event in result.all_events:
-            if event.is_failure:
-                print(event.message, file=sys.stderr)
-        print("The pipeline failed; open the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
-        return 1
-    # one materialization per asset (a run over every daily partition records each partition)
-    materialized = sorted({
-        e.asset_key.to_user_string() for e in result.get_asset_materialization_events() if e.asset_key
-    })
-    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    log.info("pipeline: %d assets materialized in %.1fs", len(materialized), time.perf_counter() - pipeline_started)
-    if failed_checks:
-        print(f"Failed checks: {failed_checks}", file=sys.stderr)
-        return 1
+    # the same code path as `rcl run` on a retailer's own landing folder
+    from dagster_project.cli import EXIT_OK, run
+
+    summary = run(settings, instance=DagsterInstance.get())
+    print(summary.render())
+    if summary.exit_code != EXIT_OK:
+        print("The pipeline did not complete; open the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
+        return summary.exit_code
 
     print_online_features(settings)
     print(
-        f"\nDone in {time.perf_counter() - started:.0f}s: {len(materialized)} assets materialized.\n"
+        f"\nDone in {time.perf_counter() - started:.0f}s.\n"
         f"Warehouse for analysts (the published copy, readable while the pipeline runs): "
         f"duckdb -readonly {settings.published_warehouse}\n"
         f"Dagster UI: make dev  ->  http://127.0.0.1:3000"

@@ -18,6 +18,16 @@ RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and re
                     files delivered again or late (default: 2)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
+
+What the deployment's data means (no built-in retailer: see docs/mapping_guide.md):
+RCL_PHONE_COUNTRY_CODE  country calling code of phones written in national form (e.g. 49, 1);
+                    unset: national-form phones are not used for identity matching
+RCL_PHONE_TRUNK_PREFIX  trunk prefix a national number starts with (default 0; 1 in North America)
+RCL_PRICES_INCLUDE_TAX  whether line prices, subtotals and list prices include tax (default true)
+RCL_SHOP_DOMAINS    the shop's own web domains, comma-separated: referrers there are internal
+RCL_IDENTITY_MAX_ACCOUNTS_PER_EMAIL  an email used by more OMS accounts than this is a shared
+                    (family) address and links none of them (default 2); the other identity guards
+                    are RCL_IDENTITY_MAX_ACCOUNTS_PER_IDENTIFIER, ..._PER_COOKIE, ..._EMAILS_PER_IDENTIFIER
 """
 
 from __future__ import annotations
@@ -63,6 +73,11 @@ class Settings:
     partitions_start: str = DEFAULT_PARTITIONS_START
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
+    # What the deployment's data means (read by dbt through the environment)
+    phone_country_code: str = ""
+    phone_trunk_prefix: str = "0"
+    prices_include_tax: bool = True
+    shop_domains: str = ""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -87,6 +102,7 @@ class Settings:
             or DEFAULT_PARTITIONS_START,
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
+            **deployment_settings_from_env(),
         )
 
     @classmethod
@@ -95,6 +111,7 @@ class Settings:
         scratch environments); keyword arguments override single fields."""
         data_dir = Path(data_dir)
         values = dict(
+            **deployment_settings_from_env(),
             data_dir=data_dir,
             landing_dir=data_dir / "landing",
             warehouse_path=data_dir / "work" / "warehouse.duckdb",
@@ -147,8 +164,33 @@ class Settings:
             RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
             RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
             RCL_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
+            RCL_PHONE_COUNTRY_CODE=self.phone_country_code,
+            RCL_PHONE_TRUNK_PREFIX=self.phone_trunk_prefix,
+            RCL_PRICES_INCLUDE_TAX="true" if self.prices_include_tax else "false",
+            RCL_SHOP_DOMAINS=self.shop_domains,
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
+
+
+def _truthy(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
+def deployment_settings_from_env() -> dict:
+    """What the deployment's data means, from the environment (defaults: nothing assumed)."""
+    code = os.environ.get("RCL_PHONE_COUNTRY_CODE", "").strip().lstrip("+")
+    if code and not code.isdigit():
+        raise ValueError(f"RCL_PHONE_COUNTRY_CODE must be a country calling code such as 49 or 1, not {code!r}")
+    return dict(
+        phone_country_code=code,
+        phone_trunk_prefix=os.environ.get("RCL_PHONE_TRUNK_PREFIX", "0").strip(),
+        prices_include_tax=_truthy(os.environ.get("RCL_PRICES_INCLUDE_TAX", "true")),
+        shop_domains=os.environ.get("RCL_SHOP_DOMAINS", "").strip(),
+    )
 
 
 def get_settings() -> Settings:

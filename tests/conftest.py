@@ -19,7 +19,11 @@ TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
 SERVICE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
 
 
-def make_settings(data_dir: Path, **overrides) -> Settings:
+def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settings:
+    """Settings for a data dir holding a generated world's files (its deployment settings applied)."""
+    from dagster_project.sample_data.worlds import world_settings
+
+    overrides = {**world_settings(world), **overrides}
     overrides.setdefault("feast_project", "retail_context_test")
     settings = Settings.for_data_dir(data_dir, **overrides)
     settings.export_env()

@@ -9,17 +9,31 @@
 {%- endmacro %}
 
 {# Phones are compared in international form, digits only: "+49 170 1234567", "0049 170 ..."
-   and the national "0170 1234567" are one number (national numbers take
-   var default_phone_country_code; "+44 (0)20 ..." drops the trunk zero in brackets). #}
+   and the national "0170 1234567" are one number ("+44 (0)20 ..." drops the trunk zero in
+   brackets). A national number (no + or 00) drops one trunk prefix (var phone_trunk_prefix:
+   '0' in most of Europe, '1' in North America) and takes the deployment's country calling code
+   (var default_phone_country_code). Without a configured country it stays unknown (null): a
+   guessed country would link strangers abroad. #}
 {% macro normalize_phone(column) -%}
+    {%- set country = var("default_phone_country_code") | string | trim -%}
+    {%- set trunk = var("phone_trunk_prefix") | string | trim -%}
+    {%- set digits = "regexp_replace(coalesce(" ~ column ~ ", ''), '[^0-9]', '', 'g')" -%}
     (case
         when regexp_replace(replace(coalesce({{ column }}, ''), '(0)', ''), '[^0-9+]', '', 'g') like '+%'
             then regexp_replace(replace({{ column }}, '(0)', ''), '[^0-9]', '', 'g')
-        when regexp_replace(coalesce({{ column }}, ''), '[^0-9]', '', 'g') like '00%'
-            then substr(regexp_replace({{ column }}, '[^0-9]', '', 'g'), 3)
-        when regexp_replace(coalesce({{ column }}, ''), '[^0-9]', '', 'g') like '0%'
-            then '{{ var("default_phone_country_code") }}' || substr(regexp_replace({{ column }}, '[^0-9]', '', 'g'), 2)
-        else regexp_replace(coalesce({{ column }}, ''), '[^0-9]', '', 'g')
+        when {{ digits }} like '00%'
+            then substr({{ digits }}, 3)
+        {%- if country %}
+        {%- if trunk %}
+        when {{ digits }} like '{{ trunk }}%'
+            then '{{ country }}' || substr({{ digits }}, {{ trunk | length + 1 }})
+        {%- endif %}
+        -- digits already starting with the country code are an international number without its +
+        when {{ digits }} like '{{ country }}%' then {{ digits }}
+        else '{{ country }}' || {{ digits }}
+        {%- else %}
+        else null
+        {%- endif %}
     end)
 {%- endmacro %}
 

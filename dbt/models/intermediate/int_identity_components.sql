@@ -28,6 +28,8 @@ shared_identifiers as (
     from neighbour_counts
     where linked_accounts > case when identifier_type = 'anonymous_id'
                                  then {{ var('identity_max_accounts_per_cookie') }}
+                                 when identifier_type = 'email_hash'
+                                 then {{ var('identity_max_accounts_per_email') }}
                                  else {{ var('identity_max_accounts_per_identifier') }} end
        or linked_emails > {{ var('identity_max_emails_per_identifier') }}
 

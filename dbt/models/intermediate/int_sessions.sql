@@ -86,8 +86,8 @@ classified as (
             when utm_medium in ('cpc', 'ppc', 'paid_search', 'paid_social', 'display', 'affiliate', 'price_comparison') then 'paid'
             when utm_medium = 'email' then 'email'
             when referrer is null or referrer = '' then 'direct'
-            {%- for domain in var('shop_domains') %}
-            when regexp_extract(referrer, '^[a-z]+://([^/:]+)', 1) like '%{{ domain }}' then 'internal'
+            {%- for domain in var('shop_domains').split(',') if domain.strip() %}
+            when regexp_extract(referrer, '^[a-z]+://([^/:]+)', 1) like '%{{ domain.strip() }}' then 'internal'
             {%- endfor %}
             when regexp_matches(referrer, '://([a-z0-9-]+\.)*(google|bing|duckduckgo|ecosia|yahoo)\.') then 'organic_search'
             when regexp_matches(referrer, '://([a-z0-9-]+\.)*(facebook|instagram|tiktok|youtube|pinterest|reddit|x|twitter)\.') then 'social'

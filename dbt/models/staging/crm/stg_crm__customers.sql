@@ -19,6 +19,7 @@ renamed as (
 
         -- properties
         nullif(trim(city), '') as city,
+        nullif(trim(region), '') as region,
         nullif(upper(trim(country)), '') as country,
         birth_year,
 

@@ -38,6 +38,7 @@ renamed as (
         lower(trim(status)) as status,
         upper(trim(currency)) as currency,
         nullif(trim(shipping_city), '') as shipping_city,
+        nullif(trim(shipping_region), '') as shipping_region,
         upper(trim(shipping_country)) as shipping_country,
         nullif(trim(oms_customer_id), '') is null as is_guest_checkout,
 
@@ -47,10 +48,14 @@ renamed as (
         shipping_amount,
         tax_amount,
         total_amount,
+        -- the total includes tax whether or not the shop's prices do (a deployment setting)
+        total_amount - tax_amount as total_amount_excl_tax,
+        {{ var('prices_include_tax') }} as prices_include_tax,
 
         -- timestamps (UTC)
         ordered_at,
         cast(ordered_at as date) as order_date,
+        delivered_at,
 
         -- lineage
         _source_file,

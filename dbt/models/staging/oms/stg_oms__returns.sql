@@ -18,6 +18,8 @@ renamed as (
         -- properties
         quantity,
         lower(trim(reason)) as return_reason,
+        nullif(reason_text, '') as return_reason_text,
+        nullif(trim(returned_by_oms_customer_id), '') as returned_by_oms_customer_id,
         nullif(lower(trim(condition)), '') as item_condition,
         received_at is not null as is_received,
         refund_amount is not null as is_refunded,

@@ -19,6 +19,8 @@ renamed as (
         lower(trim(location_type)) as location_type,
         trim(name) as location_name,
         trim(city) as city,
+        nullif(trim(region), '') as region,
+        nullif(trim(postal_code), '') as postal_code,
         upper(trim(country)) as country,
         latitude,
         longitude,

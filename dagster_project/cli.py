@@ -1,0 +1,358 @@
+"""`rcl`, the project's command line.
+
+    rcl run [--landing-dir DIR] [--data-dir DIR] [--partition DAY | --partition FIRST..LAST]
+    rcl sample [--world default|...] [--scale small] [--seed 42] [--data-dir DIR]
+
+`rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
+is generated): a full refresh by default, one delivery day or a range of days with
+`--partition`. It ends with a short summary (rows per source, quarantined, orphans, gates, views
+published) and writes the run's full event log to `<data-dir>/logs/`.
+
+Exit codes: 0 when every source loaded, every gate passed and every feature view was published;
+3 when everything that could be published was, but a source failed or a gate held a view back
+(the summary names them; the online store keeps serving those views' previous values); 1 when a
+view that nothing held back was not published (a pipeline error), or the run could not start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_PARTIAL = 3
+
+# Paths derived from the data dir: a --data-dir given on the command line moves all of them.
+_DERIVED_PATH_VARIABLES = ("RCL_WAREHOUSE_PATH", "RCL_FEATURES_DIR", "RCL_FEAST_DIR", "RCL_PUBLISHED_WAREHOUSE")
+
+
+def settings_for(data_dir: Path | None = None, landing_dir: Path | None = None, online_store: str | None = None):
+    """The configured settings, with the command line's directories taking precedence."""
+    from dagster_project.settings import Settings
+
+    if data_dir is not None:
+        os.environ["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
+        for name in _DERIVED_PATH_VARIABLES:
+            os.environ.pop(name, None)
+        if landing_dir is None:
+            os.environ.pop("RCL_LANDING_DIR", None)
+    if landing_dir is not None:
+        os.environ["RCL_LANDING_DIR"] = str(Path(landing_dir).resolve())
+    if online_store is not None:
+        os.environ["RCL_ONLINE_STORE"] = online_store
+    settings = Settings.from_env()
+    settings.export_env()
+    return settings
+
+
+def parse_partition(value: str | None) -> tuple[str, str] | None:
+    """'2026-10-01' -> (day, day); '2026-10-01..2026-10-07' -> (first, last)."""
+    if value is None:
+        return None
+    first, sep, last = value.partition("..")
+    try:
+        days = (date.fromisoformat(first.strip()), date.fromisoformat((last if sep else first).strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--partition takes YYYY-MM-DD or FIRST..LAST, not {value!r}") from None
+    if days[1] < days[0]:
+        raise argparse.ArgumentTypeError(f"--partition {value}: the last day is before the first")
+    return days[0].isoformat(), days[1].isoformat()
+
+
+# ---------------------------------------------------------------- the run's summary
+
+@dataclass
+class SourceLine:
+    name: str
+    status: str = "not run"
+    rows_read: int | None = None
+    rows_loaded: int | None = None
+    rows_quarantined: int | None = None
+    duplicates_removed: int | None = None
+    ignored_files: int | None = None
+    message: str = ""
+
+
+@dataclass
+class RunSummary:
+    sources: list[SourceLine] = field(default_factory=list)
+    gates: dict[str, bool] = field(default_factory=dict)
+    gate_notes: dict[str, str] = field(default_factory=dict)
+    views_published: list[str] = field(default_factory=list)
+    views_held_back: dict[str, str] = field(default_factory=dict)
+    views_missing: dict[str, str] = field(default_factory=dict)
+    orphans: dict[str, int] = field(default_factory=dict)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.views_missing:
+            return EXIT_ERROR
+        source_failed = any(s.status == "failed" for s in self.sources)
+        if self.views_held_back or source_failed or self.failed_steps or not all(self.gates.values()):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+    def render(self) -> str:
+        lines = ["", "Sources (rows read = loaded + quarantined + duplicates removed):"]
+        width = max((len(s.name) for s in self.sources), default=10)
+        for s in self.sources:
+            if s.rows_read is None:
+                lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
+                continue
+            extra = f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
+            lines.append(
+                f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
+                f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
+            )
+        if self.orphans:
+            lines.append("Orphans (kept, flagged; they resolve when the parent arrives):")
+            for kind, n in sorted(self.orphans.items()):
+                lines.append(f"  {kind}: {n:,}")
+        if self.gates:
+            lines.append("Gates:")
+            for name, passed in sorted(self.gates.items()):
+                note = self.gate_notes.get(name, "")
+                lines.append(f"  {name}: {'passed' if passed else 'BLOCKED'}{'  (' + note + ')' if note else ''}")
+        lines.append(
+            f"Online feature views published: {len(self.views_published)} of "
+            f"{len(self.views_published) + len(self.views_held_back) + len(self.views_missing)}"
+            + (f" ({', '.join(self.views_published)})" if self.views_published else "")
+        )
+        for view, why in sorted(self.views_held_back.items()):
+            lines.append(f"  held back: {view} ({why}); the online store keeps its previous values")
+        for view, why in sorted(self.views_missing.items()):
+            lines.append(f"  NOT PUBLISHED: {view} ({why})")
+        if self.failed_steps:
+            lines.append("Failed steps:")
+            for step, message in sorted(self.failed_steps.items()):
+                lines.append(f"  {step}: {message}")
+        if self.failed_checks:
+            lines.append(f"Failed checks: {', '.join(sorted(self.failed_checks))}")
+        if self.log_path:
+            lines.append(f"Full log: {self.log_path}")
+        verdict = {EXIT_OK: "OK", EXIT_PARTIAL: "PARTIAL (see above)", EXIT_ERROR: "FAILED"}[self.exit_code]
+        lines.append(f"Result: {verdict} in {self.seconds:.0f}s")
+        return "\n".join(lines)
+
+
+def _first_line(text: str | None, limit: int = 300) -> str:
+    text = (text or "").strip()
+    first = text.splitlines()[0] if text else ""
+    return first[:limit] + ("…" if len(first) > limit else "")
+
+
+def summarize_run(result, settings) -> RunSummary:
+    """What a finished run did, from its Dagster events (and the warehouse's orphan audit)."""
+    import dagster as dg
+
+    from dagster_project.contracts import CONTRACTS
+    from dagster_project.feature_store import FEATURE_VIEWS
+
+    summary = RunSummary()
+    materialized: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        key = event.asset_key.to_user_string()
+        materialized[key] = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+
+    failures: dict[str, str] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error
+            message = error.message if error else event.message
+            # dg.Failure carries its description; exceptions their message (cause first line)
+            if error is not None and error.cause is not None and "Error occurred while" in (error.message or ""):
+                message = error.cause.message
+            failures[event.step_key] = _first_line(message)
+    summary.failed_steps = failures
+
+    for contract in CONTRACTS:
+        key = f"raw/{contract.name}"
+        line = SourceLine(name=contract.name)
+        meta = materialized.get(key)
+        failed = next((m for step, m in failures.items() if contract.name in step), None)
+        if meta is not None:
+            line.status = "loaded"
+            line.rows_read = int(meta.get("rows_read", 0))
+            line.rows_loaded = int(meta.get("rows_loaded", 0))
+            line.rows_quarantined = int(meta.get("rows_quarantined", 0))
+            line.duplicates_removed = int(meta.get("duplicates_removed", 0))
+            ignored = meta.get("ignored_files")
+            line.ignored_files = len(ignored) if isinstance(ignored, (list, dict)) else None
+        if failed is not None:
+            line.status, line.message = "failed", failed
+        summary.sources.append(line)
+
+    check_results = list(result.get_asset_check_evaluations())
+    summary.failed_checks = [
+        f"{e.asset_key.to_user_string()}:{e.check_name}" for e in check_results
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    for evaluation in check_results:
+        if evaluation.check_name.endswith("_expectations") and evaluation.asset_key.path[0] == "features":
+            view = evaluation.asset_key.path[-1]
+            summary.gates[view] = evaluation.passed
+            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            note = meta.get("baseline") or meta.get("history")
+            if note:
+                summary.gate_notes[view] = _first_line(str(note), 120)
+
+    for view in FEATURE_VIEWS:
+        if f"online_store/{view}" in materialized:
+            summary.views_published.append(view)
+        elif summary.gates.get(view) is False:
+            summary.views_held_back[view] = "its quality gate blocked"
+        elif any(s.status == "failed" for s in summary.sources) and not any(
+            view in step for step in failures
+        ):
+            summary.views_held_back[view] = "an upstream source failed"
+        else:
+            step = next((s for s in failures if view in s), None)
+            summary.views_missing[view] = failures[step] if step else "not materialized"
+    summary.orphans = _orphan_counts(settings)
+    return summary
+
+
+def _orphan_counts(settings) -> dict[str, int]:
+    """Orphan rows per kind from the warehouse's audit table, when the build has one."""
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        return {}
+    try:
+        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        tables = conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_name = 'orphans'"
+        ).fetchall()
+        if not tables:
+            return {}
+        schema, name = tables[0]
+        columns = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, name]).fetchall()}
+        kind = "orphan_kind" if "orphan_kind" in columns else ("kind" if "kind" in columns else None)
+        if kind is None:
+            return {}
+        return dict(conn.execute(f'select "{kind}", count(*) from "{schema}"."{name}" group by 1 order by 1').fetchall())
+    finally:
+        conn.close()
+
+
+def write_event_log(result, settings) -> Path:
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / f"run-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{result.run_id[:8]}.log"
+    with open(path, "w", encoding="utf-8") as f:
+        for event in result.all_events:
+            f.write(f"{event.event_type_value}\t{event.step_key or ''}\t{event.message or ''}\n")
+    return path
+
+
+# ---------------------------------------------------------------- commands
+
+def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool = False, instance=None) -> RunSummary:
+    """Run full_pipeline (a full refresh, or the given delivery days) and summarize it."""
+    from dagster_project.demo import run_pipeline
+
+    if not settings.landing_dir.is_dir():
+        raise SystemExit(f"rcl run: the landing folder {settings.landing_dir} does not exist "
+                         "(give --landing-dir, or set RCL_LANDING_DIR)")
+    started = time.perf_counter()
+    what = "a full refresh" if partition_range is None else (
+        f"delivery day {partition_range[0]}" if partition_range[0] == partition_range[1]
+        else f"delivery days {partition_range[0]} to {partition_range[1]}")
+    if not quiet:
+        print(f"rcl run: {what} of {settings.landing_dir} into {settings.data_dir}", flush=True)
+    result = run_pipeline(settings, instance=instance, partition_range=partition_range,
+                          log_level="WARNING" if quiet else "INFO")
+    summary = summarize_run(result, settings)
+    summary.log_path = write_event_log(result, settings)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _cmd_run(args) -> int:
+    settings = settings_for(args.data_dir, args.landing_dir, args.online_store)
+    instance = _instance(args)
+    summary = run(settings, args.partition, quiet=args.quiet, instance=instance)
+    print(summary.render())
+    return summary.exit_code
+
+
+def _cmd_sample(args) -> int:
+    from dagster_project.sample_data.generator import generate
+
+    settings = settings_for(args.data_dir, args.landing_dir)
+    kwargs = {"world": args.world} if args.world != "default" else {}
+    summary = generate(settings.landing_dir, scale=args.scale, seed=args.seed, **kwargs)
+    print(f"rcl sample: wrote the {args.world} world to {settings.landing_dir}: {summary}")
+    return EXIT_OK
+
+
+def _instance(args):
+    """The Dagster instance of DAGSTER_HOME when set (the UI then shows the run), else ephemeral."""
+    if os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance
+
+        Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        return DagsterInstance.get()
+    return None
+
+
+def _scale(value: str) -> str | float:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rcl", description="Retail context layer: customer data layer and feature store.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run_parser = sub.add_parser("run", help="run the whole pipeline on a landing folder",
+                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_parser.add_argument("--landing-dir", type=Path, default=None,
+                            help="folder of the source systems' files (default: RCL_LANDING_DIR, else <data-dir>/landing)")
+    run_parser.add_argument("--data-dir", type=Path, default=None,
+                            help="where the warehouse, features and online store live (default: RCL_DATA_DIR)")
+    run_parser.add_argument("--partition", type=parse_partition, default=None, metavar="DAY|FIRST..LAST",
+                            help="only these delivery days (default: a full refresh of every file)")
+    run_parser.add_argument("--online-store", choices=("sqlite", "redis"), default=None,
+                            help="default: RCL_ONLINE_STORE, else sqlite")
+    run_parser.add_argument("--quiet", action="store_true", help="only the summary")
+    run_parser.set_defaults(func=_cmd_run)
+
+    sample_parser = sub.add_parser("sample", help="write a generated shop's landing files (for trying things out)")
+    sample_parser.add_argument("--world", default="default", help="which generated retailer (default: default)")
+    sample_parser.add_argument("--scale", type=_scale, default="small")
+    sample_parser.add_argument("--seed", type=int, default=42)
+    sample_parser.add_argument("--data-dir", type=Path, default=None)
+    sample_parser.add_argument("--landing-dir", type=Path, default=None)
+    sample_parser.set_defaults(func=_cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:  # bad settings: a message, not a stack trace
+        print(f"rcl: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
