@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -269,6 +270,9 @@ def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool
     if not settings.landing_dir.is_dir():
         raise SystemExit(f"rcl run: the landing folder {settings.landing_dir} does not exist "
                          "(give --landing-dir, or set RCL_LANDING_DIR)")
+    # the terminal shows progress and the summary; the run's every event goes to the log file
+    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # validation progress bars
     started = time.perf_counter()
     what = "a full refresh" if partition_range is None else (
         f"delivery day {partition_range[0]}" if partition_range[0] == partition_range[1]

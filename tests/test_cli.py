@@ -1,0 +1,79 @@
+"""The `rcl` console script: argument handling, and the summary of a real run."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, RunSummary, SourceLine, parse_partition, summarize_run
+
+RCL = Path(sys.executable).parent / "rcl"
+
+
+def test_partition_arguments():
+    assert parse_partition("2026-10-01") == ("2026-10-01", "2026-10-01")
+    assert parse_partition("2026-10-01..2026-10-07") == ("2026-10-01", "2026-10-07")
+    assert parse_partition(None) is None
+    with pytest.raises(argparse.ArgumentTypeError, match="YYYY-MM-DD"):
+        parse_partition("yesterday")
+    with pytest.raises(argparse.ArgumentTypeError, match="before the first"):
+        parse_partition("2026-10-07..2026-10-01")
+
+
+def test_exit_codes_follow_what_was_published():
+    healthy = RunSummary(sources=[SourceLine("oms__orders", status="loaded")], gates={"customer_features": True},
+                         views_published=["customer_features"])
+    assert healthy.exit_code == EXIT_OK
+    source_down = RunSummary(sources=[SourceLine("wms__locations", status="failed", message="missing column")],
+                             views_published=["customer_features"], views_held_back={"product_features": "x"})
+    assert source_down.exit_code == EXIT_PARTIAL
+    gate_blocked = RunSummary(gates={"customer_features": False}, views_held_back={"customer_features": "gate"})
+    assert gate_blocked.exit_code == EXIT_PARTIAL
+    broken = RunSummary(views_published=["customer_features"], views_missing={"product_features": "boom"})
+    assert broken.exit_code == EXIT_ERROR
+    assert "NOT PUBLISHED: product_features (boom)" in broken.render()
+
+
+def test_console_script_is_installed_and_documents_its_flags():
+    out = subprocess.run([str(RCL), "run", "--help"], capture_output=True, text=True, check=True).stdout
+    for flag in ("--landing-dir", "--data-dir", "--partition"):
+        assert flag in out
+
+
+def test_a_missing_landing_folder_is_a_clear_error(tmp_path):
+    proc = subprocess.run([str(RCL), "run", "--landing-dir", str(tmp_path / "nowhere"), "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == EXIT_ERROR
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_bad_partition_is_a_usage_error(tmp_path):
+    proc = subprocess.run([str(RCL), "run", "--partition", "2026-13-01", "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--partition" in proc.stderr
+
+
+@pytest.mark.slow
+def test_summary_of_the_sessions_real_run(pipeline_settings, pipeline):
+    _, result = pipeline
+    summary = summarize_run(result, pipeline_settings)
+    assert summary.exit_code == EXIT_OK, summary.render()
+    assert sorted(summary.views_published) == ["cart_features", "customer_features", "product_features"]
+    assert all(passed for passed in summary.gates.values()) and len(summary.gates) == 3
+    by_name = {s.name: s for s in summary.sources}
+    assert len(by_name) == 13
+    import duckdb
+
+    with duckdb.connect(str(pipeline_settings.warehouse_path), read_only=True) as conn:
+        for source in summary.sources:
+            assert source.status == "loaded"
+            assert source.rows_read == source.rows_loaded + source.rows_quarantined + source.duplicates_removed
+            (loaded,) = conn.execute(
+                f"select count(*) from raw.{source.name} where _source_file is not null").fetchone()
+            assert loaded == source.rows_loaded, source.name
+    text = summary.render()
+    assert "oms__orders" in text and "Result: OK" in text
