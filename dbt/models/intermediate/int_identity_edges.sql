@@ -66,6 +66,10 @@ pairs as (
     union all
     select 'email_hash', email_hash, 'phone_hash', phone_hash, 'oms_orders', _source_file, _source_line
     from orders where email_hash is not null and phone_hash is not null
+    union all
+    -- phone and catalogue orders often carry a phone and an account but no email
+    select 'oms_customer_id', oms_customer_id, 'phone_hash', phone_hash, 'oms_orders', _source_file, _source_line
+    from orders where oms_customer_id is not null and email_hash is null and phone_hash is not null
 
     union all
     -- the browser that completed an order <-> the email typed at checkout (guest checkouts)
@@ -116,8 +120,9 @@ identifiers_seen_alone as (
     union all
     select 'email_hash', email_hash, 'oms_orders' from orders where email_hash is not null
     union all
-    -- an order with neither account nor usable email is its own (guest) customer
-    select 'order_id', order_id, 'oms_orders' from orders where email_hash is null and oms_customer_id is null
+    -- a guest order without a usable email belongs to the phone given with it
+    select 'phone_hash', phone_hash, 'oms_orders' from orders
+    where email_hash is null and oms_customer_id is null and phone_hash is not null
     union all
     select 'crm_customer_id', crm_customer_id, 'crm_customers' from crm_customers
     union all
