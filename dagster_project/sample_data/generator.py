@@ -926,7 +926,7 @@ class _World:
         prod[in_store] = self.assortment[st, rng.integers(0, self.assortment.shape[1], int(in_store.sum()))]
         if pf.project_order_p:
             pool = self.evergreen[self.p_project[self.evergreen]]
-            pool = pool[self.p_price0[pool] >= np.median(self.p_price0[pool])]
+            pool = pool[self.p_price0[pool] >= np.quantile(self.p_price0[pool], 0.6)]  # the better models
             in_project = project[l_order]
             prod[in_project] = rng.choice(pool, size=int(in_project.sum()))
         qu = rng.random(nl)
@@ -989,7 +989,8 @@ class _World:
         self.l_order, self.l_pos, self.l_prod, self.l_qty, self.l_unit, self.l_disc = l_order, l_pos, prod, qty, unit, ldisc
         self.l_ids = pa.array([f"{i}-{j}" for i, j in zip(np.array(self.o_ids.to_pylist(), dtype=object)[l_order],
                                                            l_pos + 1)], pa.string())
-        self.o_cart = np.full(m, -1)  # filled by the web sessions
+        self.o_cart = np.full(m, -1)  # filled by the web sessions, if the retailer has web analytics
+        self.cart_ids = pa.array([], pa.string())
 
     def orders_table(self) -> pa.Table:
         m = len(self.o_t)
