@@ -1,4 +1,6 @@
-"""Seeded synthetic landing data for a consumer-electronics online shop ("Voltmarkt").
+"""Seeded synthetic landing data for a generated retailer: by default the demo's consumer-electronics
+online shop ("Voltmarkt"); `world="us_multichannel"` gives a differently shaped one (see
+profile.py for the knobs a retailer is made of, us_multichannel.py for the second retailer).
 
 This module owns the simulated world behind the five source systems and the landing files it
 writes: one consistent population of people, devices, accounts, products, locations and the
