@@ -769,10 +769,11 @@ class _World:
     def build_products(self) -> None:
         rng, s = self.rng, self.s
         n = s.products
-        shares = np.array([c[1] for c in self.pf.categories])
+        categories = self.pf.categories
+        shares = np.array([c[1] for c in categories])
         # Every category gets at least one product, the rest follows the catalog shares.
-        cat = np.concatenate([np.arange(len(self.pf.categories)),
-                              rng.choice(len(self.pf.categories), size=n - len(self.pf.categories), p=shares / shares.sum())])
+        cat = np.concatenate([np.arange(len(categories)),
+                              rng.choice(len(categories), size=n - len(categories), p=shares / shares.sum())])
         cat = np.sort(cat, kind="stable")
         u = rng.random((n, 12))
         sku = np.sort(rng.choice(900_000, size=n, replace=False) + 100_000)
@@ -970,7 +971,8 @@ class _World:
                                                                      rng.integers(0, 10 * DAY, m), 0)
             delivered_t = np.where(channel == 2, t, t + lead)
             shipped_t = t + rng.integers(6 * HOUR, 3 * DAY, m)
-            status = np.where(status == 3, 3, np.where(delivered_t < self.t_end, 2, np.where(shipped_t < self.t_end, 1, 0)))
+            status = np.where(status == 3, 3,
+                              np.where(delivered_t < self.t_end, 2, np.where(shipped_t < self.t_end, 1, 0)))
             self.o_delivered = np.where(status == 2, delivered_t, NEVER)
         if pf.anonymous_store_p or set(pf.channel_codes) - {0, 1, 2}:
             # Walk-in store sales often leave no trace of the buyer; a call centre takes a phone
