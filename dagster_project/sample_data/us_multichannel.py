@@ -171,6 +171,6 @@ US_MULTICHANNEL = WorldProfile(
     project_order_p=0.02, project_categories=PROJECT_CATEGORIES, project_lines=(5, 8),
     prices_include_tax=False, flat_shipping=1_999, free_shipping_from=49_900,
     records_delivered_at=True, delivery_days=(3, 10),
-    return_reason_texts=RETURN_REASON_TEXTS, old_order_returns_share=0.25, returned_by_other_p=0.08,
+    return_reason_texts=RETURN_REASON_TEXTS, old_order_returns_share=0.25, returned_by_other_p=0.1,
     snapshot_weekday=6,
 )
