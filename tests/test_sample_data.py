@@ -1,6 +1,7 @@
 """The sample generator writes real landing files that keep every source contract, hang together
 across the five systems, carry the intended messiness and are reproducible from the seed.
-One small world (scale 0.1) is generated per module and read back with csv/json."""
+One small demo world (scale 0.1) and one US multi-channel world (scale 0.25) are generated per
+module and read back with csv/json."""
 
 from __future__ import annotations
 
@@ -52,11 +53,8 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value.replace(" ", "T")).astimezone(timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sample")
+def _load(root: Path, summary: dict) -> dict:
     landing = root / "landing"
-    summary = generate(landing, scale=SCALE, seed=SEED, end_date=END)
     files: dict[str, list[tuple[Path, list[str], list[dict]]]] = {}
     for contract in CONTRACTS:
         folder = landing / contract.system / contract.entity
@@ -64,6 +62,12 @@ def world(tmp_path_factory):
     rows = {name: [r for _, _, rs in fs for r in rs] for name, fs in files.items()}
     return {"root": root, "landing": landing, "summary": summary, "files": files, "rows": rows,
             "truth": pq.read_table(root / "ground_truth" / "identities.parquet").to_pylist()}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sample")
+    return _load(root, generate(root / "landing", scale=SCALE, seed=SEED, end_date=END))
 
 
 def test_every_entity_has_files_in_its_folder(world):
@@ -92,6 +96,10 @@ def test_headers_and_keys_are_the_contract_columns(world):
 
 @pytest.mark.parametrize("name", [c.name for c in CONTRACTS])
 def test_rows_keep_the_contract(world, name):
+    _assert_rows_keep_the_contract(world, name)
+
+
+def _assert_rows_keep_the_contract(world: dict, name: str) -> None:
     contract = CONTRACTS_BY_NAME[name]
     for path, _, rows in world["files"][name]:
         assert rows, f"empty file {path}"
@@ -124,6 +132,10 @@ def test_rows_keep_the_contract(world, name):
 
 
 def test_primary_keys_are_unique(world):
+    _assert_primary_keys_are_unique(world)
+
+
+def _assert_primary_keys_are_unique(world: dict) -> None:
     for contract in CONTRACTS:
         key = contract.primary_key
         if contract.delivery == "events":
@@ -227,6 +239,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(world, tmp_path):
 
 
 def test_ground_truth_covers_every_identifier(world):
+    _assert_ground_truth_covers_every_identifier(world)
+    shared = [t for t in world["truth"] if t["person_id"] == "shared"]
+    assert any(t["identifier_type"] == "anonymous_id" for t in shared), "kiosk cookies are listed as shared"
+
+
+def _assert_ground_truth_covers_every_identifier(world: dict) -> None:
     rows = world["rows"]
     truth = world["truth"]
     known = defaultdict(set)
@@ -244,18 +262,17 @@ def test_ground_truth_covers_every_identifier(world):
             if (e.get("traits") or {}).get(key):
                 seen[key].add(e["traits"][key])
     for name, cols in {"oms__orders": ("oms_customer_id", "email", "phone"),
+                       "oms__returns": ("returned_by_oms_customer_id",),
                        "crm__customers": ("crm_customer_id", "oms_customer_id", "email", "phone"),
                        "crm__support_tickets": ("crm_customer_id", "email"),
                        "pim__reviews": ("oms_customer_id",)}.items():
         for r in rows[name]:
             for col in cols:
                 if not _empty(r.get(col)):
-                    seen[col].add(r[col])
+                    seen["oms_customer_id" if col.endswith("oms_customer_id") else col].add(r[col])
     for kind, values in seen.items():
         missing = values - known[kind]
         assert not missing, f"{kind} missing from ground truth: {sorted(missing)[:5]}"
-    shared = [t for t in truth if t["person_id"] == "shared"]
-    assert any(t["identifier_type"] == "anonymous_id" for t in shared), "kiosk cookies are listed as shared"
 
 
 def test_messiness_is_present(world):
@@ -394,3 +411,180 @@ def test_cli_replaces_previous_files(tmp_path, capsys):
     assert summary["oms__orders"] > 0
     assert '"seconds"' in capsys.readouterr().out
     assert (tmp_path / "ground_truth" / "identities.parquet").exists()
+
+
+# ---------------------------------------------------------------------------------- the US multi-channel world
+
+US_SCALE = 0.25
+US_WORLD = "us_multichannel"
+US_STATES = {"AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+             "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
+             "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC"}
+US_PHONE = re.compile(r"^(\(\d{3}\) \d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}|\+1 \d{3} \d{3} \d{4})$")
+ABSENT_SOURCES = {"web__events", "pim__reviews"}
+
+
+@pytest.fixture(scope="module")
+def us_world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("us")
+    return _load(root, generate(root / "landing", scale=US_SCALE, seed=SEED, end_date=END, world=US_WORLD))
+
+
+def _cents(value: str) -> int:
+    return round(float(value) * 100)
+
+
+def test_us_world_has_no_web_analytics_and_no_reviews(us_world):
+    landing = us_world["landing"]
+    assert not (landing / "web").exists(), "a retailer without web analytics delivers no web folder"
+    assert not (landing / "pim" / "reviews").exists(), "a retailer without reviews delivers no reviews folder"
+    assert ABSENT_SOURCES.isdisjoint(us_world["summary"])
+    for contract in CONTRACTS:
+        if contract.name in ABSENT_SOURCES:
+            continue
+        fs = us_world["files"][contract.name]
+        assert fs, f"no files for {contract.name}"
+        assert us_world["summary"][contract.name] == sum(len(r) for _, _, r in fs)
+    found = {(p.parent.parent.name, p.parent.name) for p in landing.rglob("*") if p.is_file()}
+    assert found == {(c.system, c.entity) for c in CONTRACTS if c.name not in ABSENT_SOURCES}
+
+
+@pytest.mark.parametrize("name", sorted({c.name for c in CONTRACTS} - ABSENT_SOURCES))
+def test_us_world_rows_keep_the_contract(us_world, name):
+    _assert_rows_keep_the_contract(us_world, name)
+
+
+def test_us_world_keys_and_ground_truth(us_world):
+    _assert_primary_keys_are_unique(us_world)
+    _assert_ground_truth_covers_every_identifier(us_world)
+
+
+def test_us_world_orders_come_from_store_phone_web_and_marketplace(us_world):
+    orders = us_world["rows"]["oms__orders"]
+    by_channel = defaultdict(list)
+    for o in orders:
+        by_channel[o["channel"]].append(o)
+    assert set(by_channel) == {"store", "phone", "web", "marketplace"}
+    anonymous = [o for o in by_channel["store"] if not o["email"] and not o["oms_customer_id"] and not o["phone"]]
+    assert len(anonymous) >= 0.2 * len(by_channel["store"]), "many store sales name nobody"
+    assert all(o["phone"] for o in by_channel["phone"]), "the call centre always takes a phone number"
+    assert any(not o["email"] for o in by_channel["phone"]) and any(o["email"] for o in by_channel["phone"])
+    assert all(not o["email"] and not o["oms_customer_id"] for o in by_channel["marketplace"])
+    assert all(o["store_location_id"] for o in by_channel["store"])
+    phones = [o["phone"] for o in orders if o["phone"]]
+    assert phones and all(US_PHONE.match(p) for p in phones), [p for p in phones if not US_PHONE.match(p)][:3]
+    assert {p[0] for p in phones} >= {"(", "+"}, "phones are written in several US formats"
+    assert all(not o["cart_id"] for o in orders), "no web analytics, no carts"
+
+
+def test_us_world_orders_are_high_ticket_with_tax_and_freight_on_top(us_world):
+    rows = us_world["rows"]
+    line_sum = defaultdict(int)
+    for line in rows["oms__order_lines"]:
+        line_sum[line["order_id"]] += int(line["quantity"]) * _cents(line["unit_price"]) - _cents(line["discount_amount"])
+    for o in rows["oms__orders"]:
+        assert o["currency"] == "USD"
+        assert _cents(o["subtotal_amount"]) == line_sum[o["order_id"]]
+        before_tax = _cents(o["subtotal_amount"]) - _cents(o["discount_amount"]) + _cents(o["shipping_amount"])
+        # sales tax is added to the prices, at a US combined rate (0 to about 11 %)
+        assert _cents(o["total_amount"]) == before_tax + _cents(o["tax_amount"])
+        assert 0 <= _cents(o["tax_amount"]) <= 0.11 * before_tax + 1
+    totals = [_cents(o["total_amount"]) for o in rows["oms__orders"]]
+    assert sum(t > 1_000_000 for t in totals) >= 3, "some orders over 10,000"
+    assert sorted(totals)[len(totals) // 2] >= 50_000, "the median order is hundreds of dollars or more"
+    assert max(_cents(o["shipping_amount"]) for o in rows["oms__orders"]) >= 50_000, "freight costs hundreds"
+    assert any(_cents(o["tax_amount"]) > 0 for o in rows["oms__orders"])
+    prices = [_cents(p["price"]) for p in rows["pim__products"]]
+    assert min(prices) < 20_000 and max(prices) > 300_000
+    assert all(p["category_path"].split(" > ")[0] in ("Furniture", "Appliances", "Home") for p in rows["pim__products"])
+
+
+def test_us_world_delivery_dates_and_us_addresses(us_world):
+    rows = us_world["rows"]
+    for o in rows["oms__orders"]:
+        assert bool(o["delivered_at"]) == (o["status"] == "delivered"), o
+        if o["delivered_at"]:
+            assert _utc(o["delivered_at"]) >= _utc(o["ordered_at"])
+        if o["shipping_address"]:
+            assert o["shipping_region"] in US_STATES and re.match(r"^\d{5}$", o["shipping_postcode"]), o
+        assert o["shipping_country"] == "US"
+    assert any(o["shipping_region"] for o in rows["oms__orders"])
+    for c in rows["crm__customers"]:
+        if c["address"]:
+            assert c["region"] in US_STATES and re.match(r"^\d{5}$", c["postcode"]), c
+    locations = rows["wms__locations"]
+    assert all(loc["region"] in US_STATES and re.match(r"^\d{5}$", loc["postal_code"]) for loc in locations)
+    assert any(_empty(loc["latitude"]) for loc in locations), "some locations have no coordinates"
+    assert any(not _empty(loc["latitude"]) for loc in locations)
+
+
+def test_us_world_counts_stock_weekly_in_full(us_world):
+    files = us_world["files"]["wms__inventory_snapshots"]
+    days = [date.fromisoformat(p.stem) for p, _, _ in files]
+    assert len(days) >= 10
+    assert all(d.weekday() == 6 for d in days), "one count a week, on Sundays"
+    assert all((b - a).days == 7 for a, b in zip(days, days[1:]))
+    locations = {loc["location_id"] for loc in us_world["rows"]["wms__locations"]}
+    for path, _, rows in files:
+        assert {r["location_id"] for r in rows} == locations, path  # every location counted
+        assert {r["snapshot_date"] for r in rows} == {path.stem}
+    # a full count lists empty shelves too
+    assert any(r["on_hand"] == "0" for r in us_world["rows"]["wms__inventory_snapshots"])
+
+
+def test_us_world_returns_include_older_orders_gifts_and_the_oms_wording(us_world):
+    rows = us_world["rows"]
+    orders = {o["order_id"]: o for o in rows["oms__orders"]}
+    lines = {r["order_line_id"]: r for r in rows["oms__order_lines"]}
+    first_order = min(_utc(o["ordered_at"]) for o in orders.values())
+    returns = rows["oms__returns"]
+    older = [r for r in returns if r["order_id"] not in orders]
+    assert older, "returns of orders placed before the first orders file"
+    for r in older:
+        assert r["order_line_id"] not in lines and r["order_line_id"].startswith(r["order_id"] + "-")
+        assert r["order_id"] < min(orders), "older orders have lower order numbers"
+    # requested after the export started: they are in the returns files, their orders are not
+    assert all(_utc(r["requested_at"]).date() >= first_order.date() for r in older)
+    for r in returns:
+        if r["order_id"] in orders:
+            line = lines[r["order_line_id"]]
+            assert line["order_id"] == r["order_id"] and line["product_id"] == r["product_id"]
+            assert orders[r["order_id"]]["status"] == "delivered"
+        assert r["reason_text"], "the OMS's own wording is kept"
+    assert any(r["reason"] == "other" for r in returns)
+    assert len({r["reason_text"] for r in returns if r["reason"] == "other"}) >= 2
+    gifts = [r for r in returns if r["returned_by_oms_customer_id"]]
+    assert gifts, "some items are returned by someone other than the buyer"
+    for r in gifts:
+        if r["order_id"] in orders:
+            assert r["returned_by_oms_customer_id"] != orders[r["order_id"]]["oms_customer_id"]
+
+
+def test_us_world_same_seed_same_bytes(us_world, tmp_path):
+    again = tmp_path / "again"
+    generate(again / "landing", scale=US_SCALE, seed=SEED, end_date=END, world=US_WORLD)
+    assert _tree_hash(us_world["landing"], us_world["root"] / "ground_truth") == \
+        _tree_hash(again / "landing", again / "ground_truth")
+    other = tmp_path / "other"
+    generate(other / "landing", scale=US_SCALE, seed=SEED + 1, end_date=END, world=US_WORLD)
+    assert _tree_hash(us_world["landing"]) != _tree_hash(other / "landing")
+
+
+def test_us_world_deployment_settings_are_registered():
+    from dagster_project.sample_data.worlds import world_settings
+
+    settings = world_settings(US_WORLD)
+    assert settings["prices_include_tax"] is False
+    assert settings["phone_country_code"] == "1" and settings["phone_trunk_prefix"] == "1"
+    assert settings["shop_domains"] and "voltmarkt" not in settings["shop_domains"]
+    with pytest.raises(ValueError, match="unknown sample world"):
+        generate(Path("unused"), scale=0.05, world="nowhere")
+
+
+def test_cli_writes_the_chosen_world(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "web" / "events").mkdir(parents=True)
+    (landing / "web" / "events" / "2026-01-01.jsonl").write_text("{}\n")  # left over from the demo shop
+    summary = cli_main(["--landing-dir", str(landing), "--scale", "0.05", "--seed", "3", "--world", US_WORLD])
+    assert summary["oms__orders"] > 0 and "web__events" not in summary
+    assert not (landing / "web").exists()

@@ -1,4 +1,4 @@
-"""CLI: python -m dagster_project.sample_data --landing-dir DIR --scale small --seed 42"""
+"""CLI: python -m dagster_project.sample_data --landing-dir DIR --scale small --seed 42 [--world NAME]"""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 10, 31))
     parser.add_argument("--ground-truth-dir", type=Path, default=None)
+    parser.add_argument("--world", default="default",
+                        help="which generated retailer: default (the demo shop) or us_multichannel")
     args = parser.parse_args(argv)
     landing_dir = args.landing_dir
     if landing_dir is None:
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         landing_dir = Settings.from_env().landing_dir
     summary = generate(landing_dir, scale=args.scale, seed=args.seed, end_date=args.end_date,
-                       ground_truth_dir=args.ground_truth_dir)
+                       ground_truth_dir=args.ground_truth_dir, world=args.world)
     print(json.dumps(summary, indent=2))
     return summary
 

@@ -1,4 +1,6 @@
-"""Seeded synthetic landing data for a consumer-electronics online shop ("Voltmarkt").
+"""Seeded synthetic landing data for a generated retailer: by default the demo's consumer-electronics
+online shop ("Voltmarkt"); `world="us_multichannel"` gives a differently shaped one (see
+profile.py for the knobs a retailer is made of, us_multichannel.py for the second retailer).
 
 This module owns the simulated world behind the five source systems and the landing files it
 writes: one consistent population of people, devices, accounts, products, locations and the
@@ -37,7 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dagster_project.contracts import CONTRACTS_BY_NAME, SYSTEMS, SourceEntity
+from dagster_project.contracts import CONTRACTS_BY_NAME, ORDER_CHANNELS, SYSTEMS, SourceEntity
+from dagster_project.sample_data.profile import WorldProfile
 
 DAY = 86_400
 HOUR = 3_600
@@ -283,6 +286,31 @@ REVIEW_TEXT = {
         ("Top product", "Exactly as described, works perfectly. Highly recommended."),
         ("Perfect", "Best purchase this year, does everything I wanted.")],
 }
+
+# The demo shop: a German consumer-electronics web shop with stores.
+VOLTMARKT = WorldProfile(
+    name="default", shop_url=SHOP_URL, currency="EUR", countries=COUNTRIES, country_p=COUNTRY_P,
+    first_names=FIRST_NAMES, last_names=LAST_NAMES, cities=CITIES, streets=STREETS, email_domains=EMAIL_DOMAINS,
+    phone_prefixes=PHONE_PREFIXES, junk_emails=tuple(JUNK_EMAILS), categories=CATEGORIES,
+    accessory_categories=frozenset(ACCESSORY_CATS), warehouses=WAREHOUSES, stores=STORES,
+    warehouse_name="Voltmarkt Logistikzentrum {city}", store_name="Voltmarkt {city}",
+)
+
+
+def _profiles() -> dict[str, WorldProfile]:
+    from dagster_project.sample_data.us_multichannel import US_MULTICHANNEL
+
+    return {"default": VOLTMARKT, US_MULTICHANNEL.name: US_MULTICHANNEL}
+
+
+def resolve_world(world: str | WorldProfile) -> WorldProfile:
+    if isinstance(world, WorldProfile):
+        return world
+    profiles = _profiles()
+    if world not in profiles:
+        raise ValueError(f"unknown sample world {world!r}; known: {', '.join(sorted(profiles))}")
+    return profiles[world]
+
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e", "ê": "e", "ë": "e",
                        "ç": "c", "ı": "i", "ş": "s", "ğ": "g", "ó": "o", "ł": "l", " ": "", "'": ""})
@@ -552,7 +580,10 @@ class _WebJson:
 # ---------------------------------------------------------------------------------- the world
 
 class _World:
-    def __init__(self, sizes: Sizes, seed: int, end_date: date):
+    def __init__(self, sizes: Sizes, seed: int, end_date: date, profile: WorldProfile = VOLTMARKT):
+        self.pf = profile
+        if profile.orders_per_person_year is not None:
+            sizes = replace(sizes, orders_per_person_year=profile.orders_per_person_year)
         self.s = sizes
         self.rng = np.random.default_rng(seed)
         self.end_date = end_date
@@ -562,6 +593,10 @@ class _World:
         self.t_end = self.t0 + sizes.days * DAY  # exclusive
         self.day0 = self.t0 // DAY
         self.gt: list[tuple[np.ndarray, str, pa.Array]] = []  # (person idx, type, values) for ground truth
+        # What the sources without web analytics or reviews contribute to the ground truth: nothing.
+        none = np.zeros(0, dtype=np.int64)
+        self.web_devices_seen = self.web_users_seen = self.web_emails_seen = self.web_phones_seen = none
+        self.review_accts = self.ret_other_accts = none
 
     # -------------------------------------------------------------- time
     def random_times(self, n: int, lo: np.ndarray | int | None = None, hi: np.ndarray | int | None = None) -> np.ndarray:
@@ -569,6 +604,8 @@ class _World:
         rng = self.rng
         hour_w = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 3.5, 4.5, 5, 5.5, 6, 6, 5.8, 5.8,
                            6.2, 7, 8, 8.5, 8, 6, 4, 2], dtype=float)
+        if self.pf.utc_hour_shift:
+            hour_w = np.roll(hour_w, self.pf.utc_hour_shift)
         hours = rng.choice(24, size=n, p=hour_w / hour_w.sum())
         secs = hours * HOUR + rng.integers(0, HOUR, size=n)
         lo = self.t0 if lo is None else lo
@@ -587,27 +624,33 @@ class _World:
         s, rng = self.s, self.rng
         n = s.people
         self.n = n
-        country = rng.choice(len(COUNTRIES), size=n, p=COUNTRY_P)
+        pf = self.pf
+        country = rng.choice(len(pf.countries), size=n, p=pf.country_p)
         u = rng.random((n, 10))
         first, last, city, postcode, street, emails, phones, has_phone = [], [], [], [], [], [], [], []
+        city_row = []
         for i in range(n):  # per person, not per event: string building is clearer in Python
-            c = COUNTRIES[country[i]]
-            fn = FIRST_NAMES[c][int(u[i, 0] * len(FIRST_NAMES[c]))]
-            ln = LAST_NAMES[c][int(u[i, 1] * len(LAST_NAMES[c]))]
-            cname, pc0, span = CITIES[c][int(u[i, 2] ** 1.6 * len(CITIES[c]))]
+            c = pf.countries[country[i]]
+            fn = pf.first_names[c][int(u[i, 0] * len(pf.first_names[c]))]
+            ln = pf.last_names[c][int(u[i, 1] * len(pf.last_names[c]))]
+            row = pf.cities[c][int(u[i, 2] ** 1.6 * len(pf.cities[c]))]
+            city_row.append(row)
+            cname, pc0, span = row[:3]
             pc = pc0 + int(u[i, 3] * span)
             if c == "NL":
                 postcode.append(f"{pc} {chr(65 + int(u[i, 4] * 26))}{chr(65 + int(u[i, 5] * 26))}")
             else:
-                postcode.append(f"{pc:05d}" if c in ("DE", "FR") else f"{pc:04d}")
-            st = STREETS[c][int(u[i, 4] * len(STREETS[c]))]
+                postcode.append(f"{pc:05d}" if c in ("DE", "FR", "US") else f"{pc:04d}")
+            st = pf.streets[c][int(u[i, 4] * len(pf.streets[c]))]
             no = 1 + int(u[i, 5] * 120)
-            street.append(f"{no} {st}" if c == "FR" else f"{st} {no}")
+            if c == "US":  # house numbers run into the thousands
+                no = 100 + int(u[i, 5] * 9800)
+            street.append(f"{no} {st}" if c in pf.street_number_first else f"{st} {no}")
             f, l_ = fn.lower().translate(_FOLD), ln.lower().translate(_FOLD)
             pattern = int(u[i, 6] * 6)
             local = [f"{f}.{l_}", f"{f}{l_}", f"{f[0]}.{l_}", f"{f}_{l_}",
                      f"{f}.{l_}{int(u[i, 7] * 90) + 10}", f"{f}{int(u[i, 7] * 9000) + 1000}"][pattern]
-            domains = EMAIL_DOMAINS[c]
+            domains = pf.email_domains[c]
             emails.append(f"{local}@{domains[int(u[i, 8] ** 1.5 * len(domains))]}")
             first.append(fn)
             last.append(ln)
@@ -632,7 +675,16 @@ class _World:
         prefix_u = rng.random(n)
         phone_variants = []
         for i in range(n):
-            cc, prefixes = PHONE_PREFIXES[COUNTRIES[country[i]]]
+            if pf.phone_style == "nanp":
+                # area code of the person's city; exchange 2xx-9xx; as people write them down
+                codes = city_row[i][4]
+                area = codes[int(prefix_u[i] * len(codes))]
+                exchange = f"{2 + digits[i, 0] % 8}{digits[i, 1]}{digits[i, 2]}"
+                line = "".join(map(str, digits[i, 3:7]))
+                phone_variants += [f"({area}) {exchange}-{line}", f"{area}.{exchange}.{line}",
+                                   f"+1 {area} {exchange} {line}"]
+                continue
+            cc, prefixes = pf.phone_prefixes[pf.countries[country[i]]]
             p = prefixes[int(prefix_u[i] * len(prefixes))]
             num = "".join(map(str, digits[i, : (8 if len(p) == 1 else 7 + (i % 2))]))
             phone_variants += [f"{cc}{p}{num}", f"{cc} {p} {num}", f"0{p} {num}"]
@@ -642,7 +694,11 @@ class _World:
         self.cities = pa.array(city, pa.string())
         self.postcodes = pa.array(postcode, pa.string())
         self.streets = pa.array(street, pa.string())
-        self.email_variants = pa.array(variants + JUNK_EMAILS, pa.string())
+        self.email_variants = pa.array(variants + list(pf.junk_emails), pa.string())
+        # region and sales-tax rate of the person's city, where the profile has them
+        self.regions = (pa.array([r[3] for r in city_row], pa.string())
+                        if any(len(r) > 3 for r in city_row) else None)
+        self.person_tax = np.array([r[5] if len(r) > 5 else 0.0 for r in city_row])
         self.junk_email0 = n * N_EMAIL_VARIANTS
         self.phone_variants = pa.array(phone_variants, pa.string())
         self.has_phone = np.array(has_phone)
@@ -652,7 +708,7 @@ class _World:
         self.order_activity = act * (rng.random(n) > 0.15)
         self.browse_activity = 0.5 * act + 0.5 * rng.gamma(0.8, 1 / 0.8, n)
         # OMS accounts: ~60% register, most before the window, some during it.
-        has_acct = rng.random(n) < 0.6
+        has_acct = rng.random(n) < pf.account_p
         before = rng.random(n) < 0.65
         reg = np.where(before, self.t0 - rng.integers(DAY, 3 * 365 * DAY, size=n), self.random_times(n))
         self.reg_time = np.where(has_acct, reg, NEVER)
@@ -713,16 +769,17 @@ class _World:
     def build_products(self) -> None:
         rng, s = self.rng, self.s
         n = s.products
-        shares = np.array([c[1] for c in CATEGORIES])
+        categories = self.pf.categories
+        shares = np.array([c[1] for c in categories])
         # Every category gets at least one product, the rest follows the catalog shares.
-        cat = np.concatenate([np.arange(len(CATEGORIES)),
-                              rng.choice(len(CATEGORIES), size=n - len(CATEGORIES), p=shares / shares.sum())])
+        cat = np.concatenate([np.arange(len(categories)),
+                              rng.choice(len(categories), size=n - len(categories), p=shares / shares.sum())])
         cat = np.sort(cat, kind="stable")
         u = rng.random((n, 12))
         sku = np.sort(rng.choice(900_000, size=n, replace=False) + 100_000)
         ids, names, brands, descs, specs_json, price, paths, slugs = [], [], [], [], [], [], [], []
         for i in range(n):
-            path, _, _, (lo, hi), brand_list, noun, spec_opts, *_ = CATEGORIES[cat[i]]
+            path, _, _, (lo, hi), brand_list, noun, spec_opts, *_ = self.pf.categories[cat[i]]
             brand = brand_list[int(u[i, 0] ** 1.3 * len(brand_list))]
             specs = {}
             for k, (key, opts) in enumerate(spec_opts.items()):
@@ -756,7 +813,7 @@ class _World:
         self.p_cost = _money_round(self.p_price0 * (0.6 + 0.2 * rng.random(n)))
         self.p_cost_missing = rng.random(n) < 0.03
         # Popularity: Zipf-like within a category, scaled by the category's weight.
-        cat_w = np.array([c[2] for c in CATEGORIES])[cat]
+        cat_w = np.array([c[2] for c in self.pf.categories])[cat]
         # Cheaper products sell more often (a cable per TV, not a TV per cable).
         self.p_pop = cat_w / (1 + rng.permutation(n)) ** 0.9 * (self.p_price0 / 10_000) ** -0.5
         # Launches: most products are on sale before the window, some launch during it.
@@ -778,15 +835,20 @@ class _World:
         self.evergreen_p = self.p_pop[self.evergreen] / self.p_pop[self.evergreen].sum()
         self.all_p = self.p_pop * ~self.p_inactive0 / (self.p_pop * ~self.p_inactive0).sum()
         terms, self.cat_term0, self.cat_nterms = [], [], []
-        for c in CATEGORIES:
+        for c in self.pf.categories:
             self.cat_term0.append(len(terms))
             self.cat_nterms.append(len(c[7]))
             terms += c[7]
         self.terms = terms
         self.cat_term0 = np.array(self.cat_term0)
         self.cat_nterms = np.array(self.cat_nterms)
-        self.p_defect_prone = np.array([c[8] for c in CATEGORIES])[cat]
-        self.p_accessory = np.isin(cat, [i for i, c in enumerate(CATEGORIES) if c[0] in ACCESSORY_CATS])
+        self.p_defect_prone = np.array([c[8] for c in self.pf.categories])[cat]
+        self.p_accessory = np.isin(cat, [i for i, c in enumerate(self.pf.categories)
+                                         if c[0] in self.pf.accessory_categories])
+        # delivery fee per unit (furniture and large appliances go by freight); 0: parcel
+        self.p_delivery_fee = np.array([c[9] if len(c) > 9 else 0 for c in self.pf.categories])[cat]
+        self.p_project = np.isin(cat, [i for i, c in enumerate(self.pf.categories)
+                                       if c[0] in self.pf.project_categories])
 
     def price_at(self, product: np.ndarray, t: np.ndarray) -> np.ndarray:
         return np.where(t >= self.p_change_t[product], self.p_price1[product], self.p_price0[product])
@@ -801,16 +863,24 @@ class _World:
         self.n_loc = nw + ns
         self.loc_is_wh = np.arange(self.n_loc) < nw
         self.loc_ids = [f"WH-{i + 1:02d}" for i in range(nw)] + [f"ST-{i + 1:02d}" for i in range(ns)]
-        places = WAREHOUSES[:nw] + STORES[:ns]
+        pf = self.pf
+        places = pf.warehouses[:nw] + pf.stores[:ns]
         jitter = rng.normal(0, 0.01, size=(self.n_loc, 2))
         self.loc_city = [p[0] for p in places]
-        self.loc_names = ([f"Voltmarkt Logistikzentrum {p[0]}" for p in WAREHOUSES[:nw]]
-                          + [f"Voltmarkt {p[0]}" for p in STORES[:ns]])
-        self.loc_lat = np.round(np.array([p[1] for p in places]) + jitter[:, 0], 4)
-        self.loc_lon = np.round(np.array([p[2] for p in places]) + jitter[:, 1], 4)
+        self.loc_names = ([pf.warehouse_name.format(city=p[0]) for p in pf.warehouses[:nw]]
+                          + [pf.store_name.format(city=p[0]) for p in pf.stores[:ns]])
+        # a location whose coordinates the WMS does not have: None in the profile
+        self.loc_no_coords = np.array([p[1] is None for p in places])
+        self.loc_lat = np.round(np.array([p[1] or 0.0 for p in places]) + jitter[:, 0], 4)
+        self.loc_lon = np.round(np.array([p[2] or 0.0 for p in places]) + jitter[:, 1], 4)
+        self.loc_region = [p[3] if len(p) > 3 else None for p in places]
+        self.loc_postal = [p[4] if len(p) > 4 else None for p in places]
         self.loc_cc = np.where(self.loc_is_wh, False, rng.random(self.n_loc) < 0.85)
         self.loc_cc[nw] = True  # at least one click-and-collect store
         self.cc_stores = np.flatnonzero(self.loc_cc)
+        # sales tax of a store's city (regions with sales tax on top of prices)
+        rates = {r[0]: r[5] for rows in pf.cities.values() for r in rows if len(r) > 5}
+        self.loc_tax = np.array([rates.get(c, 0.0) for c in self.loc_city])
         # Stores carry a popular-leaning part of the evergreen range.
         k = max(10, int(round(s.store_assortment * self.n_products)))
         k = min(k, len(self.evergreen))
@@ -819,7 +889,7 @@ class _World:
 
     # -------------------------------------------------------------- orders
     def build_orders(self) -> None:
-        s, rng, n = self.s, self.rng, self.n
+        s, rng, n, pf = self.s, self.rng, self.n, self.pf
         lam = self.order_activity * s.orders_per_person_year * s.days / 365
         person = np.repeat(np.arange(n), rng.poisson(lam))
         t = self.random_times(len(person))
@@ -828,7 +898,8 @@ class _World:
         m = len(person)
         registered = self.reg_time[person] <= t
         u = rng.random(m)
-        channel = np.where(u < 0.70, 0, np.where(u < 0.85, 1, 2))  # web, app, store
+        # codes into ORDER_CHANNELS: 0 web, 1 app, 2 store, 3 phone, 4 catalog, 5 marketplace
+        channel = np.array(pf.channel_codes)[np.searchsorted(pf.channel_bounds, u, side="right")]
         app_ok = registered & (self.app_device[person] >= 0)
         channel = np.where((channel == 1) & ~app_ok, 0, channel)
         store = np.where(channel == 2, self.s.warehouses + rng.integers(0, self.s.stores, m), -1)
@@ -842,6 +913,11 @@ class _World:
         phone = np.where(self.has_phone[person] & (rng.random(m) < 0.6), self.phone_choice(person), -1)
         # lines
         n_lines = rng.choice([1, 2, 3, 4], size=m, p=[0.55, 0.25, 0.13, 0.07])
+        project = np.zeros(m, bool)
+        if pf.project_order_p:
+            # a project (a kitchen): several large appliances on one order, delivered together
+            project = (channel != 2) & (rng.random(m) < pf.project_order_p)
+            n_lines = np.where(project, rng.integers(pf.project_lines[0], pf.project_lines[1] + 1, m), n_lines)
         l_order, l_pos = _segments(n_lines)
         nl = len(l_order)
         lt = t[l_order]
@@ -851,51 +927,91 @@ class _World:
         in_store = channel[l_order] == 2
         st = store[l_order][in_store] - s.warehouses
         prod[in_store] = self.assortment[st, rng.integers(0, self.assortment.shape[1], int(in_store.sum()))]
+        if pf.project_order_p:
+            pool = self.evergreen[self.p_project[self.evergreen]]
+            pool = pool[self.p_price0[pool] >= np.quantile(self.p_price0[pool], 0.6)]  # the better models
+            in_project = project[l_order]
+            prod[in_project] = rng.choice(pool, size=int(in_project.sum()))
         qu = rng.random(nl)
         acc = self.p_accessory[prod]
         qty = np.where(qu < np.where(acc, 0.7, 0.9), 1, np.where(qu < np.where(acc, 0.92, 0.98), 2, 3))
+        qty = np.where(project[l_order], 1, qty)
         unit = self.price_at(prod, lt)
         ldisc = np.where(rng.random(nl) < 0.08, _money_round(qty * unit * rng.uniform(0.05, 0.2, nl)), 0)
         subtotal = np.bincount(l_order, weights=qty * unit - ldisc, minlength=m).astype(np.int64)
         du = rng.random(m)
         odisc = np.where(du < 0.03, _money_round(subtotal * 0.1),
                          np.where(du < 0.06, np.minimum(rng.choice([500, 1000], m), subtotal), 0))
-        ships = (channel < 2) & (store < 0)
-        shipping = np.where(ships & (subtotal - odisc < 5000), 499, 0)
-        total = subtotal - odisc + shipping
-        tax = (total * 19 + 59) // 119  # VAT included in the total, rounded to the cent
+        ships = (channel != 2) & (store < 0)
+        parcel = np.where(ships & (subtotal - odisc < pf.free_shipping_from), pf.flat_shipping, 0)
+        if pf.prices_include_tax:
+            shipping = parcel
+            total = subtotal - odisc + shipping
+            v = pf.vat_percent  # VAT included in the total, rounded to the cent
+            tax = (total * v + (100 + v) // 2) // (100 + v)
+        else:
+            # freight per unit for furniture and large appliances, the parcel rate for the rest;
+            # sales tax of the delivery address (or the store) added on top
+            freight = np.bincount(l_order, weights=qty * self.p_delivery_fee[prod], minlength=m).astype(np.int64)
+            shipping = np.where(ships, np.where(freight > 0, freight, parcel), 0)
+            rate = np.where(store >= 0, self.loc_tax[np.maximum(store, 0)], self.person_tax[person])
+            tax = _money_round((subtotal - odisc + shipping) * rate)
+            total = subtotal - odisc + shipping + tax
         age = self.t_end - t
         su = rng.random(m)
         status = np.where(age < DAY, np.where(su < 0.8, 0, 1),
                           np.where(age < 4 * DAY, np.where(su < 0.15, 0, np.where(su < 0.85, 1, 2)), 2))
         status = np.where(channel == 2, 2, status)
-        status = np.where((channel < 2) & (rng.random(m) < 0.03), 3, status)  # placed shipped delivered cancelled
+        status = np.where((channel != 2) & (rng.random(m) < 0.03), 3, status)  # placed shipped delivered cancelled
+        self.o_delivered = np.full(m, NEVER)
+        if pf.records_delivered_at:
+            # Freight takes longer than parcels; a store sale is carried out at the till.
+            d_lo, d_hi = pf.delivery_days
+            lead = rng.integers(d_lo * DAY, d_hi * DAY, m) + np.where(shipping > pf.flat_shipping,
+                                                                     rng.integers(0, 10 * DAY, m), 0)
+            delivered_t = np.where(channel == 2, t, t + lead)
+            shipped_t = t + rng.integers(6 * HOUR, 3 * DAY, m)
+            status = np.where(status == 3, 3,
+                              np.where(delivered_t < self.t_end, 2, np.where(shipped_t < self.t_end, 1, 0)))
+            self.o_delivered = np.where(status == 2, delivered_t, NEVER)
+        if pf.anonymous_store_p or set(pf.channel_codes) - {0, 1, 2}:
+            # Walk-in store sales often leave no trace of the buyer; a call centre takes a phone
+            # number and not always an e-mail; a marketplace keeps the buyer's e-mail and account.
+            anon = (channel == 2) & (rng.random(m) < pf.anonymous_store_p)
+            oms, email, phone = (np.where(anon, -1, x) for x in (oms, email, phone))
+            by_phone = channel == 3
+            email = np.where(by_phone & (rng.random(m) >= pf.phone_order_email_p), -1, email)
+            phone = np.where(by_phone, self.phone_choice(person), phone)
+            market = channel == 5
+            oms, email = np.where(market, -1, oms), np.where(market, -1, email)
+            phone = np.where(market & (rng.random(m) >= pf.marketplace_phone_p), -1, phone)
         self.o_person, self.o_t, self.o_channel, self.o_store = person, t, channel, store
         self.o_oms, self.o_email, self.o_phone, self.o_status = oms, email, phone, status
         self.o_subtotal, self.o_disc, self.o_ship, self.o_total, self.o_tax = subtotal, odisc, shipping, total, tax
         self.o_nlines, self.o_line0 = n_lines, np.cumsum(n_lines) - n_lines
-        self.o_ids = _seq_ids("O", m, 7, start=1_000_001)
+        self.o_ids = _seq_ids(pf.order_id_prefix, m, pf.order_id_width, start=pf.order_id_start)
         self.l_order, self.l_pos, self.l_prod, self.l_qty, self.l_unit, self.l_disc = l_order, l_pos, prod, qty, unit, ldisc
         self.l_ids = pa.array([f"{i}-{j}" for i, j in zip(np.array(self.o_ids.to_pylist(), dtype=object)[l_order],
                                                            l_pos + 1)], pa.string())
-        self.o_cart = np.full(m, -1)  # filled by the web sessions
+        self.o_cart = np.full(m, -1)  # filled by the web sessions, if the retailer has web analytics
+        self.cart_ids = pa.array([], pa.string())
 
     def orders_table(self) -> pa.Table:
         m = len(self.o_t)
         p = self.o_person
-        ships = (self.o_channel < 2) & (self.o_store < 0)
-        country = np.where(ships, self.country[p], 0)  # pick-up and store orders: the store's country, DE
+        ships = (self.o_channel != 2) & (self.o_store < 0)
+        country = np.where(ships, self.country[p], 0)  # pick-up and store orders: the store's country (the first)
         tbl = pa.table({
             "order_id": self.o_ids,
             "oms_customer_id": _cat(self.o_oms, self.acct_ids),
             "email": _cat(self.o_email, self.email_variants),
             "phone": _cat(self.o_phone, self.phone_variants),
-            "channel": _cat(self.o_channel, ["web", "app", "store"]),
+            "channel": _cat(self.o_channel, ORDER_CHANNELS),
             "store_location_id": _cat(self.o_store, self.loc_ids),
             "cart_id": _cat(self.o_cart, self.cart_ids),
             "ordered_at": self.o_t,
             "status": _cat(self.o_status, ["placed", "shipped", "delivered", "cancelled"]),
-            "currency": _cat(np.zeros(m, int), ["EUR"]),
+            "currency": _cat(np.zeros(m, int), [self.pf.currency]),
             "subtotal_amount": self.o_subtotal,
             "discount_amount": self.o_disc,
             "shipping_amount": self.o_ship,
@@ -904,9 +1020,13 @@ class _World:
             "shipping_address": _cat(np.where(ships, p, -1), self.streets),
             "shipping_postcode": _cat(np.where(ships, p, -1), self.postcodes),
             "shipping_city": _cat(np.where(ships, p, -1), self.cities),
-            "shipping_country": _cat(country, list(COUNTRIES)),
+            "shipping_country": _cat(country, list(self.pf.countries)),
             "_day": self.day_of(self.o_t),
         })
+        if self.pf.records_delivered_at:
+            tbl = tbl.append_column("delivered_at", _opt(self.o_delivered, self.o_delivered == NEVER))
+        if self.regions is not None:
+            tbl = tbl.append_column("shipping_region", _cat(np.where(ships, p, -1), self.regions))
         return tbl  # orders are numbered in time order already
 
     def order_lines_table(self) -> pa.Table:
@@ -1031,21 +1151,21 @@ class _World:
         ev_name = np.select([seg == 1, is_view & (w % 2 == 1), add, rem, seg == 6, seg == 7],
                             [0, 1, 2, 3, 4, 5], -1)
         # pages: dictionary of home, categories, search, products, login, checkout pages
-        cat_slugs = [c[0].split(" > ")[-1].lower().replace(" ", "-").replace("&", "and") for c in CATEGORIES]
+        cat_slugs = [c[0].split(" > ")[-1].lower().replace(" ", "-").replace("&", "and") for c in self.pf.categories]
         pages = (["/"] + [f"/c/{c}" for c in cat_slugs] + [f"/search?q={q.replace(' ', '+')}" for q in self.terms]
                  + [f"/p/{sl}" for sl in self.p_slug] + ["/login", "/checkout/email"]
                  + [p for p, _ in CHECKOUT_PAGES] + ["/checkout/confirmation"])
-        titles = (["Voltmarkt – Electronics online"] + [f"{c[0].split(' > ')[-1]} | Voltmarkt" for c in CATEGORIES]
+        titles = (["Voltmarkt – Electronics online"] + [f"{c[0].split(' > ')[-1]} | Voltmarkt" for c in self.pf.categories]
                   + [f"Search: {q} | Voltmarkt" for q in self.terms] + [f"{nm} | Voltmarkt" for nm in self.p_names]
                   + ["Sign in | Voltmarkt", "Checkout | Voltmarkt"] + [f"{tt} | Voltmarkt" for _, tt in CHECKOUT_PAGES]
                   + ["Thank you for your order | Voltmarkt"])
-        PG_CAT, PG_SEARCH = 1, 1 + len(CATEGORIES)
+        PG_CAT, PG_SEARCH = 1, 1 + len(self.pf.categories)
         PG_PROD = PG_SEARCH + len(self.terms)
         PG_LOGIN = PG_PROD + self.n_products
         PG_CHECKOUT = PG_LOGIN + 2
         PG_CONFIRM = PG_CHECKOUT + 4
         first_cat = np.where(L > 0, self.p_cat[c_prod[np.minimum(cart0, max(len(c_prod) - 1, 0))]] if len(c_prod) else 0,
-                             rng.integers(0, len(CATEGORIES), ns))
+                             rng.integers(0, len(self.pf.categories), ns))
         term = self.cat_term0[first_cat] + (rng.random(ns) * self.cat_nterms[first_cat]).astype(np.int64)
         landing = np.where(rng.random(ns) < 0.45, 0, PG_CAT + first_cat)
         # a newsletter click lands on the product page it links to
@@ -1129,12 +1249,12 @@ class _World:
 
     # -------------------------------------------------------------- returns
     def build_returns(self) -> pa.Table:
-        rng = self.rng
+        rng, pf = self.rng, self.pf
         lo = self.l_order
         nl = len(lo)
         delivered = self.o_status[lo] == 2
         rate = np.where(self.p_defect_prone[self.l_prod], 0.11, 0.07)
-        ret = delivered & (self.o_channel[lo] < 2) | (delivered & (rng.random(nl) < 0.3))
+        ret = delivered & (self.o_channel[lo] != 2) | (delivered & (rng.random(nl) < 0.3))
         ret = ret & (rng.random(nl) < rate)
         req = self.o_t[lo] + rng.integers(2 * DAY, 30 * DAY, nl)
         sel = np.flatnonzero(ret & (req < self.t_end))
@@ -1142,6 +1262,11 @@ class _World:
         k = len(sel)
         prone = self.p_defect_prone[self.l_prod[sel]]
         reason = np.where(prone, rng.choice(6, size=k, p=DEFECT_PRONE_P), rng.choice(6, size=k, p=DEFAULT_REASON_P))
+        text = np.full(k, -1)
+        if pf.return_reason_texts:
+            # The OMS has its own reason wording; each maps to the closest code, or to `other`.
+            text = self._reason_texts(k)
+            reason = self.reason_code[text]
         recv = req + rng.integers(2 * DAY, 7 * DAY, k)
         received = recv < self.t_end
         cond = np.where(reason == 0, rng.choice([1, 2], size=k, p=[0.7, 0.3]),
@@ -1153,11 +1278,7 @@ class _World:
         refunded = received & (recv + rng.integers(DAY // 2, 3 * DAY, k) < self.t_end)
         self.ret_line = sel
         self.ret_reason = reason
-        rank = np.lexsort((sel, req))
-        ids = np.empty(k, dtype=np.int64)
-        ids[rank] = np.arange(k)
-        tbl = pa.table({
-            "return_id": _cat(ids, _seq_ids("RET", k, 7, start=100_001)),
+        cols = {
             "order_id": _cat(lo[sel], self.o_ids),
             "order_line_id": _cat(sel, self.l_ids),
             "product_id": _cat(self.l_prod[sel], self.p_ids),
@@ -1168,17 +1289,86 @@ class _World:
             "requested_at": req,
             "received_at": _opt(recv, ~received),
             "_day": self.day_of(req),
-        })
+        }
+        key = sel
+        if pf.return_reason_texts:
+            cols["reason_text"] = _cat(text, self.reason_texts)
+        if pf.returned_by_other_p:
+            # a gift: the recipient (someone else's account) brings it back
+            other = rng.random(k) < pf.returned_by_other_p
+            acct = rng.integers(0, len(self.acct_ids), k)
+            acct = np.where(self.acct_person[acct] == self.o_person[lo[sel]], (acct + 1) % len(self.acct_ids), acct)
+            acct = np.where(other, acct, -1)
+            self.ret_other_accts = np.unique(acct[acct >= 0])
+            cols["returned_by_oms_customer_id"] = _cat(acct, self.acct_ids)
+        if pf.old_order_returns_share:
+            cols, key = self._old_order_returns(cols, key, k)
+            req = cols["requested_at"]
+        k = len(req)
+        rank = np.lexsort((key, req))
+        ids = np.empty(k, dtype=np.int64)
+        ids[rank] = np.arange(k)
+        tbl = pa.table({"return_id": _cat(ids, _seq_ids("RET", k, 7, start=100_001)), **cols})
         return tbl.take(pa.array(rank))
+
+    def _reason_texts(self, k: int) -> np.ndarray:
+        table = self.pf.return_reason_texts
+        self.reason_texts = [text for _, text, _ in table]
+        self.reason_code = np.array([RETURN_REASONS.index(code) for code, _, _ in table])
+        w = np.array([weight for *_, weight in table], dtype=float)
+        return self.rng.choice(len(table), size=k, p=w / w.sum())
+
+    def _old_order_returns(self, cols: dict, key: np.ndarray, k: int) -> tuple[dict, np.ndarray]:
+        """Returns of orders placed before the first orders file: their orders and lines are in no
+        file (an OMS export starts at a date; the returns desk does not)."""
+        rng, pf = self.rng, self.pf
+        ko = max(1, int(round(k * pf.old_order_returns_share)))
+        # order numbers a few weeks' worth of orders below the first one of the files
+        onum = pf.order_id_start - 1 - np.sort(rng.choice(max(20 * len(self.o_t), ko), size=ko, replace=False))
+        line_no = 1 + rng.integers(0, 3, ko)
+        prod = rng.choice(self.evergreen, size=ko, p=self.evergreen_p)
+        req = self.random_times(ko, self.t0, self.t0 + 30 * DAY)
+        recv = req + rng.integers(2 * DAY, 7 * DAY, ko)
+        refunded = recv + rng.integers(DAY // 2, 3 * DAY, ko) < self.t_end
+        text = self._reason_texts(ko) if pf.return_reason_texts else np.full(ko, -1)
+        reason = self.reason_code[text] if pf.return_reason_texts else rng.choice(6, size=ko, p=DEFAULT_REASON_P)
+        cond = rng.choice(3, size=ko, p=[0.5, 0.42, 0.08])
+        oids = [f"{pf.order_id_prefix}{int(o):0{pf.order_id_width}d}" for o in onum]
+        old = {
+            "order_id": pa.array(oids, pa.string()),
+            "order_line_id": pa.array([f"{o}-{n}" for o, n in zip(oids, line_no)], pa.string()),
+            "product_id": _cat(prod, self.p_ids),
+            "quantity": np.ones(ko, dtype=np.int32),
+            "reason": _cat(reason, list(RETURN_REASONS)),
+            "condition": _cat(cond, ["unopened", "opened", "damaged"]),
+            "refund_amount": _opt(self.p_price0[prod], ~refunded),
+            "requested_at": req,
+            "received_at": recv,
+            "_day": self.day_of(req),
+            "reason_text": _cat(text, self.reason_texts) if pf.return_reason_texts else None,
+            "returned_by_oms_customer_id": _cat(np.full(ko, -1), self.acct_ids),
+        }
+        merged = {}
+        for name, values in cols.items():
+            a, b = pa.array(values), pa.array(old[name])
+            if pa.types.is_dictionary(a.type) or pa.types.is_dictionary(b.type):
+                a, b = a.cast(pa.string()), b.cast(pa.string())
+            merged[name] = pa.concat_arrays([a, b.cast(a.type)])
+        merged["requested_at"] = np.concatenate([cols["requested_at"], req])
+        merged["_day"] = np.concatenate([cols["_day"], self.day_of(req)])
+        # old lines sort before every line of the files at the same time
+        return merged, np.concatenate([key, -1 - np.arange(ko)])
 
     # -------------------------------------------------------------- CRM
     def build_crm(self) -> pa.Table:
         rng, n = self.rng, self.n
-        first_idx = np.unique(self.o_person, return_index=True)
+        # The CRM learns of a buyer from an order that names them (an e-mail or an account).
+        named = np.flatnonzero((self.o_email >= 0) | (self.o_oms >= 0))
+        first_idx = np.unique(self.o_person[named], return_index=True)
         first_order_t = np.full(n, NEVER)
-        first_order_t[first_idx[0]] = self.o_t[first_idx[1]]
+        first_order_t[first_idx[0]] = self.o_t[named[first_idx[1]]]
         first_channel = np.full(n, -1)
-        first_channel[first_idx[0]] = self.o_channel[first_idx[1]]
+        first_channel[first_idx[0]] = self.o_channel[named[first_idx[1]]]
         has_acct = self.acct_idx >= 0
         sub = rng.random(n) < 0.08
         sub_t = np.where(sub, self.random_times(n), NEVER)
@@ -1261,12 +1451,14 @@ class _World:
             "address": _cat(addr, self.streets),
             "postcode": _cat(addr, self.postcodes),
             "city": _cat(addr, self.cities),
-            "country": _cat(np.where(addr >= 0, self.country[p], -1), list(COUNTRIES)),
+            "country": _cat(np.where(addr >= 0, self.country[p], -1), list(self.pf.countries)),
             "birth_year": _opt(self.birth_year[p], by_t[vrec] > vt),
             "created_at": rec_created[vrec],
             "updated_at": vt,
             "_day": self.day_of(vt),
         })
+        if self.regions is not None:
+            tbl = tbl.append_column("region", _cat(addr, self.regions))
         order = np.lexsort((rid[vrec], vt))
         return tbl.take(pa.array(order))
 
@@ -1367,7 +1559,7 @@ class _World:
             T = int(datetime(day.year, day.month, day.day, 8, tzinfo=timezone.utc).timestamp())
             picks = rng.choice(self.evergreen, size=4, replace=False, p=self.evergreen_p)
             u0 = len(urls)
-            urls += [f"{SHOP_URL}/p/{self.p_slug[p]}?utm_source=newsletter&utm_medium=email&utm_campaign={camp_ids[-1]}"
+            urls += [f"{self.pf.shop_url}/p/{self.p_slug[p]}?utm_source=newsletter&utm_medium=email&utm_campaign={camp_ids[-1]}"
                      for p in picks]
             state = grant0[:, 0] ^ (flip_t[:, 0] <= T)
             eligible = (t0 <= T) & state & has_email & ~unsub & ~bounced
@@ -1529,7 +1721,7 @@ class _World:
             "category_path": _cat(p, self.p_path),
             "price": price,
             "cost": _opt(self.p_cost[p], self.p_cost_missing[p]),
-            "currency": _cat(np.zeros(len(p), int), ["EUR"]),
+            "currency": _cat(np.zeros(len(p), int), [self.pf.currency]),
             "description": _cat(p, self.p_desc),
             "specs": _cat(p, self.p_specs),
             "is_active": pa.array(active),
@@ -1540,17 +1732,21 @@ class _World:
 
     def locations_table(self) -> pa.Table:
         k = self.n_loc
-        return pa.table({
+        tbl = pa.table({
             "location_id": pa.array(self.loc_ids),
             "location_type": _cat(np.where(self.loc_is_wh, 0, 1), ["warehouse", "store"]),
             "name": pa.array(self.loc_names),
             "city": pa.array(self.loc_city),
-            "country": pa.array(["DE"] * k),
-            "latitude": self.loc_lat,
-            "longitude": self.loc_lon,
+            "country": pa.array([self.pf.countries[0]] * k),
+            "latitude": _opt(self.loc_lat, self.loc_no_coords),
+            "longitude": _opt(self.loc_lon, self.loc_no_coords),
             "is_click_and_collect": pa.array(self.loc_cc),
             "_day": np.full(k, self.day0, dtype=np.int32),
         })
+        if any(r is not None for r in self.loc_region):
+            tbl = tbl.append_column("region", pa.array(self.loc_region, pa.string()))
+            tbl = tbl.append_column("postal_code", pa.array(self.loc_postal, pa.string()))
+        return tbl
 
     # -------------------------------------------------------------- inventory
     def build_inventory(self) -> tuple[pa.Table, pa.Table]:
@@ -1635,6 +1831,10 @@ class _World:
                 np.add.at(ring, (arrive[inside] % R, reorder[inside]), qty[inside])
         # snapshots: warehouses list every stocked product (0 = stock-out); stores drop empty shelves
         show = (np.arange(days)[:, None] >= start_day[None, :]) & (is_wh[None, :] | (hist_on > 0) | (hist_res > 0))
+        if self.pf.snapshot_weekday is not None:
+            # one full count a week: every product a location carries, empty shelves included
+            weekday = (self.day0 + np.arange(days) + 3) % 7  # 1970-01-01 was a Thursday (3)
+            show = (np.arange(days)[:, None] >= start_day[None, :]) & (weekday == self.pf.snapshot_weekday)[:, None]
         d_idx, p_idx = np.nonzero(show)
         snap_day = (self.day0 + d_idx).astype(np.int32)
         snaps = pa.table({
@@ -1679,10 +1879,11 @@ class _World:
         dev = self.web_devices_seen
         add(self.dev_person[dev], "anonymous_id", self.dev_ids.take(pa.array(dev)))
         accts = np.unique(np.concatenate([self.o_oms[self.o_oms >= 0], self.web_users_seen, self.crm_oms_seen,
-                                          self.review_accts]))
+                                          self.review_accts, self.ret_other_accts]))
         add(self.acct_person[accts], "oms_customer_id", self.acct_ids.take(pa.array(accts)))
         add(self.rec_person, "crm_customer_id", self.crm_ids.take(pa.array(self.rec_id)))
         emails = np.unique(np.concatenate([self.o_email, self.rec_email, self.ticket_emails, self.web_emails_seen]))
+        emails = emails[emails >= 0]  # orders without an e-mail
         # placeholder e-mails typed for many different walk-in customers belong to nobody
         e_person = np.where(emails >= self.junk_email0, -1, emails // N_EMAIL_VARIANTS)
         add(e_person, "email", self.email_variants.take(pa.array(emails)))
@@ -1703,22 +1904,25 @@ class _World:
 # ---------------------------------------------------------------------------------- entry point
 
 def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42, end_date: date = date(2026, 10, 31),
-             ground_truth_dir: Path | None = None) -> dict:
-    """Write landing files for all 13 source entities and the identity ground truth.
+             ground_truth_dir: Path | None = None, world: str | WorldProfile = "default") -> dict:
+    """Write landing files for the source entities a world's retailer has (all 13 for the
+    default shop) and the identity ground truth.
 
     Returns {entity name: rows written, ..., "seconds": run time}. Previous files of the five
     systems under `landing_dir` (and the previous ground truth) are removed first, so a re-run
-    with the same arguments reproduces the tree byte for byte.
+    with the same arguments reproduces the tree byte for byte. A source the retailer does not
+    have (web analytics, reviews) gets no folder at all.
     """
     started = time.perf_counter()
     sizes = resolve_scale(scale)
+    profile = resolve_world(world)
     landing_dir = Path(landing_dir)
     gt_dir = Path(ground_truth_dir) if ground_truth_dir is not None else landing_dir.parent / "ground_truth"
     for system in SYSTEMS:
         shutil.rmtree(landing_dir / system, ignore_errors=True)
     (gt_dir / "identities.parquet").unlink(missing_ok=True)
 
-    world = _World(sizes, seed, end_date)
+    world = _World(sizes, seed, end_date, profile)
     writer = _Writer(landing_dir)
     summary: dict[str, float] = {}
 
@@ -1733,9 +1937,10 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     crm_customers = world.build_crm()
     tickets = world.build_tickets()
     consents, email_events = world.build_consents_and_email()  # the newsletter clicks start web sessions
-    events = world.build_web()  # also assigns the orders' cart ids
-    write("web__events", events, order=world.web_order, render=world.web_json)
-    del events
+    if profile.has_web:
+        events = world.build_web()  # also assigns the orders' cart ids
+        write("web__events", events, order=world.web_order, render=world.web_json)
+        del events
     write("oms__orders", world.orders_table())
     write("oms__order_lines", world.order_lines_table())
     write("oms__returns", world.build_returns())
@@ -1744,7 +1949,8 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     write("crm__email_events", email_events)
     write("crm__marketing_consents", consents)
     write("pim__products", world.products_table())
-    write("pim__reviews", world.build_reviews())
+    if profile.has_reviews:
+        write("pim__reviews", world.build_reviews())
     write("wms__locations", world.locations_table())
     snapshots, shipments = world.build_inventory()
     write("wms__inventory_snapshots", snapshots)

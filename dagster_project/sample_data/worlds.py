@@ -9,6 +9,10 @@ WORLDS = {
     # A German consumer-electronics web shop with stores (the demo's shop).
     "default": dict(phone_country_code="49", phone_trunk_prefix="0", prices_include_tax=True,
                     shop_domains="voltmarkt.de"),
+    # A US furniture and appliances chain: showrooms, call centre, website, marketplaces; sales
+    # tax added on top of prices; NANP phone numbers (trunk prefix 1).
+    "us_multichannel": dict(phone_country_code="1", phone_trunk_prefix="1", prices_include_tax=False,
+                            shop_domains="hearthandharbor.com"),
 }
 
 
