@@ -18,3 +18,30 @@ def test_every_system_has_entities_and_keys_are_required_columns():
             assert contract.column(key).required, f"{contract.name}.{key}"
         if contract.event_time:
             assert contract.column(contract.event_time).required
+
+
+def test_staging_accepted_values_follow_the_contracts():
+    """A dbt accepted_values test in staging restates a contract rule that ingestion enforces:
+    it must accept every value of a column of that system's contracts (a list left behind when
+    the contract grows fails real exports in dbt instead of at ingestion); staging may add the
+    values it derives (a page call becomes 'Page Viewed')."""
+    import yaml
+
+    for system in SYSTEMS:
+        contract_sets = [frozenset(map(str, c.accepted_values)) for k in CONTRACTS if k.system == system
+                         for c in k.columns if c.accepted_values]
+        contract_sets += [frozenset(str(v) for v in range(int(c.min_value), int(c.max_value) + 1))
+                          for k in CONTRACTS if k.system == system for c in k.columns
+                          if c.type == "INTEGER" and c.min_value is not None and c.max_value is not None
+                          and c.max_value - c.min_value < 20]
+        path = REPO_ROOT / "dbt" / "models" / "staging" / system / f"_{system}__models.yml"
+        found = 0
+        for model in yaml.safe_load(path.read_text())["models"]:
+            for column in model.get("columns", []):
+                for test in column.get("data_tests", []):
+                    if isinstance(test, dict) and "accepted_values" in test:
+                        values = frozenset(map(str, test["accepted_values"]["arguments"]["values"]))
+                        found += 1
+                        assert any(allowed <= values and len(allowed) >= len(values) - 1 for allowed in contract_sets), \
+                            f"{model['name']}.{column['name']}: {sorted(values)}"
+        assert found or system == "wms", system
