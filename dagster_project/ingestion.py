@@ -1,35 +1,39 @@
 """Loading landing files into the warehouse's `raw` schema, enforcing the source contracts.
 
-For one source entity: every landing file is read as text (so that nothing fails to parse
-silently), each row is checked against the contract (required values, types, accepted values,
-ranges, timestamps with an offset, JSON objects), good rows land typed in
-`raw.<system>__<entity>` and bad rows in `raw.<system>__<entity>__quarantine` with their file,
-line and reason. A file that lacks a required column fails the entity with a message naming the
-file and the column. The raw table is rebuilt from all landing files in one transaction, so a
-re-run or retry never duplicates rows and readers never see half a load.
+For one source entity: the landing folder's delivery files are found (other files are ignored
+and listed), every file is read as text (so that nothing fails to parse silently), each row is
+checked against the contract, good rows land typed in `raw.<system>__<entity>` and bad rows in
+`raw.<system>__<entity>__quarantine` with their file, physical line and reason. A file that
+cannot be loaded at all (a required column missing, an empty or repeated header name, a wrong
+delimiter, a changed column type, an unreadable file) fails the entity with a
+`ContractViolation` naming the file; so does a missing landing folder, or a full refresh that
+finds no files where rows were loaded before (the raw table is never replaced by an empty one).
+The raw table is rebuilt in one transaction, so a re-run or retry never duplicates rows and
+readers never see half a load.
 
-Beyond the per-value rules: event times too far in the future are quarantined, exact duplicate
-rows (identical content in the same or another file) are loaded once and counted as
-`duplicates_removed`, a repeated primary key with different content inside one file of an
-`events`/`snapshot` contract is quarantined (naming the first line), lines that are not valid
-UTF-8 are quarantined, columns the contract does not know are kept in `_extra_columns` (JSON) and
-warned about, and a file whose header is not comma-separated or whose column has changed type
-(almost no value parses) fails the entity with a message naming file and column. Every check is
-set-based SQL in DuckDB: nothing runs per row in Python. Reconciliation is per file:
-rows read = loaded + quarantined + duplicates removed.
+The steps, in order (`ingest_entity`): discover the delivery files; land each file as text
+(`landed`, one row per record with its physical line); reject whole files whose name cannot be
+their delivery day (`delivery_files`); mark exact duplicates; check every row
+(`_column_checks`: values that do not denote exactly one value of the column's type, ranges,
+accepted values, event times in the future or beyond the event horizon, repeated keys); write
+raw, quarantine and reconciliation tables. Every check is set-based SQL in DuckDB: nothing runs
+per row in Python. Reconciliation is per file: rows read = loaded + quarantined + duplicates removed.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import logging
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 
-from dagster_project.contracts import TIMESTAMP_PATTERN, Column, SourceEntity
+from dagster_project.contracts import DATE_PATTERN, TIMESTAMP_PATTERN, Column, SourceEntity
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +58,24 @@ QUARANTINE_COLUMNS = (
     ("_delivery_date", "DATE"),
     ("_content_hash", "UBIGINT"),
 )
-# A landing file's delivery day, from its name.
-DELIVERY_DATE_PATTERN = r"(\d{4}-\d{2}-\d{2})\.[A-Za-z]+$"
 
+# Delivery file names per format, compared case-insensitively (exports from Windows tools
+# write `.CSV`); `.gz` files are read like plain ones.
+DELIVERY_SUFFIXES = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".jsonl.gz")}
+# Files still being written by an uploader: never read, even if a run starts mid-transfer.
+IN_FLIGHT_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".uploading", "~")
+_DATE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Event times later than the run's `now` plus this are quarantined (a clock or time-zone bug).
 DEFAULT_FUTURE_TOLERANCE = timedelta(days=1)
+# Event times older than this before their file's delivery day (or before `now` for a file not
+# named by day) are quarantined: placeholder dates (1970-01-01, 1900-01-01, 0001-01-01) and
+# unit errors would otherwise become decades of customer history. Ten years is longer than any
+# history an e-commerce source re-delivers; a deployment backfilling older data raises it
+# (RCL_EVENT_HORIZON_DAYS).
+DEFAULT_EVENT_HORIZON = timedelta(days=3650)
+# UTC offsets in use world-wide lie within -12:00..+14:00; anything beyond ±14:00 is a corrupt value.
+MAX_OFFSET_MINUTES = 14 * 60
 # A column of a file whose non-empty values almost all fail to parse as the contract type has
 # changed type in the export: failing the entity with one clear message beats quarantining
 # every row. "Almost all" = at least this share of at least this many values.
@@ -70,6 +86,11 @@ CHANGED_TYPE_SAMPLE = 10_000
 
 class ContractViolation(ValueError):
     """A landing file that cannot be loaded at all (e.g. a required column is missing)."""
+
+
+class DeliveriesMissing(ContractViolation):
+    """The entity's landing folder is missing, or a full refresh found no delivery files where
+    rows were loaded before: failing beats replacing the raw table with an empty one."""
 
 
 @dataclass
@@ -98,6 +119,10 @@ class IngestionResult:
     per_file: list[FileReconciliation] = field(default_factory=list)
     # file -> columns/keys found there that the contract does not list (kept in _extra_columns)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    # files in the landing folder that are not deliveries (never read) -> why
+    ignored_files: dict[str, str] = field(default_factory=dict)
+    # delivery files whose rows were all quarantined because of the file itself -> why
+    rejected_files: dict[str, str] = field(default_factory=dict)
     # False when only some files were (re)loaded; the counts above are then those files' counts
     full_refresh: bool = True
     # rows in the raw table after the load (all files)
@@ -157,6 +182,85 @@ def quarantine_table_ddl(table: str) -> str:
     return f"create or replace table {table} ({columns})"
 
 
+# ---------------------------------------------------------------- finding the delivery files
+
+
+def landing_folder(contract: SourceEntity, landing_dir: Path) -> Path:
+    return Path(landing_dir) / contract.system / contract.entity
+
+
+def delivery_suffix(contract: SourceEntity, path: Path) -> str | None:
+    """The delivery suffix (`.csv`, `.csv.gz`, ...) a file name ends with, in its own case; None
+    when it is not a delivery file of this contract's format."""
+    name = path.name.lower()
+    for suffix in sorted(DELIVERY_SUFFIXES[contract.format], key=len, reverse=True):
+        if name.endswith(suffix):
+            return path.name[-len(suffix):]
+    return None
+
+
+def delivery_day_text(contract: SourceEntity, path: Path) -> str | None:
+    """The `YYYY-MM-DD` a delivery file is named after (valid date or not); None otherwise."""
+    suffix = delivery_suffix(contract, path)
+    stem = path.name[: -len(suffix)] if suffix else None
+    return stem if stem and _DATE_NAME.fullmatch(stem) else None
+
+
+def delivery_date(contract: SourceEntity, path: Path) -> date | None:
+    """The delivery day of a file named `<YYYY-MM-DD>.<ext>`; None for other names (and for a
+    name that is not a real date, which ingestion rejects)."""
+    text = delivery_day_text(contract, path)
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _ignore_reason(contract: SourceEntity, path: Path) -> str | None:
+    name = path.name
+    if path.is_dir():
+        return "a folder (sub-folders are not read)"
+    if name.startswith("._"):
+        return "macOS resource fork (._*), not data"
+    if name.startswith("."):
+        return "hidden file"
+    lower = name.lower()
+    if lower.endswith(IN_FLIGHT_SUFFIXES):
+        return "upload in progress (temporary name)"
+    if delivery_suffix(contract, path):
+        return None
+    others = [s for fmt, suffixes in DELIVERY_SUFFIXES.items() if fmt != contract.format for s in suffixes]
+    if lower.endswith(tuple(others)):
+        return f"not a {contract.format} file (this source delivers {contract.format})"
+    expected = " or ".join(DELIVERY_SUFFIXES[contract.format])
+    return f"not a delivery file (expected <YYYY-MM-DD>{expected})"
+
+
+@dataclass
+class Discovery:
+    folder: Path
+    exists: bool
+    files: list[Path] = field(default_factory=list)
+    # file -> why it is not read
+    ignored: dict[str, str] = field(default_factory=dict)
+
+
+def discover_deliveries(contract: SourceEntity, landing_dir: Path) -> Discovery:
+    """The entity's delivery files (sorted by name) and every other entry of its folder with the
+    reason it is not read. One directory listing: cheap with hundreds of daily files."""
+    folder = landing_folder(contract, landing_dir)
+    if not folder.is_dir():
+        return Discovery(folder, exists=False)
+    found = Discovery(folder, exists=True)
+    for path in sorted(folder.iterdir()):
+        reason = _ignore_reason(contract, path)
+        if reason:
+            found.ignored[str(path)] = reason
+        else:
+            found.files.append(path)
+    return found
+
+
 # ---------------------------------------------------------------- reading files as text
 
 LANDED_COLUMNS = ("_extra_columns", "_source_file", "_source_line", "_not_parsed", "_raw_line")
@@ -167,10 +271,30 @@ def _insert_landed(contract: SourceEntity) -> str:
     return f"insert into landed_file ({', '.join(names)})"
 
 
-def _csv_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+def _compression(path: Path) -> str:
+    return "gzip" if path.name.lower().endswith(".gz") else "none"
+
+
+def _lines_sql(path: Path, *, encoding: str = "utf-8", rejects: bool = True) -> str:
+    """A file's lines as text, one row per physical line in file order (a blank line is a row
+    with a null `line`). No quoting: this is the file as lines, not as CSV."""
+    store = ", store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans'" if rejects else ""
+    return (
+        f"read_csv({_literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), "
+        f"quote = '', escape = '', auto_detect = false, compression = '{_compression(path)}', "
+        f"encoding = '{encoding}'{store})"
+    )
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header's column names; None for a file without a first line (empty)."""
+    opener = gzip.open if _compression(path) == "gzip" else open
+    with opener(path, "rb") as f:
         first = f.readline()
-    return [name.strip() for name in next(csv.reader([first.lstrip("\ufeff")]), [])]
+    if not first:
+        return None
+    text = first.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return [name.strip() for name in next(csv.reader(io.StringIO(text)), [])]
 
 
 def _check_header(contract: SourceEntity, path: Path, header: list[str]) -> None:
@@ -183,6 +307,19 @@ def _check_header(contract: SourceEntity, path: Path, header: list[str]) -> None
                     f"{path}: the header looks {label}-separated ({raw[:120]!r}); landing CSV files "
                     f"must be comma-separated with the columns {', '.join(expected)}"
                 )
+    # DuckDB would fail on these with an error that names neither the file nor the column.
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise ContractViolation(
+                f"{path}: column {position} of the header has no name (header: {','.join(header)[:200]!r}); "
+                "every column needs a name"
+            )
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ContractViolation(
+            f"{path}: column(s) {', '.join(repeated)} appear more than once in the header; "
+            "which of them holds the value cannot be known"
+        )
     missing_required = [c.name for c in contract.columns if c.required and c.name not in header]
     if missing_required:
         raise ContractViolation(
@@ -199,11 +336,14 @@ def _reject_reason(kind: str) -> str:
     )
 
 
-def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> None:
+def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> bool:
+    """Land one CSV file in landed_file; False for an empty file (nothing landed)."""
     header = _csv_header(path)
+    if header is None:
+        return False
     _check_header(contract, path, header)
     expected = [c.name for c in contract.columns]
-    extra = [h for h in header if h and h not in expected]
+    extra = [h for h in header if h not in expected]
     if extra:
         result.extra_columns[str(path)] = extra
         result.warnings.append(
@@ -218,8 +358,8 @@ def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult)
     )
     # The header was read above, so the scan needs no sniffing (sniffing every small daily file
     # costs ~50x the read). Lines that do not parse are kept aside by DuckDB (store_rejects) and
-    # quarantined with their line number. A single-file scan keeps insertion order, so
-    # row_number() over () counts records; the header is line 1.
+    # quarantined. A single-file scan keeps insertion order, so row_number() over () numbers the
+    # records; _assign_physical_lines turns record numbers into line numbers.
     columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "}"
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
@@ -228,27 +368,110 @@ def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult)
         {_insert_landed(contract)}
         select {select}, {extra_select}, {_literal(str(path))}, row_number() over () + 1, null, null
         from read_csv({_literal(str(path))}, columns = {columns}, header = true, auto_detect = false,
-                      delim = ',', quote = '"', escape = '"', store_rejects = true,
-                      rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
+                      delim = ',', quote = '"', escape = '"', compression = '{_compression(path)}',
+                      store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
         """
     )
-    _quarantine_rejects(conn, path, "unparseable CSV line", first_line=2)
+    _quarantine_rejects(conn, path, "unparseable CSV line")
+    _assign_physical_lines(conn, path, result)
+    return True
 
 
-def _quarantine_rejects(conn, path: Path, kind: str, first_line: int) -> None:
-    # DuckDB reports one error per missing column: one reason per line is enough.
-    rejected = conn.execute("select distinct line from csv_rejects order by line").fetchall()
-    if not rejected:
-        return
-    # Parsed records are numbered by row_number() above; once a line is rejected the record
-    # numbers of the lines after it shift, so take the line numbers DuckDB reports instead.
+def _quarantine_rejects(conn, path: Path, kind: str) -> None:
+    """One quarantine row per line DuckDB's reader rejected, numbered as DuckDB numbers it."""
+    # DuckDB reports one error per missing column: one reason per line is enough. The text it
+    # keeps of a line starts with the blank lines before it, which are not part of the record.
     conn.execute(
         "insert into landed_file (_source_file, _source_line, _not_parsed, _raw_line) "
-        f"select ?, line, {_reject_reason(kind)}, any_value(csv_line) "
+        f"select ?, line, {_reject_reason(kind)}, ltrim(any_value(csv_line), chr(13) || chr(10)) "
         "from csv_rejects group by line",
         [str(path)],
     )
-    _renumber_after_rejects(conn, path, [r[0] for r in rejected], first_line)
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines of a plain file (a last line without a newline counts), at memory speed."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _assign_physical_lines(conn, path: Path, result: IngestionResult) -> None:
+    """Give every landed record of a CSV file the physical line it starts on.
+
+    DuckDB numbers a rejected record by "logical line" (records and blank lines, the header
+    being 1), and parsed records only by their order. When the file has as many lines as
+    records plus the header, both are physical lines. Otherwise (a quoted value spanning lines,
+    blank lines, or gzip, whose lines are not counted up front) the file is read once more as
+    plain lines: a line starts a logical line when the quotes before it are balanced."""
+    path_text = str(path)
+    records = conn.execute(
+        "select count(*) from landed_file where _source_file = ?", [path_text]
+    ).fetchone()[0]
+    rejected = [r[0] for r in conn.execute("select distinct line from csv_rejects order by line").fetchall()]
+    if _compression(path) == "none" and _count_lines(path) == records + 1:
+        if rejected:
+            _renumber_after_rejects(conn, path, rejected, first_line=2)
+        return
+    # Quote parity of each line: escaped quotes ("") cancel out; a quote counts only at a field's
+    # start or end, so a stray quote inside an unquoted value (12" screen) changes nothing.
+    quotes = (
+        "(length(s) - length(replace(s, ',\"', ''))) // 2 + (length(s) - length(replace(s, '\",', ''))) // 2"
+        " - (length(s) - length(replace(s, ',\",', ''))) // 3"
+        " + starts_with(s, '\"')::int + ends_with(s, '\"')::int"
+        " - (starts_with(s, '\",') or s = '\"')::int - (ends_with(s, ',\"') and s <> '\"')::int"
+    )
+    # latin-1: every byte decodes, so lines that are not UTF-8 are counted like the others.
+    conn.execute(
+        f"""
+        create or replace temp table csv_line_map as
+        select physical, row_number() over (order by physical) as logical, blank
+        from (
+            select physical, blank,
+                   coalesce(sum(quotes) over (order by physical rows between unbounded preceding and 1 preceding), 0) % 2 = 0
+                       as starts_outside_quotes
+            from (
+                select row_number() over () as physical, coalesce(line, '') = '' as blank,
+                       coalesce(({quotes}), 0) as quotes
+                from (select line, replace(line, '""', '') as s from {_lines_sql(path, encoding='latin-1', rejects=False)})
+            )
+        )
+        where starts_outside_quotes
+        """
+    )
+    # Logical lines that hold records: neither the header nor blank.
+    record_lines = conn.execute(
+        "select count(*) from csv_line_map where logical > 1 and not blank"
+    ).fetchone()[0]
+    if record_lines != records:
+        # A file that breaks RFC 4180 quoting in a way the parity cannot follow: keep record
+        # numbers, and say so rather than pretend they are lines.
+        result.warnings.append(
+            f"{path.name}: quoting too irregular to map records to physical lines; "
+            "_source_line holds record numbers (header = 1) there"
+        )
+        if rejected:
+            _renumber_after_rejects(conn, path, rejected, first_line=2)
+        conn.execute("drop table csv_line_map")
+        return
+    conn.execute(
+        """
+        update landed_file set _source_line = m.physical
+        from (
+            select true as is_reject, logical as old_line, physical from csv_line_map
+            union all
+            select false, row_number() over (order by logical) + 1, physical from csv_line_map
+            where logical > 1 and not blank and logical not in (select line from csv_rejects)
+        ) m
+        where landed_file._source_file = $1 and m.is_reject = (landed_file._not_parsed is not null)
+          and m.old_line = landed_file._source_line
+        """,
+        [path_text],
+    )
+    conn.execute("drop table csv_line_map")
 
 
 def _renumber_after_rejects(conn, path: Path, rejected_lines: list[int], first_line: int = 2) -> None:
@@ -269,18 +492,14 @@ def _renumber_after_rejects(conn, path: Path, rejected_lines: list[int], first_l
     )
 
 
-def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> None:
+def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> bool:
     # Read each line as text so that one broken object is quarantined instead of failing the file.
     # DuckDB's reader drops a UTF-8 byte order mark at the start of the file and rejects lines
-    # with invalid UTF-8 (store_rejects), which are quarantined like broken objects.
+    # with invalid UTF-8 (store_rejects), which are quarantined like broken objects. Blank lines
+    # are numbered (line numbers are physical) but are not records.
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
-    lines = f"""
-        select ltrim(line, chr(65279)) as line, row_number() over () as line_number
-        from read_csv({_literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false,
-                      delim = chr(30), quote = '', escape = '', auto_detect = false, store_rejects = true,
-                      rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
-    """
+    lines = f"select ltrim(line, chr(65279)) as line, row_number() over () as line_number from {_lines_sql(path)}"
     # One json_extract with the list of the contract's paths parses each document once (a call
     # per column would parse it once per column); vals[i] is the i-th column's JSON value.
     paths = ", ".join(_literal("$." + c.name) for c in contract.columns)
@@ -298,29 +517,46 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
         "case when len(extra_keys) > 0 then to_json(map_from_entries(list_transform(extra_keys, "
         "lambda k: {'key': k, 'value': json_extract(doc, '$.\"' || replace(k, '\"', '\\\"') || '\"')})))::varchar end"
     )
+    # A key repeated in an object (at any depth) has two values, and which one a reader takes
+    # is the parser's choice: the line is quarantined naming the key.
+    objects = "list_prepend(json_keys(line), json_keys(line, '$.**'))"
+    repeated = (
+        f"list_sort(list_distinct(flatten(list_transform("
+        f"list_filter({objects}, lambda ks: len(ks) <> len(list_distinct(ks))), "
+        f"lambda ks: list_filter(ks, lambda k, i: list_position(ks, k) < i)))))"
+    )
     conn.execute(
         f"""
         {_insert_landed(contract)}
-        select {select}, {extra}, {_literal(str(path))}, line_number,
-               case when not is_object then 'line is not a JSON object' end,
-               case when not is_object then line end
+        select {select}, {extra}, {_literal(str(path))}, line_number, problem,
+               case when problem is not null then line end
         from (
             select *, case when doc is not null then json_extract(doc, [{paths}]) end as vals,
                    case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({known})) end as extra_keys
             from (
-                select case when is_object then line::json end as doc, is_object, line_number, line
+                select case when problem is null then line::json end as doc, problem, line_number, line
                 from (
-                    -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
                     select line, line_number,
-                           coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
-                    from ({lines})
-                    where trim(line) <> ''
+                           case when not is_object then 'line is not a JSON object'
+                                when len({repeated}) > 0
+                                then 'JSON object repeats key(s) ' || array_to_string({repeated}, ', ')
+                           end as problem
+                    from (
+                        -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
+                        select line, line_number,
+                               coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
+                        from ({lines})
+                        where trim(line) <> ''
+                    )
                 )
             )
         )
         """
     )
-    _quarantine_rejects(conn, path, "unreadable line", first_line=1)
+    rejected = [r[0] for r in conn.execute("select distinct line from csv_rejects order by line").fetchall()]
+    _quarantine_rejects(conn, path, "unreadable line")
+    if rejected:
+        _renumber_after_rejects(conn, path, rejected, first_line=1)
     keys = conn.execute(
         "select list(distinct k order by k) from (select unnest(json_keys(_extra_columns::json)) as k "
         "from landed_file where _extra_columns is not null)",
@@ -328,6 +564,7 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
     if keys:
         result.extra_columns[str(path)] = keys
         result.warnings.append(f"{path.name}: key(s) not in the contract kept in _extra_columns: {', '.join(keys)}")
+    return True
 
 
 def _check_changed_types(conn, contract: SourceEntity, path: Path) -> None:
@@ -335,14 +572,13 @@ def _check_changed_types(conn, contract: SourceEntity, path: Path) -> None:
 
     Looks at the first CHANGED_TYPE_SAMPLE parsed rows of the file (an export whose type changed
     is wrong from its first row; a file that goes bad later is quarantined row by row)."""
-    typed = [c for c in contract.columns if c.type not in ("VARCHAR", "JSON")]
+    typed = [c for c in contract.columns if _type_problem(c) is not None]
     if not typed:
         return
     parts = []
     for c in typed:
         v = f"nullif(trim({_quote(c.name)}), '')"
-        target = "timestamptz" if c.is_timestamp else c.type
-        bad = f"{v} is not null and try_cast({v} as {target}) is null"
+        bad = f"({_type_problem(c)}) is not null"
         parts.append(f"count({v}), count(*) filter (where {bad}), any_value({v}) filter (where {bad})")
     row = conn.execute(
         f"select {', '.join(parts)} from (select * from landed_file where _not_parsed is null "
@@ -360,34 +596,99 @@ def _check_changed_types(conn, contract: SourceEntity, path: Path) -> None:
 # ---------------------------------------------------------------- validating
 
 _SCALAR_JSON_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR', 'BOOLEAN')"
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 
-def _column_checks(col: Column, *, future_limit: datetime | None = None) -> list[str]:
-    """SQL expressions that evaluate to a reason string when `col` breaks its contract."""
+def _type_problem(col: Column) -> str | None:
+    """SQL that is a reason when a present value of `col` does not denote exactly one value of
+    its type, and null otherwise (also for an empty value). None for text columns.
+
+    DuckDB's casts are lenient where a contract must not be: they round `1.5` into an INTEGER
+    and `12.345` into DECIMAL(12,2), read `1e3` as an integer and `yes`/`t`/`1` as booleans,
+    turn hour 24 into the next day and accept any UTC offset. Each type is therefore checked
+    on its text first, then cast."""
+    v = _quote(col.name)
+    t = f"trim({v})"
+    name = col.name
+
+    def reason(text: str) -> str:
+        return f"'{name}: ' || {v} || {_literal(' ' + text)}"
+
+    def case(*branches: tuple[str, str]) -> str:
+        whens = " ".join(f"when {cond} then {reason(text)}" for cond, text in branches)
+        return f"case when nullif({t}, '') is null then null {whens} end"
+
+    type_ = col.type.upper()
+    if col.is_timestamp:
+        offset_hours = f"coalesce(try_cast(regexp_extract({t}, '[+-](\\d{{2}}):?\\d{{2}}$', 1) as integer), 0)"
+        offset_minutes = f"coalesce(try_cast(regexp_extract({t}, '[+-]\\d{{2}}:?(\\d{{2}})$', 1) as integer), 0)"
+        return case(
+            (f"not regexp_full_match({t}, {_literal(TIMESTAMP_PATTERN)})", "is not an ISO 8601 timestamp with offset"),
+            # the shape is fixed by the pattern: hh at 12-13, mm at 15-16, optional :ss at 17-19
+            (f"substr({t}, 12, 2)::integer > 23 or substr({t}, 15, 2)::integer > 59 "
+             f"or (substr({t}, 17, 1) = ':' and substr({t}, 18, 2)::integer > 59)",
+             "is not a real time of day (hours 00-23, minutes and seconds 00-59; no leap second)"),
+            (f"{offset_minutes} > 59 or {offset_hours} * 60 + {offset_minutes} > {MAX_OFFSET_MINUTES}",
+             "has an impossible UTC offset (beyond ±14:00)"),
+            (f"try_cast({t} as timestamptz) is null", "is not a real calendar date"),
+        )
+    if type_ == "DATE":
+        return case((f"not regexp_full_match({t}, {_literal(DATE_PATTERN)}) or try_cast({t} as date) is null",
+                     "is not a valid DATE (a real date as YYYY-MM-DD)"))
+    if type_ in _INTEGER_TYPES:
+        return case((f"not regexp_full_match({t}, '[+-]?[0-9]+') or try_cast({t} as {type_}) is null",
+                     f"is not a valid {col.type} (a whole number, without decimals or exponent)"))
+    decimal = _DECIMAL.fullmatch(type_)
+    if decimal:
+        scale = int(decimal.group(2))
+        return case(
+            (f"not regexp_full_match({t}, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)') or try_cast({t} as {type_}) is null",
+             f"is not a valid {col.type}"),
+            (f"length(rtrim(regexp_extract({t}, '[.]([0-9]*)$', 1), '0')) > {scale}",
+             f"has more than {scale} decimal places (it would be rounded)"),
+        )
+    if type_ in _FLOAT_TYPES:
+        return case((f"try_cast({t} as DOUBLE) is null or not isfinite(try_cast({t} as DOUBLE))",
+                     f"is not a valid {col.type} (a finite number)"))
+    if type_ == "BOOLEAN":
+        return case((f"lower({t}) not in ('true', 'false')", "is not a valid BOOLEAN (true or false)"))
+    if type_ in ("VARCHAR", "JSON"):
+        return None
+    return case((f"try_cast({t} as {type_}) is null", f"is not a valid {col.type}"))
+
+
+def _column_checks(col: Column, *, future_limit: datetime | None = None, horizon_days: int | None = None,
+                   csv_format: bool = False) -> list[str]:
+    """SQL expressions that evaluate to a reason string when `col` breaks its contract.
+    `horizon_days` bounds how old the value may be before the row's `_delivery_date` (or
+    today, for a file not named by day)."""
     v = _quote(col.name)
     checks = []
     present = f"nullif(trim({v}), '') is not null"
     if col.required:
         checks.append(f"case when not ({present}) then 'missing required {col.name}' end")
-    if col.is_timestamp:
-        checks.append(
-            f"case when {present} and not regexp_full_match(trim({v}), {_literal(TIMESTAMP_PATTERN)}) "
-            f"then '{col.name}: ' || {v} || ' is not an ISO 8601 timestamp with offset' end"
-        )
-    elif col.type == "JSON":
+    problem = _type_problem(col)
+    if problem is not None:
+        checks.append(problem)
+    if col.type == "JSON":
         is_object = f"coalesce(case when json_valid({v}) then json_type({v}) = 'OBJECT' end, false)"
         checks.append(f"case when {present} and not {is_object} then '{col.name}: not a JSON object' end")
+        if csv_format:
+            # JSONL lines were checked whole for repeated keys when they were read
+            objects = f"list_prepend(json_keys({v}), json_keys({v}, '$.**'))"
+            checks.append(
+                f"case when {present} and {is_object} and "
+                f"len(list_filter({objects}, lambda ks: len(ks) <> len(list_distinct(ks)))) > 0 "
+                f"then '{col.name}: JSON object repeats a key' end"
+            )
         if col.scalar_values:
             nested = f"list_filter(json_type({v}, '$.*'), lambda t: t not in {_SCALAR_JSON_TYPES})"
             checks.append(
                 f"case when {present} and {is_object} and len({nested}) > 0 then '{col.name}: ' || "
                 f"'values must be numbers, strings or booleans, not ' || array_to_string(list_distinct({nested}), '/') end"
             )
-    elif col.type != "VARCHAR":
-        checks.append(
-            f"case when {present} and try_cast(trim({v}) as {col.type}) is null "
-            f"then '{col.name}: ' || {v} || ' is not a valid {col.type}' end"
-        )
     if col.accepted_values:
         values = ", ".join(_literal(x) for x in col.accepted_values)
         checks.append(
@@ -395,15 +696,23 @@ def _column_checks(col: Column, *, future_limit: datetime | None = None) -> list
             f"then '{col.name}: ' || {v} || ' is not an accepted value' end"
         )
     typed = _typed_expression(col)
+    valid = f"({problem}) is null" if problem is not None else "true"
     if col.min_value is not None:
-        checks.append(f"case when {typed} < {col.min_value} then '{col.name}: ' || {v} || ' is below {col.min_value:g}' end")
+        checks.append(f"case when {valid} and {typed} < {col.min_value} then '{col.name}: ' || {v} || ' is below {col.min_value:g}' end")
     if col.max_value is not None:
-        checks.append(f"case when {typed} > {col.max_value} then '{col.name}: ' || {v} || ' is above {col.max_value:g}' end")
+        checks.append(f"case when {valid} and {typed} > {col.max_value} then '{col.name}: ' || {v} || ' is above {col.max_value:g}' end")
     if future_limit is not None and col.is_timestamp:
         limit = future_limit.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
         checks.append(
-            f"case when {typed} > timestamp {_literal(limit)} "
+            f"case when {valid} and {typed} > timestamp {_literal(limit)} "
             f"then '{col.name}: ' || {v} || ' is in the future (after {limit} UTC)' end"
+        )
+    if horizon_days is not None and col.is_timestamp:
+        start = f"(_horizon_reference - interval {int(horizon_days)} day)"
+        checks.append(
+            f"case when {valid} and {typed} < {start} "
+            f"then '{col.name}: ' || {v} || ' is older than the event horizon ({int(horizon_days)} days before ' "
+            f"|| _horizon_reference::date || ')' end"
         )
     return checks
 
@@ -413,84 +722,137 @@ def _typed_expression(col: Column) -> str:
     if col.is_timestamp:
         return f"(try_cast({v} as timestamptz) at time zone 'UTC')"
     if col.type == "VARCHAR":
-        return v
+        if col.accepted_values:
+            return v  # a code: checked, and loaded, without the padding around it
+        # Free text keeps its own whitespace; a value of only whitespace is empty (null).
+        return f"case when {v} is not null then {_quote(col.name)} end"
     if col.type == "JSON":
         return f"({v})::json"
     return f"try_cast({v} as {col.type})"
 
 
-def ingest_entity(
-    conn: duckdb.DuckDBPyConnection,
-    contract: SourceEntity,
-    landing_dir: Path,
-    *,
-    now: datetime | None = None,
-    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
-    files: list[Path] | None = None,
-) -> IngestionResult:
-    """Load an entity's landing files into raw.<entity> and its quarantine table.
+# ---------------------------------------------------------------- the steps of a load
 
-    files=None (a full refresh) rebuilds both tables from every landing file of the entity.
-    A list of files (a daily partition and its look-back days) replaces exactly the rows that
-    came from those files and leaves the rest: re-running it changes nothing, and a file that
-    was delivered again with more or corrected rows replaces its earlier load. Rows that repeat
-    a row already loaded from another file are counted as duplicates, as in a full refresh
-    (where the earliest file, then line, keeps a row). When the tables do not exist yet or have
-    an older layout, a partial load falls back to a full refresh (`result.full_refresh`).
 
-    `now` (default: the current time) plus `future_tolerance` bounds the contract's event time."""
-    now = now or datetime.now(timezone.utc)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    result = IngestionResult(entity=contract.name)
-    if files is not None and not _has_current_layout(conn, contract):
-        log.warning("%s: no raw table of the current layout yet; loading every file instead", contract.name)
-        files = None
-    partial = files is not None
-    result.full_refresh = not partial
-    if partial:
-        files = sorted(Path(f) for f in files if Path(f).is_file())
-    else:
-        folder = Path(landing_dir) / contract.system / contract.entity
-        files = sorted(folder.glob(f"*.{contract.extension}")) if folder.is_dir() else []
-    result.files = [str(f) for f in files]
+def _refuse_empty_refresh(conn, contract: SourceEntity, discovery: Discovery) -> None:
+    """A full refresh that finds no delivery files must not empty a table that holds rows."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name in (?, ?)",
+        [contract.name, f"{contract.name}__quarantine"],
+    ).fetchone()[0]
+    if exists < 2:
+        return
+    loaded = conn.execute(
+        f"select (select count(*) from {contract.raw_table}) + (select count(*) from {contract.quarantine_table})"
+    ).fetchone()[0]
+    if loaded:
+        ignored = f"; not deliveries there: {', '.join(Path(f).name for f in discovery.ignored)}" if discovery.ignored else ""
+        raise DeliveriesMissing(
+            f"{discovery.folder}: no delivery files ({' or '.join(DELIVERY_SUFFIXES[contract.format])}) found, but "
+            f"{contract.raw_table} and its quarantine hold {loaded} rows from earlier deliveries; a full refresh "
+            f"would replace them with an empty table, so {contract.raw_table} is left as it was. Restore the "
+            f"files (moved or archived?) or drop the table on purpose{ignored}"
+        )
 
-    conn.execute("set TimeZone = 'UTC'")
-    conn.execute("create schema if not exists raw")
+
+def _create_landing_tables(conn, contract: SourceEntity) -> None:
     landed_columns = ", ".join(f"{_quote(c.name)} VARCHAR" for c in contract.columns)
     for table in ("landed", "landed_file"):
         conn.execute(
             f"create or replace temp table {table} ({landed_columns}, _extra_columns VARCHAR, _source_file VARCHAR, "
             f"_source_line BIGINT, _not_parsed VARCHAR, _raw_line VARCHAR)"
         )
+
+
+def _land_files(conn, contract: SourceEntity, files: list[Path], result: IngestionResult) -> None:
+    """Every file's records into `landed`, each with its physical line (parsed or not)."""
     # Each file lands in landed_file first (its own checks stay cheap), then joins the rest.
     for path in files:
-        if path.stat().st_size == 0:
+        conn.execute("delete from landed_file")
+        try:
+            if path.stat().st_size == 0:
+                landed = False
+            elif contract.format == "csv":
+                landed = _land_csv(conn, contract, path, result)
+            else:
+                landed = _land_jsonl(conn, contract, path, result)
+        except ContractViolation:
+            raise
+        except (duckdb.Error, OSError, EOFError) as exc:  # unreadable, truncated gzip, permissions
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ContractViolation(f"{path}: the file cannot be read ({exc.__class__.__name__}: {first_line})") from exc
+        if not landed:
             result.warnings.append(f"{path.name}: empty file")
             continue
-        conn.execute("delete from landed_file")
-        if contract.format == "csv":
-            _land_csv(conn, contract, path, result)
-        else:
-            _land_jsonl(conn, contract, path, result)
         _check_changed_types(conn, contract, path)
         conn.execute("insert into landed select * from landed_file")
         log.info("landed %s", path)
     conn.execute("drop table landed_file")
 
-    future_limit = now + future_tolerance
-    checks = [
-        check
-        for col in contract.columns
-        for check in _column_checks(col, future_limit=future_limit if col.name == contract.event_time else None)
-    ]
-    typed = ", ".join(f"{_typed_expression(c)} as {_quote(c.name)}" for c in contract.columns)
-    record = "to_json(struct_pack(" + ", ".join(f"{_quote(c.name)} := {_quote(c.name)}" for c in contract.columns) + "))"
-    # Checks only run on parsed lines: a line that did not parse gets that one reason.
-    # Exact duplicates (same content, any file) keep their first occurrence. Candidates are found
-    # by grouping on a hash (cheap), then confirmed on the real values of those few rows only.
-    content_cols = [_quote(c.name) for c in contract.columns] + ["_extra_columns"]
-    content = ", ".join(content_cols)
+
+def _reject_files(conn, contract: SourceEntity, files: list[Path], result: IngestionResult,
+                  now: datetime, future_tolerance: timedelta) -> None:
+    """`delivery_files`: each file's delivery day, and a reason when the file as a whole cannot
+    be what its name says. The rows of a rejected file are quarantined with that reason (so they
+    are counted, and a misnamed file never outranks genuine corrections)."""
+    limit = now + future_tolerance
+    rows = []
+    for path in files:
+        text = delivery_day_text(contract, path)
+        day = delivery_date(contract, path)
+        reason = None
+        if text and day is None:
+            reason = f"file date: {text} is not a real date"
+        elif day is not None and day > limit.date():
+            reason = (f"file date: {day} is in the future (after {limit.date()}); "
+                      "a file is named after the day it was delivered")
+        rows.append((str(path), day, reason))
+    conn.execute("create or replace temp table delivery_files "
+                 "(_source_file VARCHAR, _delivery_date DATE, _file_reason VARCHAR)")
+    if rows:
+        conn.executemany("insert into delivery_files values (?, ?, ?)", rows)
+    if contract.event_time:
+        # A file dated before every one of its rows cannot be that day's delivery (a file holds
+        # rows of its day or, late, of earlier days): its name is wrong.
+        col = contract.column(contract.event_time)
+        problem = _type_problem(col)
+        conn.execute(
+            f"""
+            update delivery_files set _file_reason = 'file date: ' || _delivery_date || ' is before every row''s '
+                || {_literal(col.name)} || ' (the earliest is ' || strftime(e.earliest, '%Y-%m-%d %H:%M:%S') || ' UTC); '
+                || 'a file holds rows of its delivery day or earlier'
+            from (
+                select _source_file, min({_typed_expression(col)}) as earliest from landed
+                where _not_parsed is null and ({problem}) is null group by 1
+            ) e
+            where delivery_files._source_file = e._source_file and _file_reason is null
+              and e.earliest >= _delivery_date + interval 1 day + to_microseconds({int(future_tolerance / timedelta(microseconds=1))})
+            """
+        )
+    result.rejected_files = dict(
+        conn.execute("select _source_file, _file_reason from delivery_files where _file_reason is not null "
+                     "order by 1").fetchall()
+    )
+    if result.rejected_files:
+        conn.execute(
+            "update landed set _not_parsed = f._file_reason from delivery_files f "
+            "where landed._source_file = f._source_file and f._file_reason is not null and landed._not_parsed is null"
+        )
+        for path, reason in result.rejected_files.items():
+            result.warnings.append(f"{Path(path).name}: every row quarantined: {reason}")
+
+
+def _content(contract: SourceEntity) -> str:
+    """The columns whose values make a row's content (for exact-duplicate detection)."""
+    return ", ".join([_quote(c.name) for c in contract.columns] + ["_extra_columns"])
+
+
+def _mark_duplicates(conn, contract: SourceEntity, result: IngestionResult, partial: bool) -> None:
+    """`duplicate_rows`: exact duplicates (same content, any file); the first occurrence (by
+    file, then line) is kept. Candidates are found by grouping on a hash (cheap), then confirmed
+    on the real values of those few rows only. Rows of rejected files take no part: their copy
+    in a good file must load."""
+    content = _content(contract)
     conn.execute(
         f"""
         create or replace temp table duplicate_rows as
@@ -504,7 +866,7 @@ def ingest_entity(
         ) where copy > 1
         """
     )
-    if partial and files:
+    if partial and result.files:
         # A row that repeats one already loaded (or quarantined) from another file is a
         # re-delivery too. Only the 64-bit hashes of earlier loads are kept, so they decide.
         conn.execute(
@@ -520,34 +882,60 @@ def ingest_entity(
             """,
             [result.files],
         )
+
+
+def _check_rows(conn, contract: SourceEntity, now: datetime, future_tolerance: timedelta,
+                event_horizon: timedelta | None) -> None:
+    """`checked`: every landed row with its reasons (empty: the row is good) and whether it is
+    an exact duplicate. A line that did not parse, or belongs to a rejected file, gets that one
+    reason; the contract's checks run on the others."""
+    horizon_days = None if event_horizon is None else event_horizon.days
+    checks = [
+        check
+        for col in contract.columns
+        for check in _column_checks(
+            col,
+            future_limit=now + future_tolerance if col.name == contract.event_time else None,
+            horizon_days=horizon_days if col.name == contract.event_time else None,
+            csv_format=contract.format == "csv",
+        )
+    ]
+    today = now.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
     conn.execute(
         f"""
         create or replace temp table checked as
-        select l.*,
+        select l.* exclude (_horizon_reference),
                case when _not_parsed is not null then [_not_parsed]
                     else list_filter([{', '.join(checks)}], lambda r: r is not null) end as _reasons,
                d._source_line is not null as _is_duplicate,
-               case when _not_parsed is null then hash({content}) else hash(_raw_line) end as _content_hash,
-               try_cast(regexp_extract(l._source_file, {_literal(DELIVERY_DATE_PATTERN)}, 1) as date) as _delivery_date
-        from landed l left join duplicate_rows d using (_source_file, _source_line)
+               case when _raw_line is not null then hash(_raw_line)
+                    when _not_parsed is null then hash({_content(contract)}) end as _content_hash
+        from (
+            select landed.*, f._delivery_date,
+                   coalesce(f._delivery_date::timestamp, timestamp {_literal(today)}) as _horizon_reference
+            from landed join delivery_files f using (_source_file)
+        ) l left join duplicate_rows d using (_source_file, _source_line)
         """
     )
     conn.execute("drop table duplicate_rows")
-    has_candidates = False
-    if contract.delivery in ("events", "snapshot"):
-        # A key repeated inside one file with other content: the later lines are quarantined,
-        # naming the first. Same two-step search as above, among otherwise good rows.
-        pk = ", ".join(f"trim({_quote(k)})" for k in contract.primary_key)
-        key_text = " || ', ' || ".join(f"coalesce(trim({_quote(k)}), '')" for k in contract.primary_key)
-        conn.execute(
-            f"""
-            create or replace temp table key_candidates as
-            select _source_file, hash({pk}) as h from checked where len(_reasons) = 0 and not _is_duplicate
-            group by all having count(*) > 1
-            """
-        )
-        has_candidates = conn.execute("select count(*) from key_candidates").fetchone()[0] > 0
-    if contract.delivery in ("events", "snapshot") and has_candidates:
+
+
+def _mark_repeated_keys(conn, contract: SourceEntity) -> None:
+    """For `events` and `snapshot` deliveries, a key repeated inside one file with other content:
+    the later lines are quarantined, naming the first. Same two-step search as for duplicates,
+    among otherwise good rows."""
+    if contract.delivery not in ("events", "snapshot"):
+        return
+    pk = ", ".join(f"trim({_quote(k)})" for k in contract.primary_key)
+    key_text = " || ', ' || ".join(f"coalesce(trim({_quote(k)}), '')" for k in contract.primary_key)
+    conn.execute(
+        f"""
+        create or replace temp table key_candidates as
+        select _source_file, hash({pk}) as h from checked where len(_reasons) = 0 and not _is_duplicate
+        group by all having count(*) > 1
+        """
+    )
+    if conn.execute("select count(*) from key_candidates").fetchone()[0]:
         conn.execute(
             f"""
             update checked set _reasons = list_append(_reasons,
@@ -564,7 +952,14 @@ def ingest_entity(
               and k.first_line <> k._source_line
             """
         )
+    conn.execute("drop table key_candidates")
 
+
+def _write_tables(conn, contract: SourceEntity, result: IngestionResult, partial: bool) -> None:
+    """Raw, quarantine and reconciliation tables in one transaction; `reconciliation_new` holds
+    this load's per-file counts afterwards."""
+    typed = ", ".join(f"{_typed_expression(c)} as {_quote(c.name)}" for c in contract.columns)
+    record = "to_json(struct_pack(" + ", ".join(f"{_quote(c.name)} := {_quote(c.name)}" for c in contract.columns) + "))"
     file_list = [result.files]
     raw_rows = (
         f"select {typed}, _source_file, _source_line, now()::timestamp, _delivery_date, _content_hash, "
@@ -593,7 +988,7 @@ def ingest_entity(
             conn.execute(quarantine_table_ddl(contract.quarantine_table))
             conn.execute(f"insert into {contract.quarantine_table} {quarantine_rows}")
             loaded_table = staging_table
-        # Reconciliation per file, kept next to the data: rows read (landed lines), loaded and
+        # Reconciliation per file, kept next to the data: rows read (landed records), loaded and
         # quarantined (counted in the tables just written), exact duplicates removed.
         conn.execute(
             f"""
@@ -632,6 +1027,8 @@ def ingest_entity(
         conn.execute("rollback")
         raise
 
+
+def _collect_results(conn, contract: SourceEntity, result: IngestionResult) -> None:
     result.per_file = [
         FileReconciliation(file=f, rows_read=r, rows_loaded=l, rows_quarantined=q, duplicates_removed=d)
         for f, r, l, q, d in conn.execute(
@@ -651,13 +1048,78 @@ def ingest_entity(
     result.reasons = dict(
         conn.execute(
             """
-            select regexp_replace(regexp_replace(reason, ': .*? (is|not) ', ': … \\1 '),
+            select regexp_replace(regexp_replace(reason, ': .*? (is|not|has) ', ': … \\1 '),
                                   '^duplicate key (.*?) .* with', 'duplicate key \\1 … with') as kind, count(*)
             from (select unnest(_reasons) as reason from checked where not _is_duplicate)
             group by kind order by count(*) desc, kind limit 20
             """
         ).fetchall()
     )
-    conn.execute("drop table landed")
-    conn.execute("drop table checked")
+    for table in ("landed", "checked", "delivery_files"):
+        conn.execute(f"drop table {table}")
+
+
+def ingest_entity(
+    conn: duckdb.DuckDBPyConnection,
+    contract: SourceEntity,
+    landing_dir: Path,
+    *,
+    now: datetime | None = None,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    event_horizon: timedelta | None = DEFAULT_EVENT_HORIZON,
+    files: list[Path] | None = None,
+) -> IngestionResult:
+    """Load an entity's landing files into raw.<entity> and its quarantine table.
+
+    files=None (a full refresh) rebuilds both tables from every delivery file of the entity.
+    A list of files (a daily partition and its look-back days) replaces exactly the rows that
+    came from those files and leaves the rest: re-running it changes nothing, and a file that
+    was delivered again with more or corrected rows replaces its earlier load. Rows that repeat
+    a row already loaded from another file are counted as duplicates, as in a full refresh
+    (where the earliest file, then line, keeps a row). When the tables do not exist yet or have
+    an older layout, a partial load falls back to a full refresh (`result.full_refresh`).
+
+    `now` (default: the current time) plus `future_tolerance` bounds the contract's event time
+    and the delivery day a file may be named after; `event_horizon` (None: no bound) how far
+    before its file's delivery day an event time may lie.
+
+    Raises DeliveriesMissing when the entity's landing folder does not exist, or when a full
+    refresh finds no delivery files while the raw tables hold rows; ContractViolation when a file
+    cannot be loaded at all. The raw tables are then left as they were."""
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    result = IngestionResult(entity=contract.name)
+    discovery = discover_deliveries(contract, landing_dir)
+    if not discovery.exists:
+        raise DeliveriesMissing(
+            f"{contract.name}: no landing folder {discovery.folder}; create it (it may stay empty until the "
+            f"source delivers) or point RCL_LANDING_DIR at the landing area that has it"
+        )
+    result.ignored_files = discovery.ignored
+    for path, reason in discovery.ignored.items():
+        log.info("%s: not read (%s)", path, reason)
+    if files is not None and not _has_current_layout(conn, contract):
+        log.warning("%s: no raw table of the current layout yet; loading every file instead", contract.name)
+        files = None
+    partial = files is not None
+    result.full_refresh = not partial
+    if partial:
+        files = sorted(Path(f) for f in files if Path(f).is_file())
+    else:
+        files = discovery.files
+        if not files:
+            _refuse_empty_refresh(conn, contract, discovery)
+    result.files = [str(f) for f in files]
+
+    conn.execute("set TimeZone = 'UTC'")
+    conn.execute("create schema if not exists raw")
+    _create_landing_tables(conn, contract)
+    _land_files(conn, contract, files, result)
+    _reject_files(conn, contract, files, result, now, future_tolerance)
+    _mark_duplicates(conn, contract, result, partial)
+    _check_rows(conn, contract, now, future_tolerance, event_horizon)
+    _mark_repeated_keys(conn, contract)
+    _write_tables(conn, contract, result, partial)
+    _collect_results(conn, contract, result)
     return result

@@ -93,7 +93,8 @@ def test_rerun_replaces_instead_of_duplicating(conn, tmp_path):
     assert conn.execute("select count(*) from raw.crm__email_events").fetchone()[0] == 2
 
 
-def test_no_files_gives_empty_tables(conn, tmp_path):
+def test_an_empty_landing_folder_gives_empty_tables(conn, tmp_path):
+    (tmp_path / "landing" / "wms" / "inbound_shipments").mkdir(parents=True)
     result = ingest_entity(conn, get_contract("wms", "inbound_shipments"), tmp_path / "landing")
     assert result.rows_read == 0 and result.is_reconciled
     assert conn.execute("select count(*) from raw.wms__inbound_shipments").fetchone()[0] == 0
