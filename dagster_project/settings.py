@@ -16,6 +16,8 @@ RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest d
                     the landing folder, else 2025-11-01; set it in production, where old files get archived)
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
+RCL_EVENT_HORIZON_DAYS  how many days before its file's delivery day an event time may lie before
+                    ingestion quarantines it (default: 3650; see dagster_project/ingestion.py)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 """
@@ -41,7 +43,8 @@ def first_delivery_day(landing_dir: Path) -> str | None:
     refresh records one materialization per partition per asset."""
     days = []
     for folder in Path(landing_dir).glob("*/*"):
-        names = sorted(p.stem for p in folder.glob("????-??-??.*"))
+        # the name's first ten characters: `2026-03-01.csv.gz` has the stem `2026-03-01.csv`
+        names = sorted(p.name[:10] for p in folder.glob("????-??-??.*") if not p.name.startswith("."))
         if names:
             days.append(names[0])
     return min(days) if days else None
@@ -63,6 +66,7 @@ class Settings:
     partitions_start: str = DEFAULT_PARTITIONS_START
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
+    event_horizon_days: int = 3650
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -87,6 +91,7 @@ class Settings:
             or DEFAULT_PARTITIONS_START,
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
+            event_horizon_days=int(os.environ.get("RCL_EVENT_HORIZON_DAYS", "3650")),
         )
 
     @classmethod
@@ -147,6 +152,7 @@ class Settings:
             RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
             RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
             RCL_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
+            RCL_EVENT_HORIZON_DAYS=str(self.event_horizon_days),
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
 
