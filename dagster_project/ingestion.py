@@ -363,7 +363,7 @@ def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult)
     columns = "{" + ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in header) + "}"
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
-    conn.execute(
+    parsed = conn.execute(
         f"""
         {_insert_landed(contract)}
         select {select}, {extra_select}, {_literal(str(path))}, row_number() over () + 1, null, null
@@ -371,22 +371,26 @@ def _land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult)
                       delim = ',', quote = '"', escape = '"', compression = '{_compression(path)}',
                       store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
         """
-    )
-    _quarantine_rejects(conn, path, "unparseable CSV line")
-    _assign_physical_lines(conn, path, result)
+    ).fetchone()[0]
+    rejected = _quarantine_rejects(conn, path, "unparseable CSV line")
+    _assign_physical_lines(conn, path, result, parsed, rejected)
     return True
 
 
-def _quarantine_rejects(conn, path: Path, kind: str) -> None:
-    """One quarantine row per line DuckDB's reader rejected, numbered as DuckDB numbers it."""
+def _quarantine_rejects(conn, path: Path, kind: str) -> list[int]:
+    """One quarantine row per line DuckDB's reader rejected, numbered as DuckDB numbers it;
+    returns those numbers."""
     # DuckDB reports one error per missing column: one reason per line is enough. The text it
     # keeps of a line starts with the blank lines before it, which are not part of the record.
-    conn.execute(
+    count = conn.execute(
         "insert into landed_file (_source_file, _source_line, _not_parsed, _raw_line) "
         f"select ?, line, {_reject_reason(kind)}, ltrim(any_value(csv_line), chr(13) || chr(10)) "
         "from csv_rejects group by line",
         [str(path)],
-    )
+    ).fetchone()[0]
+    if not count:
+        return []
+    return [r[0] for r in conn.execute("select distinct line from csv_rejects order by line").fetchall()]
 
 
 def _count_lines(path: Path) -> int:
@@ -399,7 +403,7 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-def _assign_physical_lines(conn, path: Path, result: IngestionResult) -> None:
+def _assign_physical_lines(conn, path: Path, result: IngestionResult, parsed: int, rejected: list[int]) -> None:
     """Give every landed record of a CSV file the physical line it starts on.
 
     DuckDB numbers a rejected record by "logical line" (records and blank lines, the header
@@ -408,10 +412,7 @@ def _assign_physical_lines(conn, path: Path, result: IngestionResult) -> None:
     blank lines, or gzip, whose lines are not counted up front) the file is read once more as
     plain lines: a line starts a logical line when the quotes before it are balanced."""
     path_text = str(path)
-    records = conn.execute(
-        "select count(*) from landed_file where _source_file = ?", [path_text]
-    ).fetchone()[0]
-    rejected = [r[0] for r in conn.execute("select distinct line from csv_rejects order by line").fetchall()]
+    records = parsed + len(rejected)
     if _compression(path) == "none" and _count_lines(path) == records + 1:
         if rejected:
             _renumber_after_rejects(conn, path, rejected, first_line=2)
@@ -553,8 +554,7 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
         )
         """
     )
-    rejected = [r[0] for r in conn.execute("select distinct line from csv_rejects order by line").fetchall()]
-    _quarantine_rejects(conn, path, "unreadable line")
+    rejected = _quarantine_rejects(conn, path, "unreadable line")
     if rejected:
         _renumber_after_rejects(conn, path, rejected, first_line=1)
     keys = conn.execute(
@@ -567,11 +567,13 @@ def _land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResul
     return True
 
 
-def _check_changed_types(conn, contract: SourceEntity, path: Path) -> None:
-    """Fail the file when a typed column's values almost all fail to parse (a changed type).
+def _check_changed_types(conn, contract: SourceEntity) -> None:
+    """Fail on the first file where a typed column's values almost all fail to parse (a changed
+    type). One query over every landed file: a query per file would cost more than the reading
+    of hundreds of small daily files.
 
-    Looks at the first CHANGED_TYPE_SAMPLE parsed rows of the file (an export whose type changed
-    is wrong from its first row; a file that goes bad later is quarantined row by row)."""
+    Looks at the records on the first CHANGED_TYPE_SAMPLE lines of each file (an export whose
+    type changed is wrong from its first row; a file that goes bad later is quarantined row by row)."""
     typed = [c for c in contract.columns if _type_problem(c) is not None]
     if not typed:
         return
@@ -580,17 +582,18 @@ def _check_changed_types(conn, contract: SourceEntity, path: Path) -> None:
         v = f"nullif(trim({_quote(c.name)}), '')"
         bad = f"({_type_problem(c)}) is not null"
         parts.append(f"count({v}), count(*) filter (where {bad}), any_value({v}) filter (where {bad})")
-    row = conn.execute(
-        f"select {', '.join(parts)} from (select * from landed_file where _not_parsed is null "
-        f"limit {CHANGED_TYPE_SAMPLE})"
-    ).fetchone()
-    for i, c in enumerate(typed):
-        present, bad, example = row[3 * i: 3 * i + 3]
-        if present >= CHANGED_TYPE_MIN_VALUES and bad >= CHANGED_TYPE_SHARE * present:
-            raise ContractViolation(
-                f"{path}: column {c.name} looks like it changed type: {bad} of {present} values are not "
-                f"a valid {c.type} (e.g. {example!r}); fix the export or the contract"
-            )
+    rows = conn.execute(
+        f"select _source_file, {', '.join(parts)} from landed "
+        f"where _not_parsed is null and _source_line <= {CHANGED_TYPE_SAMPLE + 1} group by 1 order by 1"
+    ).fetchall()
+    for file, *counts in rows:
+        for i, c in enumerate(typed):
+            present, bad, example = counts[3 * i: 3 * i + 3]
+            if present >= CHANGED_TYPE_MIN_VALUES and bad >= CHANGED_TYPE_SHARE * present:
+                raise ContractViolation(
+                    f"{file}: column {c.name} looks like it changed type: {bad} of {present} values are not "
+                    f"a valid {c.type} (e.g. {example!r}); fix the export or the contract"
+                )
 
 
 # ---------------------------------------------------------------- validating
@@ -784,10 +787,10 @@ def _land_files(conn, contract: SourceEntity, files: list[Path], result: Ingesti
         if not landed:
             result.warnings.append(f"{path.name}: empty file")
             continue
-        _check_changed_types(conn, contract, path)
         conn.execute("insert into landed select * from landed_file")
-        log.info("landed %s", path)
+        log.debug("landed %s", path)
     conn.execute("drop table landed_file")
+    _check_changed_types(conn, contract)
 
 
 def _reject_files(conn, contract: SourceEntity, files: list[Path], result: IngestionResult,
@@ -810,7 +813,11 @@ def _reject_files(conn, contract: SourceEntity, files: list[Path], result: Inges
     conn.execute("create or replace temp table delivery_files "
                  "(_source_file VARCHAR, _delivery_date DATE, _file_reason VARCHAR)")
     if rows:
-        conn.executemany("insert into delivery_files values (?, ?, ?)", rows)
+        # one statement: executemany costs a round trip per file
+        conn.execute(
+            "insert into delivery_files select unnest($1::varchar[]), unnest($2::date[]), unnest($3::varchar[])",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
     if contract.event_time:
         # A file dated before every one of its rows cannot be that day's delivery (a file holds
         # rows of its day or, late, of earlier days): its name is wrong.
