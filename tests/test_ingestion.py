@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import get_contract
-from dagster_project.ingestion import ContractViolation, ingest_entity
+from dagster_project.ingestion import ContractViolation, DeliveriesMissing, ingest_entity
 
 
 @pytest.fixture
@@ -243,3 +243,145 @@ def test_partial_load_of_a_table_with_an_older_layout_reloads_everything(conn, t
     conn.execute("create table raw.oms__order_lines (order_line_id varchar, _source_file varchar)")  # an old build
     result = ingest_entity(conn, contract, landing, files=[day1])
     assert result.full_refresh and result.table_rows == 2
+
+
+# ---------------------------------------------------------------- free text, folders, windows, horizon
+
+def test_free_text_keeps_its_own_whitespace_and_codes_are_trimmed(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "support_tickets" / "2026-01-01.csv",
+           "ticket_id,crm_customer_id,email,order_id,channel,topic,status,priority,satisfaction_score,created_at,solved_at\n"
+           'T1,C1,"  Ann@Example.com ",O1, email ,delivery,open,low, 4 ,2026-01-01T08:00:00Z,\n'
+           "T2,C2,   ,O2,email,delivery,open,low,,2026-01-01T09:00:00Z,\n")
+    result = ingest_entity(conn, get_contract("crm", "support_tickets"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    rows = conn.execute("select email, channel, satisfaction_score from raw.crm__support_tickets order by ticket_id").fetchall()
+    # the text as delivered; a code (accepted values) without its padding; a value of only spaces is empty
+    assert rows == [("  Ann@Example.com ", "email", 4), (None, "email", None)]
+
+    _write(landing / "pim" / "reviews" / "2026-01-01.jsonl", json.dumps(
+        {"review_id": "R1", "product_id": "P1", "rating": 5, "title": "  Great\tphone ", "body": "line one\n  line two\n",
+         "is_verified_purchase": True, "submitted_at": "2026-01-01T10:00:00Z"}) + "\n")
+    ingest_entity(conn, get_contract("pim", "reviews"), landing)
+    assert conn.execute("select title, body from raw.pim__reviews").fetchone() == ("  Great\tphone ", "line one\n  line two\n")
+
+
+def test_a_missing_landing_folder_fails_naming_it_and_keeps_the_raw_table(conn, tmp_path):
+    landing = tmp_path / "landing"
+    contract = get_contract("oms", "order_lines")
+    with pytest.raises(DeliveriesMissing) as err:
+        ingest_entity(conn, contract, landing)
+    assert str(landing / "oms" / "order_lines") in str(err.value) and "no landing folder" in str(err.value)
+    assert not conn.execute("select count(*) from information_schema.tables where table_name = 'oms__order_lines'").fetchone()[0]
+
+    _write(landing / "oms" / "order_lines" / "2026-01-01.csv", ORDER_LINES_HEADER + "L1,O1,1,P1,1,10.00,0\n")
+    ingest_entity(conn, contract, landing)
+    (landing / "oms" / "order_lines" / "2026-01-01.csv").unlink()
+    (landing / "oms" / "order_lines").rmdir()
+    with pytest.raises(DeliveriesMissing):
+        ingest_entity(conn, contract, landing)
+    assert conn.execute("select count(*) from raw.oms__order_lines").fetchone()[0] == 1
+
+
+def test_a_full_refresh_that_finds_no_files_where_there_were_some_fails_and_keeps_the_table(conn, tmp_path):
+    landing = tmp_path / "landing"
+    folder = landing / "crm" / "email_events"
+    day = _write(folder / "2026-01-01.csv", "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+                 "E1,C1,K1,send,,2026-01-01T08:00:00Z\nE2,C1,K1,nope,,2026-01-01T09:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    ingest_entity(conn, contract, landing)
+    before = [_rows(conn, t) for t in (contract.raw_table, contract.quarantine_table, contract.reconciliation_table)]
+    day.rename(folder / "2026-01-01.csv.part")  # e.g. an uploader that renamed everything, or an archive job
+    with pytest.raises(DeliveriesMissing) as err:
+        ingest_entity(conn, contract, landing)
+    message = str(err.value)
+    assert str(folder) in message and "2 rows" in message and "2026-01-01.csv.part" in message
+    assert [_rows(conn, t) for t in (contract.raw_table, contract.quarantine_table, contract.reconciliation_table)] == before
+
+
+def test_physical_line_of_a_rejected_line_after_a_multi_line_value(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-01-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           'E1,C1,K1,click,"https://x.example/a\n\nb",2026-01-01T08:00:00Z\n'  # lines 2-4
+           "E2,C1,K1,open\n"  # line 5: too few fields
+           '\nE3,C1,K1,open,"say ""hi""",2026-01-01T09:00:00Z\n'  # blank line 6, record on 7
+           'E4,C1,K1,send,12" screen,2026-01-01T09:30:00Z\n'  # a stray quote in an unquoted value, line 8
+           "E5,C1,K1,nope,,2026-01-01T10:00:00Z\n")  # line 9: bad value
+    result = ingest_entity(conn, get_contract("crm", "email_events"), landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 3, 2)
+    assert conn.execute("select email_event_id, _source_line from raw.crm__email_events order by 2").fetchall() == [
+        ("E1", 2), ("E3", 7), ("E4", 8)
+    ]
+    reasons = conn.execute("select _source_line, reason from raw.crm__email_events__quarantine order by 1").fetchall()
+    assert [r[0] for r in reasons] == [5, 9]
+    assert reasons[0][1].startswith("unparseable CSV line") and "event_type: nope" in reasons[1][1]
+    assert conn.execute("select url from raw.crm__email_events where email_event_id = 'E1'").fetchone()[0] == "https://x.example/a\n\nb"
+
+
+def test_the_event_horizon_is_configurable(conn, tmp_path):
+    from datetime import timedelta
+
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-03-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           "E1,C1,K1,send,,2026-02-25T08:00:00Z\nE2,C1,K1,open,,2025-12-01T07:00:00Z\nE3,C1,K1,open,,1970-01-01T00:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    assert (ingest_entity(conn, contract, landing).rows_loaded) == 2  # default: ten years
+    result = ingest_entity(conn, contract, landing, event_horizon=timedelta(days=30))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    assert conn.execute("select reason from raw.crm__email_events__quarantine order by _source_line").fetchall()[0] == (
+        "occurred_at: 2025-12-01T07:00:00Z is older than the event horizon (30 days before 2026-03-01)",
+    )
+    assert ingest_entity(conn, contract, landing, event_horizon=None).rows_loaded == 3
+
+
+def test_the_event_horizon_setting(monkeypatch, tmp_path):
+    from dagster_project.settings import Settings
+
+    monkeypatch.setenv("RCL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RCL_EVENT_HORIZON_DAYS", "400")
+    assert Settings.from_env().event_horizon_days == 400
+    monkeypatch.delenv("RCL_EVENT_HORIZON_DAYS")
+    assert Settings.from_env().event_horizon_days == 3650
+
+
+def test_a_partition_window_takes_compressed_and_upper_case_deliveries_and_nothing_else(tmp_path):
+    from datetime import date
+
+    from dagster_project.defs.partitions import DeliveryWindow
+
+    folder = tmp_path / "landing" / "oms" / "order_lines"
+    for name in ("2026-01-01.csv", "2026-01-02.csv.gz", "2026-01-03.CSV", "2026-01-03.csv.part", "._2026-01-02.csv",
+                 ".2026-01-02.csv", "2026-01-02.jsonl", "README.md", "2026-01-05.csv", "corrections.csv"):
+        _write(folder / name, "")
+    window = DeliveryWindow(date(2026, 1, 2), date(2026, 1, 4), full=False)
+    assert [p.name for p in window.files(get_contract("oms", "order_lines"), tmp_path / "landing")] == [
+        "2026-01-02.csv.gz", "2026-01-03.CSV"
+    ]
+
+
+def test_a_compressed_redelivery_of_a_day_replaces_nothing_twice(conn, tmp_path):
+    """The same rows delivered plain and gzip-compressed are exact duplicates: loaded once, and
+    every file reconciles."""
+    import gzip
+
+    landing = tmp_path / "landing"
+    folder = landing / "oms" / "order_lines"
+    text = ORDER_LINES_HEADER + "L1,O1,1,P1,1,10.00,0\nL2,O1,2,P2,2,5.00,0\n"
+    _write(folder / "2026-01-01.csv", text)
+    (folder / "2026-01-02.csv.gz").write_bytes(gzip.compress(text.encode()))
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_read, result.rows_loaded, result.duplicates_removed) == (4, 2, 2)
+    assert result.is_reconciled
+    assert conn.execute("select count(*) from raw.oms__order_lines__reconciliation where is_reconciled").fetchone()[0] == 2
+
+
+def test_an_unreadable_file_fails_naming_it(conn, tmp_path):
+    landing = tmp_path / "landing"
+    path = landing / "web" / "events" / "2026-01-01.jsonl.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x1f\x8b\x08\x00 this is not really gzip")
+    with pytest.raises(ContractViolation) as err:
+        ingest_entity(conn, get_contract("web", "events"), landing)
+    assert str(path) in str(err.value) and "cannot be read" in str(err.value)
