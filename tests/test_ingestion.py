@@ -385,3 +385,49 @@ def test_an_unreadable_file_fails_naming_it(conn, tmp_path):
     with pytest.raises(ContractViolation) as err:
         ingest_entity(conn, get_contract("web", "events"), landing)
     assert str(path) in str(err.value) and "cannot be read" in str(err.value)
+
+
+def _materialize_ingestion(tmp_path, system, entity):
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from dagster_project.defs.assets.ingestion import build_ingestion_asset
+    from dagster_project.settings import Settings
+
+    settings = Settings.for_data_dir(tmp_path, partitions_start="2026-01-01")
+    asset = build_ingestion_asset(get_contract(system, entity), settings)
+    return dg.materialize(
+        [asset], resources={"warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-02"},
+    )
+
+
+def test_the_asset_lists_ignored_and_rejected_files_in_its_metadata(tmp_path):
+    folder = tmp_path / "landing" / "wms" / "inbound_shipments"
+    header = "shipment_id,product_id,location_id,quantity,announced_at,expected_at,received_at\n"
+    _write(folder / "2026-01-01.csv", header + "S1,P1,W1,5,2026-01-01T08:00:00Z,2026-01-05T08:00:00Z,\n")
+    _write(folder / "2099-01-01.csv", header + "S2,P1,W1,5,2026-01-01T09:00:00Z,2026-01-05T08:00:00Z,\n")
+    _write(folder / ".DS_Store", "\x00\x00")
+    _write(folder / "2026-01-02.csv.part", header + "S3,P1")
+    result = _materialize_ingestion(tmp_path, "wms", "inbound_shipments")
+    assert result.success
+    metadata = result.asset_materializations_for_node("raw__wms__inbound_shipments")[0].metadata
+    assert metadata["ignored_files"].value == {
+        "wms/inbound_shipments/.DS_Store": "hidden file",
+        "wms/inbound_shipments/2026-01-02.csv.part": "upload in progress (temporary name)",
+    }
+    assert list(metadata["rejected_files"].value) == ["wms/inbound_shipments/2099-01-01.csv"]
+    assert (metadata["rows_read"].value, metadata["rows_loaded"].value, metadata["rows_quarantined"].value) == (2, 1, 1)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rows_reconciled"].passed
+    assert list(checks["rows_reconciled"].metadata["rejected_files"].value) == ["wms/inbound_shipments/2099-01-01.csv"]
+
+
+def test_the_asset_of_a_source_without_a_landing_folder_fails_with_a_clear_message(tmp_path):
+    (tmp_path / "landing").mkdir()
+    result = _materialize_ingestion(tmp_path, "oms", "returns")
+    assert not result.success
+    failure = [e for e in result.all_events if e.is_step_failure][0]
+    message = failure.step_failure_data.error.to_string()
+    assert "DeliveriesMissing" in message and "no landing folder" in message and "oms/returns" in message
