@@ -17,7 +17,7 @@ RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest d
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
 RCL_EVENT_HORIZON_DAYS  how many days before its file's delivery day an event time may lie before
-                    ingestion quarantines it (default: 3650; see dagster_project/ingestion.py)
+                    ingestion quarantines it (default: 3650; see dagster_project/ingestion/load.py)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 """
