@@ -431,3 +431,43 @@ def test_the_asset_of_a_source_without_a_landing_folder_fails_with_a_clear_messa
     failure = [e for e in result.all_events if e.is_step_failure][0]
     message = failure.step_failure_data.error.to_string()
     assert "DeliveriesMissing" in message and "no landing folder" in message and "oms/returns" in message
+
+
+def test_accepted_spellings_load_as_exactly_the_value_delivered(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "oms" / "order_lines" / "2026-01-01.csv",
+           ORDER_LINES_HEADER + "L1,O1,+7,P1,007,12.340,.5\nL2,O1, 2 ,P2,3,-0,1.\n")
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    assert conn.execute(
+        "select line_number, quantity, unit_price, discount_amount from raw.oms__order_lines order by 1"
+    ).fetchall() == [(2, 3, Decimal("0.00"), Decimal("1.00")), (7, 7, Decimal("12.34"), Decimal("0.50"))]
+
+    _write(landing / "crm" / "marketing_consents" / "2026-01-01.csv",
+           "consent_event_id,crm_customer_id,channel,is_granted,source,recorded_at\n"
+           "K1,C1,email,TRUE,store,2026-01-01T10:00:00-14:00\n"  # the widest real offsets
+           "K2,C1,email,False,store,2025-12-31T23:59:59.123456789+14:00\n"  # nanoseconds: stored to the microsecond
+           "K3,C1,email,true,store,2026-01-01 10:00+0530\n")
+    result = ingest_entity(conn, get_contract("crm", "marketing_consents"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 0)
+    assert [(k, g, str(t)) for k, g, t in conn.execute(
+        "select consent_event_id, is_granted, recorded_at from raw.crm__marketing_consents order by 1").fetchall()] == [
+        ("K1", True, "2026-01-02 00:00:00"), ("K2", False, "2025-12-31 09:59:59.123456"), ("K3", True, "2026-01-01 04:30:00")
+    ]
+
+
+def test_a_rejected_file_does_not_hide_the_same_row_in_a_good_file(conn, tmp_path):
+    """Exact-duplicate detection ignores the rows of a rejected file: otherwise the first copy
+    (quarantined with its file) would make the good copy a 'duplicate' and the row would vanish."""
+    from datetime import datetime, timezone
+
+    landing = tmp_path / "landing"
+    header = "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+    row = "E1,C1,K1,send,,2026-01-20T08:00:00Z\n"
+    _write(landing / "crm" / "email_events" / "2026-01-05.csv", header + row)  # dated before its row: rejected
+    good = _write(landing / "crm" / "email_events" / "2026-01-20.csv", header + row)
+    result = ingest_entity(conn, get_contract("crm", "email_events"), landing,
+                           now=datetime(2026, 2, 1, tzinfo=timezone.utc))
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined, result.duplicates_removed) == (2, 1, 1, 0)
+    assert conn.execute("select _source_file from raw.crm__email_events").fetchall() == [(str(good),)]
+    assert result.is_reconciled
