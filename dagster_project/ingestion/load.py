@@ -20,7 +20,7 @@ from dagster_project.ingestion.discovery import (
 from dagster_project.ingestion.reading import check_changed_types, land_csv, land_jsonl
 from dagster_project.ingestion.results import ContractViolation, DeliveriesMissing, FileReconciliation, IngestionResult
 from dagster_project.ingestion.tables import has_current_layout, literal, quarantine_table_ddl, quote, raw_table_ddl
-from dagster_project.ingestion.values import column_checks, type_problem, typed_expression
+from dagster_project.ingestion.values import column_checks, typed_expression
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +121,16 @@ def _reject_files(conn, contract: SourceEntity, files: list[Path], result: Inges
         # A file dated before every one of its rows cannot be that day's delivery (a file holds
         # rows of its day or, late, of earlier days): its name is wrong.
         col = contract.column(contract.event_time)
-        problem = type_problem(col)
         conn.execute(
             f"""
             update delivery_files set _file_reason = 'file date: ' || _delivery_date || ' is before every row''s '
                 || {literal(col.name)} || ' (the earliest is ' || strftime(e.earliest, '%Y-%m-%d %H:%M:%S') || ' UTC); '
                 || 'a file holds rows of its delivery day or earlier'
             from (
+                -- the plain cast, not the full check: an odd value moves the earliest by a day at
+                -- most, and the full check would cost as much again as checking every row
                 select _source_file, min({typed_expression(col)}) as earliest from landed
-                where _not_parsed is null and ({problem}) is null group by 1
+                where _not_parsed is null group by 1
             ) e
             where delivery_files._source_file = e._source_file and _file_reason is null
               and e.earliest >= _delivery_date + interval 1 day + to_microseconds({int(future_tolerance / timedelta(microseconds=1))})
@@ -210,17 +211,21 @@ def _check_rows(conn, contract: SourceEntity, now: datetime, future_tolerance: t
     conn.execute(
         f"""
         create or replace temp table checked as
-        select l.* exclude (_horizon_reference),
-               case when _not_parsed is not null then [_not_parsed]
-                    else list_filter([{', '.join(checks)}], lambda r: r is not null) end as _reasons,
-               d._source_line is not null as _is_duplicate,
-               case when _raw_line is not null then hash(_raw_line)
-                    when _not_parsed is null then hash({_content(contract)}) end as _content_hash
+        select * exclude (_horizon_reference, _check_reasons),
+               case when _not_parsed is not null then [_not_parsed] else _check_reasons end as _reasons
         from (
-            select landed.*, f._delivery_date,
-                   coalesce(f._delivery_date::timestamp, timestamp {literal(today)}) as _horizon_reference
-            from landed join delivery_files f using (_source_file)
-        ) l left join duplicate_rows d using (_source_file, _source_line)
+            -- the checks run on every row and are picked afterwards: inside the case's else branch
+            -- DuckDB evaluates them several times slower (measured 8.6 s against 1.6 s on 800k rows)
+            select l.*, list_filter([{', '.join(checks)}], lambda r: r is not null) as _check_reasons,
+                   d._source_line is not null as _is_duplicate,
+                   case when _raw_line is not null then hash(_raw_line)
+                        when _not_parsed is null then hash({_content(contract)}) end as _content_hash
+            from (
+                select landed.*, f._delivery_date,
+                       coalesce(f._delivery_date::timestamp, timestamp {literal(today)}) as _horizon_reference
+                from landed join delivery_files f using (_source_file)
+            ) l left join duplicate_rows d using (_source_file, _source_line)
+        )
         """
     )
     conn.execute("drop table duplicate_rows")

@@ -279,11 +279,15 @@ def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult
     )
     # A key repeated in an object (at any depth) has two values, and which one a reader takes
     # is the parser's choice: the line is quarantined naming the key.
-    objects = "list_prepend(json_keys(line), json_keys(line, '$.**'))"
+    # The key lists of the objects with a repeat are found once per line; naming the keys runs
+    # only on those lines.
+    repeating = (
+        "list_filter(list_prepend(json_keys(line), json_keys(line, '$.**')), "
+        "lambda ks: len(ks) <> len(list_distinct(ks)))"
+    )
     repeated = (
-        f"list_sort(list_distinct(flatten(list_transform("
-        f"list_filter({objects}, lambda ks: len(ks) <> len(list_distinct(ks))), "
-        f"lambda ks: list_filter(ks, lambda k, i: list_position(ks, k) < i)))))"
+        "list_sort(list_distinct(flatten(list_transform(repeating, "
+        "lambda ks: list_filter(ks, lambda k, i: list_position(ks, k) < i)))))"
     )
     conn.execute(
         f"""
@@ -298,15 +302,18 @@ def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult
                 from (
                     select line, line_number,
                            case when not is_object then 'line is not a JSON object'
-                                when len({repeated}) > 0
+                                when len(repeating) > 0
                                 then 'JSON object repeats key(s) ' || array_to_string({repeated}, ', ')
                            end as problem
                     from (
-                        -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
-                        select line, line_number,
-                               coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
-                        from ({lines})
-                        where trim(line) <> ''
+                        select *, case when is_object then {repeating} end as repeating
+                        from (
+                            -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
+                            select line, line_number,
+                                   coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
+                            from ({lines})
+                            where trim(line) <> ''
+                        )
                     )
                 )
             )
