@@ -16,6 +16,8 @@ RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest d
                     the landing folder, else 2025-11-01; set it in production, where old files get archived)
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
+RCL_EVENT_HORIZON_DAYS  how many days before its file's delivery day an event time may lie before
+                    ingestion quarantines it (default: 3650; see dagster_project/ingestion/load.py)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 
@@ -51,7 +53,8 @@ def first_delivery_day(landing_dir: Path) -> str | None:
     refresh records one materialization per partition per asset."""
     days = []
     for folder in Path(landing_dir).glob("*/*"):
-        names = sorted(p.stem for p in folder.glob("????-??-??.*"))
+        # the name's first ten characters: `2026-03-01.csv.gz` has the stem `2026-03-01.csv`
+        names = sorted(p.name[:10] for p in folder.glob("????-??-??.*") if not p.name.startswith("."))
         if names:
             days.append(names[0])
     return min(days) if days else None
@@ -78,6 +81,7 @@ class Settings:
     phone_trunk_prefix: str = "0"
     prices_include_tax: bool = True
     shop_domains: str = ""
+    event_horizon_days: int = 3650
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -103,6 +107,7 @@ class Settings:
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
             **deployment_settings_from_env(),
+            event_horizon_days=int(os.environ.get("RCL_EVENT_HORIZON_DAYS", "3650")),
         )
 
     @classmethod
@@ -168,6 +173,7 @@ class Settings:
             RCL_PHONE_TRUNK_PREFIX=self.phone_trunk_prefix,
             RCL_PRICES_INCLUDE_TAX="true" if self.prices_include_tax else "false",
             RCL_SHOP_DOMAINS=self.shop_domains,
+            RCL_EVENT_HORIZON_DAYS=str(self.event_horizon_days),
             DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
         )
 

@@ -1,7 +1,8 @@
 """A corpus of bad landing files across the five sources. Each kind either fails the entity with
 a clear ContractViolation (naming the file and the column or delimiter) or lands the good rows,
-quarantines the bad ones with file, line and reason, and reconciles per file:
-rows read = loaded + quarantined + duplicates removed.
+quarantines the bad ones with file, physical line and reason, and reconciles per file:
+rows read = loaded + quarantined + duplicates removed. Files that are not deliveries are never
+read and are listed; a file that cannot be what its name says has all its rows quarantined.
 
 The files are generated from the contracts (one valid row per contract, then broken on purpose),
 so the corpus stays in step with contracts.py."""
@@ -9,6 +10,7 @@ so the corpus stays in step with contracts.py."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from dataclasses import dataclass, field
@@ -86,6 +88,10 @@ class Case:
     quarantined: dict[int, str] = field(default_factory=dict)  # line -> reason substring (first file)
     duplicates: int = 0
     warning: str | None = None
+    # files in the folder that are not deliveries: never read, listed in result.ignored_files
+    other_files: dict[str, bytes] = field(default_factory=dict)
+    # substring of the reason the (first) file was rejected for as a whole
+    rejected: str | None = None
 
 
 def _c(system, entity):
@@ -289,6 +295,196 @@ def _case_wrong_json_type_for_nested_column():
                 loaded=2, quarantined={1: "context: not a JSON object"})
 
 
+# ---------------------------------------------------------------- values that are not exactly one value of their type
+
+def _case_impossible_calendar_date():
+    r = rows("oms", "orders")
+    r[1]["ordered_at"] = "2026-02-30T10:00:00Z"  # DuckDB's try_cast gives NULL: never load it as a null
+    return Case("oms", "orders", {"2026-02-01.csv": csv_text(_c("oms", "orders"), r).encode()},
+                loaded=2, quarantined={3: "ordered_at: 2026-02-30T10:00:00Z is not a real calendar date"})
+
+
+def _case_impossible_times_of_day():
+    r = rows("wms", "inbound_shipments", n=5)
+    r[0]["announced_at"] = "2026-02-01T25:00:00Z"
+    r[1]["announced_at"] = "2026-02-01T24:00:00Z"  # DuckDB would shift it to the next day
+    r[2]["announced_at"] = "2026-02-01T10:60:00Z"
+    r[3]["expected_at"] = "2026-02-01T23:59:60Z"  # a leap second: not representable, quarantined
+    return Case("wms", "inbound_shipments", {"2026-02-01.csv": csv_text(_c("wms", "inbound_shipments"), r).encode()},
+                loaded=1, quarantined={2: "is not a real time of day", 3: "is not a real time of day",
+                                       4: "is not a real time of day", 5: "expected_at: 2026-02-01T23:59:60Z is not a real time of day"})
+
+
+def _case_out_of_range_offsets():
+    r = rows("web", "events", n=4)
+    r[0]["timestamp"] = "2026-02-01T10:00:00+15:00"  # DuckDB would shift by 15 hours
+    r[1]["timestamp"] = "2026-02-01T10:00:00+01:75"
+    r[2]["timestamp"] = "2026-02-01T10:00:00-1400"  # the widest real offsets load
+    return Case("web", "events", {"2026-02-01.jsonl": jsonl_text(r).encode()},
+                loaded=2, quarantined={1: "timestamp: 2026-02-01T10:00:00+15:00 has an impossible UTC offset",
+                                       2: "has an impossible UTC offset"})
+
+
+def _case_fractional_values_in_integer_columns():
+    r = rows("wms", "inventory_snapshots", n=4)
+    r[0]["on_hand"] = "1.5"  # DuckDB's cast rounds it to 2
+    r[1]["reserved"] = "1.0"  # integral, but written by a float: the contract wants whole numbers
+    r[2]["on_hand"] = "1e3"
+    return Case("wms", "inventory_snapshots",
+                {"2026-02-01.csv": csv_text(_c("wms", "inventory_snapshots"), r).encode()},
+                loaded=1, quarantined={2: "on_hand: 1.5 is not a valid INTEGER", 3: "reserved: 1.0 is not a valid INTEGER",
+                                       4: "on_hand: 1e3 is not a valid INTEGER"})
+
+
+def _case_fractional_json_number_in_integer_column():
+    r = rows("pim", "reviews")
+    r[2]["rating"] = 4.5
+    return Case("pim", "reviews", {"2026-02-01.jsonl": jsonl_text(r).encode()},
+                loaded=2, quarantined={3: "rating: 4.5 is not a valid INTEGER"})
+
+
+def _case_money_with_more_decimals_than_the_column():
+    r = rows("oms", "order_lines", n=4)
+    r[0]["unit_price"] = "12.345"  # DECIMAL(12,2) would round it to 12.35
+    r[1]["discount_amount"] = "0.001"
+    r[2]["unit_price"] = "12.340"  # trailing zeros change nothing: loads
+    return Case("oms", "order_lines", {"2026-02-01.csv": csv_text(_c("oms", "order_lines"), r).encode()},
+                loaded=2, quarantined={2: "unit_price: 12.345 has more than 2 decimal places",
+                                       3: "discount_amount: 0.001 has more than 2 decimal places"})
+
+
+def _case_boolean_spellings():
+    r = rows("crm", "marketing_consents", n=5)
+    r[0]["is_granted"] = "yes"  # DuckDB reads yes/y/t/1 as true
+    r[1]["is_granted"] = "1"
+    r[2]["is_granted"] = "TRUE"  # case does not matter
+    return Case("crm", "marketing_consents",
+                {"2026-02-01.csv": csv_text(_c("crm", "marketing_consents"), r).encode()},
+                loaded=3, quarantined={2: "is_granted: yes is not a valid BOOLEAN", 3: "is_granted: 1 is not a valid BOOLEAN"})
+
+
+def _case_impossible_and_loose_dates():
+    r = rows("wms", "inventory_snapshots", n=4)
+    r[0]["snapshot_date"] = "2026-02-30"
+    r[1]["snapshot_date"] = "2026-2-1"  # DuckDB reads it; the contract says YYYY-MM-DD
+    return Case("wms", "inventory_snapshots",
+                {"2026-02-01.csv": csv_text(_c("wms", "inventory_snapshots"), r).encode()},
+                loaded=2, quarantined={2: "snapshot_date: 2026-02-30 is not a valid DATE", 3: "snapshot_date: 2026-2-1 is not a valid DATE"})
+
+
+def _case_not_a_finite_number():
+    r = rows("wms", "locations", n=4)
+    r[0]["latitude"] = "NaN"
+    r[1]["longitude"] = "inf"
+    return Case("wms", "locations", {"2026-02-01.csv": csv_text(_c("wms", "locations"), r).encode()},
+                loaded=2, quarantined={2: "latitude: NaN is not a valid DOUBLE", 3: "longitude: inf is not a valid DOUBLE"})
+
+
+def _case_json_object_with_a_repeated_key():
+    r = rows("web", "events", n=4)
+    line = json.dumps(r[1])
+    r[1] = line[:-1] + ', "anonymous_id": "someone-else"}'  # which id would a reader take?
+    r[2] = json.dumps(r[2]).replace('"context": {', '"context": {"kind": "y", ')  # repeated inside context
+    return Case("web", "events", {"2026-02-01.jsonl": jsonl_text(r).encode()},
+                loaded=2, quarantined={2: "JSON object repeats key(s) anonymous_id", 3: "JSON object repeats key(s) kind"})
+
+
+def _case_event_older_than_the_horizon():
+    r = rows("web", "events", n=3)
+    r[0]["timestamp"] = "1970-01-01T00:00:00Z"  # an epoch placeholder
+    r[1]["timestamp"] = "2014-01-01T00:00:00Z"
+    return Case("web", "events", {"2026-02-01.jsonl": jsonl_text(r).encode()},
+                loaded=1, quarantined={1: "timestamp: 1970-01-01T00:00:00Z is older than the event horizon (3650 days before 2026-02-01)",
+                                       2: "is older than the event horizon"})
+
+
+# ---------------------------------------------------------------- headers
+
+def _case_header_with_an_empty_column_name():
+    contract = _c("oms", "returns")
+    header = [c.name for c in contract.columns] + [""]  # a trailing comma
+    return Case("oms", "returns", {"2026-02-01.csv": csv_text(contract, rows("oms", "returns"), header=header).encode()},
+                error=("column 11 of the header has no name",))
+
+
+def _case_header_with_a_repeated_column_name():
+    contract = _c("crm", "customers")
+    header = [c.name for c in contract.columns] + ["email"]
+    return Case("crm", "customers", {"2026-02-01.csv": csv_text(contract, rows("crm", "customers"), header=header).encode()},
+                error=("column(s) email appear more than once in the header",))
+
+
+# ---------------------------------------------------------------- files
+
+def _case_file_dated_in_the_future():
+    return Case("oms", "orders", {"2027-01-01.csv": csv_text(_c("oms", "orders"), rows("oms", "orders")).encode()},
+                loaded=0, quarantined={2: "file date: 2027-01-01 is in the future", 3: "file date", 4: "file date"},
+                rejected="2027-01-01 is in the future (after 2026-03-02)")
+
+
+def _case_file_dated_before_all_its_rows():
+    # every row happened weeks after the day the file is named after: the name is wrong
+    return Case("crm", "email_events",
+                {"2026-01-10.csv": csv_text(_c("crm", "email_events"), rows("crm", "email_events")).encode()},
+                loaded=0, quarantined={2: "is before every row's occurred_at", 3: "file date", 4: "file date"},
+                rejected="file date: 2026-01-10 is before every row's occurred_at (the earliest is 2026-02-01 10:00:00 UTC)")
+
+
+def _case_file_named_after_an_impossible_date():
+    return Case("pim", "reviews", {"2026-02-30.jsonl": jsonl_text(rows("pim", "reviews")).encode()},
+                loaded=0, quarantined={1: "file date: 2026-02-30 is not a real date", 2: "file date", 3: "file date"},
+                rejected="2026-02-30 is not a real date")
+
+
+def _case_gzip_csv():
+    r = rows("oms", "orders", n=4)
+    r[3]["currency"] = "XBT"
+    return Case("oms", "orders", {"2026-02-01.csv.gz": gzip.compress(csv_text(_c("oms", "orders"), r).encode())},
+                loaded=3, quarantined={5: "currency: XBT is not an accepted value"})
+
+
+def _case_gzip_jsonl():
+    text = jsonl_text(rows("web", "events")).replace("\n", "\n\n", 1)  # a blank line 2 counts as a line
+    lines = text.split("\n")
+    lines[2] = lines[2][:-10]  # line 3 broken
+    return Case("web", "events", {"2026-02-01.jsonl.gz": gzip.compress("\n".join(lines).encode())},
+                loaded=2, quarantined={3: "line is not a JSON object"})
+
+
+def _case_upper_case_extensions():
+    return Case("wms", "locations", {"2026-02-01.CSV": csv_text(_c("wms", "locations"), rows("wms", "locations")).encode()},
+                loaded=3)
+
+
+def _case_files_that_are_not_deliveries():
+    garbage = b"\x00\x05Mac OS X        \x00\x02not,a,csv"
+    return Case("pim", "reviews", {"2026-02-01.jsonl": jsonl_text(rows("pim", "reviews")).encode()},
+                other_files={".DS_Store": garbage, "._2026-02-01.jsonl": garbage,
+                             "2026-02-02.jsonl.part": b'{"review_id": "half', "README.md": b"# reviews export\n",
+                             "2026-02-02.csv": b"review_id\nR1\n", "2026-02-03.jsonl.zip": b"PK\x03\x04"},
+                loaded=3)
+
+
+# ---------------------------------------------------------------- physical lines
+
+def _case_quoted_field_with_newlines_then_a_bad_row():
+    r = rows("crm", "support_tickets", n=4)
+    r[0]["email"] = "first line\nsecond line\n\nafter a blank line"  # record 1 spans lines 2-5
+    r[2]["satisfaction_score"] = "9"  # record 3 starts on physical line 7
+    text = csv_text(_c("crm", "support_tickets"), r)
+    return Case("crm", "support_tickets", {"2026-02-01.csv": text.encode()},
+                loaded=3, quarantined={7: "satisfaction_score: 9 is above 5"})
+
+
+def _case_blank_lines_in_csv():
+    lines = csv_text(_c("oms", "returns"), rows("oms", "returns", n=3)).split("\n")
+    lines[2] = lines[2].replace(",changed_mind,", ",no_reason,").replace(",not_as_described,", ",no_reason,").replace(",defective,", ",no_reason,")
+    text = "\n".join([lines[0], "", lines[1], "", "", lines[2], lines[3], ""])
+    # header 1, blank 2, record on 3, blanks 4-5, bad record on 6, good record on 7
+    return Case("oms", "returns", {"2026-02-01.csv": text.encode()},
+                loaded=2, quarantined={6: "reason: no_reason is not an accepted value"})
+
+
 CASES = {
     name.removeprefix("_case_"): fn
     for name, fn in sorted(globals().items())
@@ -296,9 +492,9 @@ CASES = {
 }
 
 
-def test_the_corpus_covers_twenty_kinds_across_the_five_sources():
+def test_the_corpus_covers_forty_kinds_across_the_five_sources():
     cases = [fn() for fn in CASES.values()]
-    assert len(cases) >= 20
+    assert len(cases) >= 40
     assert {c.system for c in cases} == {"oms", "crm", "web", "pim", "wms"}
 
 
@@ -318,6 +514,8 @@ def test_bad_input(kind, conn, tmp_path):
     for name, data in case.files.items():
         (folder / name).write_bytes(data)
         paths.append(str(folder / name))
+    for name, data in case.other_files.items():
+        (folder / name).write_bytes(data)
 
     if case.error:
         with pytest.raises(ContractViolation) as err:
@@ -352,6 +550,12 @@ def test_bad_input(kind, conn, tmp_path):
     ).fetchone() == (len(paths), True, result.rows_read)
     if case.warning:
         assert any(case.warning in w for w in result.warnings), result.warnings
+    assert sorted(result.ignored_files) == sorted(str(folder / name) for name in case.other_files)
+    if case.rejected:
+        assert list(result.rejected_files) == [paths[0]]
+        assert case.rejected in result.rejected_files[paths[0]]
+    else:
+        assert result.rejected_files == {}
 
 
 def test_extra_columns_are_kept_in_raw(conn, tmp_path):

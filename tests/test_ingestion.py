@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import get_contract
-from dagster_project.ingestion import ContractViolation, ingest_entity
+from dagster_project.ingestion import ContractViolation, DeliveriesMissing, ingest_entity
 
 
 @pytest.fixture
@@ -93,7 +93,8 @@ def test_rerun_replaces_instead_of_duplicating(conn, tmp_path):
     assert conn.execute("select count(*) from raw.crm__email_events").fetchone()[0] == 2
 
 
-def test_no_files_gives_empty_tables(conn, tmp_path):
+def test_an_empty_landing_folder_gives_empty_tables(conn, tmp_path):
+    (tmp_path / "landing" / "wms" / "inbound_shipments").mkdir(parents=True)
     result = ingest_entity(conn, get_contract("wms", "inbound_shipments"), tmp_path / "landing")
     assert result.rows_read == 0 and result.is_reconciled
     assert conn.execute("select count(*) from raw.wms__inbound_shipments").fetchone()[0] == 0
@@ -242,3 +243,231 @@ def test_partial_load_of_a_table_with_an_older_layout_reloads_everything(conn, t
     conn.execute("create table raw.oms__order_lines (order_line_id varchar, _source_file varchar)")  # an old build
     result = ingest_entity(conn, contract, landing, files=[day1])
     assert result.full_refresh and result.table_rows == 2
+
+
+# ---------------------------------------------------------------- free text, folders, windows, horizon
+
+def test_free_text_keeps_its_own_whitespace_and_codes_are_trimmed(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "support_tickets" / "2026-01-01.csv",
+           "ticket_id,crm_customer_id,email,order_id,channel,topic,status,priority,satisfaction_score,created_at,solved_at\n"
+           'T1,C1,"  Ann@Example.com ",O1, email ,delivery,open,low, 4 ,2026-01-01T08:00:00Z,\n'
+           "T2,C2,   ,O2,email,delivery,open,low,,2026-01-01T09:00:00Z,\n")
+    result = ingest_entity(conn, get_contract("crm", "support_tickets"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    rows = conn.execute("select email, channel, satisfaction_score from raw.crm__support_tickets order by ticket_id").fetchall()
+    # the text as delivered; a code (accepted values) without its padding; a value of only spaces is empty
+    assert rows == [("  Ann@Example.com ", "email", 4), (None, "email", None)]
+
+    _write(landing / "pim" / "reviews" / "2026-01-01.jsonl", json.dumps(
+        {"review_id": "R1", "product_id": "P1", "rating": 5, "title": "  Great\tphone ", "body": "line one\n  line two\n",
+         "is_verified_purchase": True, "submitted_at": "2026-01-01T10:00:00Z"}) + "\n")
+    ingest_entity(conn, get_contract("pim", "reviews"), landing)
+    assert conn.execute("select title, body from raw.pim__reviews").fetchone() == ("  Great\tphone ", "line one\n  line two\n")
+
+
+def test_a_missing_landing_folder_fails_naming_it_and_keeps_the_raw_table(conn, tmp_path):
+    landing = tmp_path / "landing"
+    contract = get_contract("oms", "order_lines")
+    with pytest.raises(DeliveriesMissing) as err:
+        ingest_entity(conn, contract, landing)
+    assert str(landing / "oms" / "order_lines") in str(err.value) and "no landing folder" in str(err.value)
+    assert not conn.execute("select count(*) from information_schema.tables where table_name = 'oms__order_lines'").fetchone()[0]
+
+    _write(landing / "oms" / "order_lines" / "2026-01-01.csv", ORDER_LINES_HEADER + "L1,O1,1,P1,1,10.00,0\n")
+    ingest_entity(conn, contract, landing)
+    (landing / "oms" / "order_lines" / "2026-01-01.csv").unlink()
+    (landing / "oms" / "order_lines").rmdir()
+    with pytest.raises(DeliveriesMissing):
+        ingest_entity(conn, contract, landing)
+    assert conn.execute("select count(*) from raw.oms__order_lines").fetchone()[0] == 1
+
+
+def test_a_full_refresh_that_finds_no_files_where_there_were_some_fails_and_keeps_the_table(conn, tmp_path):
+    landing = tmp_path / "landing"
+    folder = landing / "crm" / "email_events"
+    day = _write(folder / "2026-01-01.csv", "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+                 "E1,C1,K1,send,,2026-01-01T08:00:00Z\nE2,C1,K1,nope,,2026-01-01T09:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    ingest_entity(conn, contract, landing)
+    before = [_rows(conn, t) for t in (contract.raw_table, contract.quarantine_table, contract.reconciliation_table)]
+    day.rename(folder / "2026-01-01.csv.part")  # e.g. an uploader that renamed everything, or an archive job
+    with pytest.raises(DeliveriesMissing) as err:
+        ingest_entity(conn, contract, landing)
+    message = str(err.value)
+    assert str(folder) in message and "2 rows" in message and "2026-01-01.csv.part" in message
+    assert [_rows(conn, t) for t in (contract.raw_table, contract.quarantine_table, contract.reconciliation_table)] == before
+
+
+def test_physical_line_of_a_rejected_line_after_a_multi_line_value(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-01-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           'E1,C1,K1,click,"https://x.example/a\n\nb",2026-01-01T08:00:00Z\n'  # lines 2-4
+           "E2,C1,K1,open\n"  # line 5: too few fields
+           '\nE3,C1,K1,open,"say ""hi""",2026-01-01T09:00:00Z\n'  # blank line 6, record on 7
+           'E4,C1,K1,send,12" screen,2026-01-01T09:30:00Z\n'  # a stray quote in an unquoted value, line 8
+           "E5,C1,K1,nope,,2026-01-01T10:00:00Z\n")  # line 9: bad value
+    result = ingest_entity(conn, get_contract("crm", "email_events"), landing)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 3, 2)
+    assert conn.execute("select email_event_id, _source_line from raw.crm__email_events order by 2").fetchall() == [
+        ("E1", 2), ("E3", 7), ("E4", 8)
+    ]
+    reasons = conn.execute("select _source_line, reason from raw.crm__email_events__quarantine order by 1").fetchall()
+    assert [r[0] for r in reasons] == [5, 9]
+    assert reasons[0][1].startswith("unparseable CSV line") and "event_type: nope" in reasons[1][1]
+    assert conn.execute("select url from raw.crm__email_events where email_event_id = 'E1'").fetchone()[0] == "https://x.example/a\n\nb"
+
+
+def test_the_event_horizon_is_configurable(conn, tmp_path):
+    from datetime import timedelta
+
+    landing = tmp_path / "landing"
+    _write(landing / "crm" / "email_events" / "2026-03-01.csv",
+           "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+           "E1,C1,K1,send,,2026-02-25T08:00:00Z\nE2,C1,K1,open,,2025-12-01T07:00:00Z\nE3,C1,K1,open,,1970-01-01T00:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    assert (ingest_entity(conn, contract, landing).rows_loaded) == 2  # default: ten years
+    result = ingest_entity(conn, contract, landing, event_horizon=timedelta(days=30))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    assert conn.execute("select reason from raw.crm__email_events__quarantine order by _source_line").fetchall()[0] == (
+        "occurred_at: 2025-12-01T07:00:00Z is older than the event horizon (30 days before 2026-03-01)",
+    )
+    assert ingest_entity(conn, contract, landing, event_horizon=None).rows_loaded == 3
+
+
+def test_the_event_horizon_setting(monkeypatch, tmp_path):
+    from dagster_project.settings import Settings
+
+    monkeypatch.setenv("RCL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RCL_EVENT_HORIZON_DAYS", "400")
+    assert Settings.from_env().event_horizon_days == 400
+    monkeypatch.delenv("RCL_EVENT_HORIZON_DAYS")
+    assert Settings.from_env().event_horizon_days == 3650
+
+
+def test_a_partition_window_takes_compressed_and_upper_case_deliveries_and_nothing_else(tmp_path):
+    from datetime import date
+
+    from dagster_project.defs.partitions import DeliveryWindow
+
+    folder = tmp_path / "landing" / "oms" / "order_lines"
+    for name in ("2026-01-01.csv", "2026-01-02.csv.gz", "2026-01-03.CSV", "2026-01-03.csv.part", "._2026-01-02.csv",
+                 ".2026-01-02.csv", "2026-01-02.jsonl", "README.md", "2026-01-05.csv", "corrections.csv"):
+        _write(folder / name, "")
+    window = DeliveryWindow(date(2026, 1, 2), date(2026, 1, 4), full=False)
+    assert [p.name for p in window.files(get_contract("oms", "order_lines"), tmp_path / "landing")] == [
+        "2026-01-02.csv.gz", "2026-01-03.CSV"
+    ]
+
+
+def test_a_compressed_redelivery_of_a_day_replaces_nothing_twice(conn, tmp_path):
+    """The same rows delivered plain and gzip-compressed are exact duplicates: loaded once, and
+    every file reconciles."""
+    import gzip
+
+    landing = tmp_path / "landing"
+    folder = landing / "oms" / "order_lines"
+    text = ORDER_LINES_HEADER + "L1,O1,1,P1,1,10.00,0\nL2,O1,2,P2,2,5.00,0\n"
+    _write(folder / "2026-01-01.csv", text)
+    (folder / "2026-01-02.csv.gz").write_bytes(gzip.compress(text.encode()))
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_read, result.rows_loaded, result.duplicates_removed) == (4, 2, 2)
+    assert result.is_reconciled
+    assert conn.execute("select count(*) from raw.oms__order_lines__reconciliation where is_reconciled").fetchone()[0] == 2
+
+
+def test_an_unreadable_file_fails_naming_it(conn, tmp_path):
+    landing = tmp_path / "landing"
+    path = landing / "web" / "events" / "2026-01-01.jsonl.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x1f\x8b\x08\x00 this is not really gzip")
+    with pytest.raises(ContractViolation) as err:
+        ingest_entity(conn, get_contract("web", "events"), landing)
+    assert str(path) in str(err.value) and "cannot be read" in str(err.value)
+
+
+def _materialize_ingestion(tmp_path, system, entity):
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from dagster_project.defs.assets.ingestion import build_ingestion_asset
+    from dagster_project.settings import Settings
+
+    settings = Settings.for_data_dir(tmp_path, partitions_start="2026-01-01")
+    asset = build_ingestion_asset(get_contract(system, entity), settings)
+    return dg.materialize(
+        [asset], resources={"warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-02"},
+    )
+
+
+def test_the_asset_lists_ignored_and_rejected_files_in_its_metadata(tmp_path):
+    folder = tmp_path / "landing" / "wms" / "inbound_shipments"
+    header = "shipment_id,product_id,location_id,quantity,announced_at,expected_at,received_at\n"
+    _write(folder / "2026-01-01.csv", header + "S1,P1,W1,5,2026-01-01T08:00:00Z,2026-01-05T08:00:00Z,\n")
+    _write(folder / "2099-01-01.csv", header + "S2,P1,W1,5,2026-01-01T09:00:00Z,2026-01-05T08:00:00Z,\n")
+    _write(folder / ".DS_Store", "\x00\x00")
+    _write(folder / "2026-01-02.csv.part", header + "S3,P1")
+    result = _materialize_ingestion(tmp_path, "wms", "inbound_shipments")
+    assert result.success
+    metadata = result.asset_materializations_for_node("raw__wms__inbound_shipments")[0].metadata
+    assert metadata["ignored_files"].value == {
+        "wms/inbound_shipments/.DS_Store": "hidden file",
+        "wms/inbound_shipments/2026-01-02.csv.part": "upload in progress (temporary name)",
+    }
+    assert list(metadata["rejected_files"].value) == ["wms/inbound_shipments/2099-01-01.csv"]
+    assert (metadata["rows_read"].value, metadata["rows_loaded"].value, metadata["rows_quarantined"].value) == (2, 1, 1)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["rows_reconciled"].passed
+    assert list(checks["rows_reconciled"].metadata["rejected_files"].value) == ["wms/inbound_shipments/2099-01-01.csv"]
+
+
+def test_the_asset_of_a_source_without_a_landing_folder_fails_with_a_clear_message(tmp_path):
+    (tmp_path / "landing").mkdir()
+    result = _materialize_ingestion(tmp_path, "oms", "returns")
+    assert not result.success
+    failure = [e for e in result.all_events if e.is_step_failure][0]
+    message = failure.step_failure_data.error.to_string()
+    assert "DeliveriesMissing" in message and "no landing folder" in message and "oms/returns" in message
+
+
+def test_accepted_spellings_load_as_exactly_the_value_delivered(conn, tmp_path):
+    landing = tmp_path / "landing"
+    _write(landing / "oms" / "order_lines" / "2026-01-01.csv",
+           ORDER_LINES_HEADER + "L1,O1,+7,P1,007,12.340,.5\nL2,O1, 2 ,P2,3,-0,1.\n")
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 0)
+    assert conn.execute(
+        "select line_number, quantity, unit_price, discount_amount from raw.oms__order_lines order by 1"
+    ).fetchall() == [(2, 3, Decimal("0.00"), Decimal("1.00")), (7, 7, Decimal("12.34"), Decimal("0.50"))]
+
+    _write(landing / "crm" / "marketing_consents" / "2026-01-01.csv",
+           "consent_event_id,crm_customer_id,channel,is_granted,source,recorded_at\n"
+           "K1,C1,email,TRUE,store,2026-01-01T10:00:00-14:00\n"  # the widest real offsets
+           "K2,C1,email,False,store,2025-12-31T23:59:59.123456789+14:00\n"  # nanoseconds: stored to the microsecond
+           "K3,C1,email,true,store,2026-01-01 10:00+0530\n")
+    result = ingest_entity(conn, get_contract("crm", "marketing_consents"), landing)
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 0)
+    assert [(k, g, str(t)) for k, g, t in conn.execute(
+        "select consent_event_id, is_granted, recorded_at from raw.crm__marketing_consents order by 1").fetchall()] == [
+        ("K1", True, "2026-01-02 00:00:00"), ("K2", False, "2025-12-31 09:59:59.123456"), ("K3", True, "2026-01-01 04:30:00")
+    ]
+
+
+def test_a_rejected_file_does_not_hide_the_same_row_in_a_good_file(conn, tmp_path):
+    """Exact-duplicate detection ignores the rows of a rejected file: otherwise the first copy
+    (quarantined with its file) would make the good copy a 'duplicate' and the row would vanish."""
+    from datetime import datetime, timezone
+
+    landing = tmp_path / "landing"
+    header = "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+    row = "E1,C1,K1,send,,2026-01-20T08:00:00Z\n"
+    _write(landing / "crm" / "email_events" / "2026-01-05.csv", header + row)  # dated before its row: rejected
+    good = _write(landing / "crm" / "email_events" / "2026-01-20.csv", header + row)
+    result = ingest_entity(conn, get_contract("crm", "email_events"), landing,
+                           now=datetime(2026, 2, 1, tzinfo=timezone.utc))
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined, result.duplicates_removed) == (2, 1, 1, 0)
+    assert conn.execute("select _source_file from raw.crm__email_events").fetchall() == [(str(good),)]
+    assert result.is_reconciled

@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.contracts import SourceEntity
+from dagster_project.ingestion import delivery_date, discover_deliveries
 from dagster_project.settings import Settings
 
 
@@ -41,17 +42,15 @@ class DeliveryWindow:
         return {} if self.full else {"window_start": self.start.isoformat(), "window_end": self.end.isoformat()}
 
     def files(self, contract: SourceEntity, landing_dir: Path) -> list[Path] | None:
-        """The entity's landing files delivered in the window; None for a full refresh."""
+        """The entity's delivery files delivered in the window; None for a full refresh. Files
+        that are not deliveries, and files not named by day, are left to full refreshes (which
+        list or load them)."""
         if self.full:
             return None
-        folder = Path(landing_dir) / contract.system / contract.entity
         found = []
-        for path in sorted(folder.glob(f"*.{contract.extension}")) if folder.is_dir() else []:
-            try:
-                day = date.fromisoformat(path.stem)
-            except ValueError:
-                continue  # not a daily file: loaded by full refreshes only
-            if self.start <= day < self.end:
+        for path in discover_deliveries(contract, landing_dir).files:
+            day = delivery_date(contract, path)
+            if day is not None and self.start <= day < self.end:
                 found.append(path)
         return found
 

@@ -1,7 +1,12 @@
-"""One ingestion asset per source entity: landing files -> raw.<system>__<entity> (+ quarantine)."""
+"""One ingestion asset per source entity: landing files -> raw.<system>__<entity> (+ quarantine).
+
+An entity whose files cannot be loaded (a missing landing folder, a bad header, an unreadable
+file, a full refresh that finds no files where rows were loaded before) fails its own asset
+with the file named and leaves its raw table as it was; other entities are separate assets."""
 
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +15,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.contracts import CONTRACTS, SourceEntity
 from dagster_project.defs.checks.raw import raw_check_spec, run_raw_check
 from dagster_project.defs.partitions import daily_partitions, delivery_window
-from dagster_project.ingestion import IngestionResult, ingest_entity
+from dagster_project.ingestion import DELIVERY_SUFFIXES, IngestionResult, ingest_entity
 from dagster_project.settings import Settings
 
 
@@ -58,6 +63,17 @@ def reconciliation_table(result: IngestionResult, settings: Settings, limit: int
     return "\n".join(lines)
 
 
+def _relative(files: dict[str, str], settings: Settings) -> dict[str, str]:
+    """File paths relative to the landing folder (shorter in the UI, and no machine paths)."""
+    out = {}
+    for path, reason in files.items():
+        try:
+            out[str(Path(path).relative_to(settings.landing_dir))] = reason
+        except ValueError:
+            out[path] = reason
+    return out
+
+
 def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.AssetsDefinition:
     key = raw_asset_key(contract.system, contract.entity)
     partitions = daily_partitions(settings)
@@ -69,7 +85,8 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb"},
         tags={"source_system": contract.system},
-        description=f"{contract.description} Loaded from {contract.landing_glob('landing')} into {contract.raw_table}; "
+        description=f"{contract.description} Loaded from landing/{contract.system}/{contract.entity}/<YYYY-MM-DD>"
+        f"{' or '.join(DELIVERY_SUFFIXES[contract.format])} into {contract.raw_table}; "
         f"rows breaking the contract go to {contract.quarantine_table}. Partitioned by delivery day: a "
         f"partition (re)loads that day's files and the {settings.late_data_lookback_days} days before it, "
         "replacing their rows; a run over every partition reloads every file.",
@@ -91,11 +108,16 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         window = delivery_window(context, partitions, settings)
         with warehouse.get_connection() as conn:
-            result = ingest_entity(conn, contract, settings.landing_dir, files=window.files(contract, settings.landing_dir))
+            result = ingest_entity(
+                conn, contract, settings.landing_dir, files=window.files(contract, settings.landing_dir),
+                event_horizon=timedelta(days=settings.event_horizon_days),
+            )
             preview = conn.execute(
                 f"select _source_file, _source_line, reason from {contract.quarantine_table} "
                 "order by _source_file, _source_line limit 10"
             ).df()
+            for path, reason in result.ignored_files.items():
+                context.log.info(f"not read: {path} ({reason})")
             for warning in result.warnings:
                 context.log.warning(warning)
             context.log.info(
@@ -109,6 +131,8 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                     "dagster/row_count": result.table_rows,
                     "load": "full refresh" if result.full_refresh else window.describe(),
                     "files": len(result.files),
+                    "files_rejected": len(result.rejected_files),
+                    "files_ignored": len(result.ignored_files),
                     "rows_loaded": result.rows_loaded,
                     "rows_read": result.rows_read,
                     "rows_quarantined": result.rows_quarantined,
@@ -117,6 +141,10 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                     "quarantine_preview": dg.MetadataValue.md(preview.to_markdown(index=False)) if len(preview) else "none",
                     "reconciliation_per_file": dg.MetadataValue.md(reconciliation_table(result, settings)),
                     "extra_columns": dg.MetadataValue.json(result.extra_columns),
+                    # files in the landing folder that are not deliveries (never read), and
+                    # delivery files whose rows were all quarantined because of the file itself
+                    "ignored_files": dg.MetadataValue.json(_relative(result.ignored_files, settings)),
+                    "rejected_files": dg.MetadataValue.json(_relative(result.rejected_files, settings)),
                     "warnings": dg.MetadataValue.json(result.warnings),
                 }
             )
@@ -130,6 +158,7 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
                     "rows_quarantined": result.rows_quarantined,
                     "duplicates_removed": result.duplicates_removed,
                     "unreconciled_files": dg.MetadataValue.json(result.unreconciled_files),
+                    "rejected_files": dg.MetadataValue.json(_relative(result.rejected_files, settings)),
                 },
             )
             yield dg.AssetCheckResult(
