@@ -74,11 +74,13 @@ def test_jsonl_broken_lines_naive_timestamps_and_offsets(conn, tmp_path):
 def test_missing_required_column_names_file_and_column(conn, tmp_path):
     landing = tmp_path / "landing"
     f = _write(landing / "wms" / "locations" / "2026-01-01.csv",
-               "location_id,location_type,name,city,country,latitude\nW1,warehouse,Main,Berlin,DE,52.5\n")
+               "location_id,location_type,name,latitude\nW1,warehouse,Main,52.5\n")
     with pytest.raises(ContractViolation) as err:
         ingest_entity(conn, get_contract("wms", "locations"), landing)
     assert str(f) in str(err.value)
-    assert "longitude" in str(err.value) and "is_click_and_collect" in str(err.value)
+    for column in ("city", "country", "is_click_and_collect"):
+        assert column in str(err.value)
+    assert "longitude" not in str(err.value).split("missing")[0]  # optional since coordinates may be unknown
 
 
 def test_rerun_replaces_instead_of_duplicating(conn, tmp_path):
