@@ -694,8 +694,10 @@ def training_set(store_or_settings, entity_source, features, out_path: Union[str
     elif isinstance(entity, pa.Table):
         entity = entity.to_pandas()
     entity = normalized_entity_frame(entity)
-    table = store.get_historical_features(entity_df=entity, features=features if not isinstance(features, list)
-                                          else list(features), full_feature_names=full_feature_names).to_arrow()
+    if isinstance(features, str):
+        features = store.get_feature_service(features)
+    table = store.get_historical_features(entity_df=entity, features=features,
+                                          full_feature_names=full_feature_names).to_arrow()
     counts = _null_and_unknown_counts(store.config, views, entity)
     if out_path is not None:
         import pyarrow.parquet as pq

@@ -541,3 +541,44 @@ def test_an_existing_output_is_not_overwritten_unless_asked(small_store, tmp_pat
         training_set(store, rows, REFS, out_path=target)
     again = training_set(store, rows.iloc[:10], REFS, out_path=target, overwrite=True)
     assert first.rows == 50 + 8 and again.rows == 10 and pq.read_metadata(target).num_rows == 10
+
+
+def test_a_source_only_feast_can_read_is_logged_with_its_reason(small_store, caplog):
+    from feast import FileSource
+
+    settings, store = small_store
+    view = store.get_feature_view("customer_features").__copy__()
+    view.batch_source = FileSource(name="remote", path="s3://bucket/customer_features.parquet",
+                                   timestamp_field="event_timestamp")
+    rows = _labels(10, seed=1)
+    with caplog.at_level("WARNING", logger="dagster_project.offline_store"):
+        assert offline_store.asof_historical_features(store.config, [view], CUSTOMER_REFS, rows, False) is None
+    assert any("not a local .parquet file" in r.message for r in caplog.records)
+
+
+def test_an_on_demand_view_goes_to_feasts_join_and_equals_the_asof_path(small_store, caplog):
+    """Applies an on-demand view to the module's registry: keep it the last fast test."""
+    from feast import Field
+    from feast.on_demand_feature_view import on_demand_feature_view
+    from feast.types import Float64
+
+    settings, store = small_store
+    base = store.get_feature_view("customer_features")
+
+    @on_demand_feature_view(sources=[base], schema=[Field(name="revenue_per_order", dtype=Float64)], mode="pandas")
+    def customer_ratios(inputs: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"revenue_per_order": inputs["revenue_lifetime"] / inputs["orders_lifetime"].clip(lower=1)})
+
+    store.apply([customer_ratios])
+    rows = _labels(600, seed=8)[["customer_id", "event_timestamp", "label"]]
+    rows = rows[rows["customer_id"].notna()].reset_index(drop=True)
+    base_refs = ["customer_features:orders_lifetime", "customer_features:revenue_lifetime"]
+    with caplog.at_level("WARNING", logger="dagster_project.offline_store"):
+        result = training_set(store, rows, base_refs + ["customer_ratios:revenue_per_order"])
+    assert result.path_taken == "feast" and result.rows == len(rows)
+    assert any("on-demand" in r.message for r in caplog.records)
+    feasts = _utc(result.to_df())
+    asof = training_set(store, rows, base_refs).to_df()
+    asof["revenue_per_order"] = asof["revenue_lifetime"] / asof["orders_lifetime"].clip(lower=1)
+    _same(feasts[asof.columns.tolist()], asof, ["customer_id", "event_timestamp", "label"])
+    assert result.null_key_rows == {"customer_features": 0} and result.unknown_key_rows["customer_features"] > 0
