@@ -735,7 +735,8 @@ def _null_and_unknown_counts(config, views, frame: pd.DataFrame) -> tuple[dict, 
 def _entity_input(source) -> Union[pd.DataFrame, pa.Table, str]:
     if isinstance(source, (pd.DataFrame, pa.Table)):
         return source
-    if isinstance(source, Path) or (isinstance(source, str) and (source.endswith(".parquet") or Path(source).is_dir())):
+    if isinstance(source, Path) or (isinstance(source, str) and (
+            source.endswith((".parquet", "/")) or Path(source).is_dir())):
         return parquet_entity_query(source)
     if isinstance(source, str):
         return source

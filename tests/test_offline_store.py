@@ -141,8 +141,12 @@ def test_requests_it_cannot_serve_the_same_way_go_to_feast(pipeline_settings):
     store = get_feature_store(pipeline_settings)
     view = store.get_feature_view("customer_features")
     refs = ["customer_features:orders_lifetime"]
-    # an entity query given as SQL, or a source with a field mapping, is Feast's
-    assert offline_store.asof_historical_features(store.config, [view], refs, "select 1", False) is None
+    # an entity query given as SQL is the ASOF path's own (Feast's DuckDB join takes frames only)
+    path = feature_table_path(pipeline_settings, "customer_features")
+    job = offline_store.asof_historical_features(
+        store.config, [view], refs, f"select customer_id, event_timestamp from read_parquet('{path}') limit 5", False)
+    assert isinstance(job, offline_store.AsofRetrievalJob) and len(job.to_df()) == 5
+    # a source with a field mapping is Feast's
     mapped = view.__copy__()
     mapped.batch_source = view.batch_source.__class__(
         name="mapped", path=view.batch_source.path, timestamp_field="event_timestamp",
@@ -333,6 +337,8 @@ def _entity_kinds(tmp_path, frame: pd.DataFrame) -> dict:
                             frame),
         "frame_iso_strings": (frame.assign(event_timestamp=frame["event_timestamp"].dt.tz_convert("America/New_York")
                                            .map(lambda t: t.isoformat())), frame),
+        "frame_naive_strings": (naive.assign(event_timestamp=naive["event_timestamp"].map(lambda t: t.isoformat())),
+                                frame),  # naive strings are UTC
         "arrow_table": (pa.Table.from_pandas(frame, preserve_index=False), frame),
         "parquet_file": (tmp_path / "labels.parquet", frame),
         "parquet_folder": (folder, frame),
@@ -340,7 +346,7 @@ def _entity_kinds(tmp_path, frame: pd.DataFrame) -> dict:
 
 
 @pytest.mark.parametrize("kind", ["frame_ns_utc", "frame_ns_naive", "frame_ns_berlin", "frame_iso_strings",
-                                  "arrow_table", "parquet_file", "parquet_folder"])
+                                  "frame_naive_strings", "arrow_table", "parquet_file", "parquet_folder"])
 def test_every_entity_input_equals_the_independent_asof_join(small_store, tmp_path, kind):
     settings, store = small_store
     frame = _labels(3000, seed=11)
