@@ -351,7 +351,7 @@ def _sql_entity(conn, query: str, plans: list[_ViewPlan]) -> tuple[list[str], st
     aware = not (kind.startswith("TIMESTAMP") and "TIME ZONE" not in kind and "TZ" not in kind)
     out = f"make_timestamp({micros})" + ("::timestamptz" if aware else "")
     conn.execute(f"create temp table {_ENTITY} as select * replace ({out} as {c}), rowid as {_ROW}, "
-                 f"make_timestamp({micros}) as {_TS} from __rcl_entity_input order by rowid")
+                 f"make_timestamp({micros}) as {_TS} from __rcl_entity_input")
     conn.execute("drop table __rcl_entity_input")
     return columns, ts_col
 
@@ -400,21 +400,29 @@ class AsofRetrievalJob(RetrievalJob):
 
     def _to_arrow_internal(self, timeout: Optional[int] = None) -> pa.Table:
         if self._result is None:
-            conn, spill, columns = self._session()
-            try:
-                if isinstance(self._entity, pa.Table):
-                    features = conn.sql(_join_sql(self._plans, self._full_feature_names, None)).to_arrow_table()
-                    # the entity columns exactly as given (same order: the query sorts by row number)
-                    result = self._entity.drop_columns([_ROW, _TS])
-                    for name, column in zip(features.column_names, features.columns):
-                        result = result.append_column(name, column)
-                else:
-                    result = conn.sql(_join_sql(self._plans, self._full_feature_names, columns)).to_arrow_table()
-            finally:
-                conn.close()
-                shutil.rmtree(spill, ignore_errors=True)
-            self._result = result
+            self._result, _ = self._run(summarize=False)
         return self._result
+
+    def table_and_summary(self) -> tuple[pa.Table, dict]:
+        """The training set and its summary from one load of the entity rows."""
+        self._result, summary = self._run(summarize=True)
+        return self._result, summary
+
+    def _run(self, summarize: bool) -> tuple[pa.Table, Optional[dict]]:
+        conn, spill, columns = self._session()
+        try:
+            if isinstance(self._entity, pa.Table):
+                features = conn.sql(_join_sql(self._plans, self._full_feature_names, None)).to_arrow_table()
+                # the entity columns exactly as given (same order: the query sorts by row number)
+                result = self._entity.drop_columns([_ROW, _TS])
+                for name, column in zip(features.column_names, features.columns):
+                    result = result.append_column(name, column)
+            else:
+                result = conn.sql(_join_sql(self._plans, self._full_feature_names, columns)).to_arrow_table()
+            return result, (self._summary(conn) if summarize else None)
+        finally:
+            conn.close()
+            shutil.rmtree(spill, ignore_errors=True)
 
     def _to_df_internal(self, timeout: Optional[int] = None) -> pd.DataFrame:
         return self._to_arrow_internal(timeout).to_pandas()
@@ -684,8 +692,7 @@ def training_set(store_or_settings, entity_source, features, out_path: Union[str
             summary = job.to_parquet(out_path, overwrite=overwrite)
             return TrainingSet(summary["rows"], summary["null_key_rows"], summary["unknown_key_rows"],
                                path=summary["path"], seconds=round(time.monotonic() - started, 3))
-        table = job.to_arrow()
-        summary = job.summary()
+        table, summary = job.table_and_summary()
         return TrainingSet(summary["rows"], summary["null_key_rows"], summary["unknown_key_rows"],
                            seconds=round(time.monotonic() - started, 3), table=table)
     # Feast's join: a frame in, a frame out
