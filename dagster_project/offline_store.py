@@ -350,24 +350,23 @@ def _sql_entity(conn, query: str, plans: list[_ViewPlan]) -> tuple[list[str], st
     micros = f"(({nanos}) // 1000 - case when ({nanos}) % 1000 < 0 then 1 else 0 end)"
     aware = not (kind.startswith("TIMESTAMP") and "TIME ZONE" not in kind and "TZ" not in kind)
     out = f"make_timestamp({micros})" + ("::timestamptz" if aware else "")
-    conn.execute(f"create temp table {_ENTITY} as select * replace ({out} as {c}), rowid as {_ROW}, "
+    # a view, not a second copy of the rows: the join and the summary read the table through it
+    conn.execute(f"create temp view {_ENTITY} as select * replace ({out} as {c}), rowid as {_ROW}, "
                  f"make_timestamp({micros}) as {_TS} from __rcl_entity_input")
-    conn.execute("drop table __rcl_entity_input")
     return columns, ts_col
 
 
 def parquet_entity_query(path: Union[str, Path]) -> str:
-    """The entity query of a Parquet file or folder (every .parquet below it): rows in file order,
-    files by name."""
+    """The entity query of a Parquet file or folder (every .parquet below it, files in name
+    order). No sort: DuckDB keeps the files' row order while `preserve_insertion_order` is on
+    (its default, which these connections keep)."""
     path = Path(path)
     if not path.exists():
         raise TrainingSetError(f"entity Parquet {path} does not exist")
-    pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
-    if path.is_dir() and not any(path.rglob("*.parquet")):
+    files = sorted(str(p) for p in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
+    if not files:
         raise TrainingSetError(f"entity folder {path} holds no .parquet file")
-    return (f"select * exclude (__rcl_file, file_row_number) from read_parquet({_lit(pattern)}, "
-            "filename = '__rcl_file', file_row_number = true, union_by_name = true) "
-            "order by __rcl_file, file_row_number")
+    return f"select * from read_parquet([{', '.join(_lit(f) for f in files)}], union_by_name = true)"
 
 
 # ---------------------------------------------------------------------------------- the job
