@@ -42,6 +42,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import List, Literal, Optional, Union
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from feast import FileSource
@@ -283,7 +284,7 @@ def _normalize_arrow(table: pa.Table, plans: Optional[list[_ViewPlan]]) -> tuple
 def _arrow_entity(table: pa.Table, plans: list[_ViewPlan]) -> tuple[pa.Table, str]:
     """The normalised entity table with a row number and the naive-UTC comparison key."""
     table, ts_col = _normalize_arrow(table, plans)
-    table = table.append_column(_ROW, pa.array(range(table.num_rows), pa.int64()))
+    table = table.append_column(_ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     table = table.append_column(_TS, table.column(ts_col).cast(pa.timestamp("us")))  # same instants, naive UTC
     return table, ts_col
 
