@@ -295,26 +295,23 @@ def run_training(out: dict, settings, rows: int, work: Path) -> None:
         m = offline.measure_training_set(training_settings, rows, work)
     finally:
         settings.export_env()
-    ours, any_order, hand = m["training_set"], m["training_set_any_order"], m["hand_asof"]
+    ours, hand = m["training_set"], m["hand_asof"]
     ok = ours["returncode"] == 0 and ours["out_rows"] == rows
     value = ours["peak_gib"] if ok else None
     join = (ours["result"] or {}).get("seconds")
     hand_join = (hand["result"] or {}).get("seconds")
-    any_order_join = (any_order["result"] or {}).get("seconds")
     out["training_set_peak_rss_gib"] = value
     out["training_set_peak_rss_gib_detail"] = detail(
         value, unit="GiB", runs=[ours["peak_gib"]], target=4, comparison="<=", entity_rows=rows,
         seconds=join, process_seconds=ours["seconds"], hand_asof_seconds=hand_join,
         hand_asof_peak_gib=hand["peak_gib"], hand_asof_process_seconds=hand["seconds"], summary=ours["result"],
-        any_order_seconds=any_order_join, any_order_peak_gib=any_order["peak_gib"],
         out_rows=ours["out_rows"], out_bytes=ours["out_bytes"], duckdb_memory_limit=settings.duckdb_memory_limit,
         tree_peak_breakdown_gib=ours["tree_peak_breakdown_gib"][:3],
         **({} if ok else {"stderr_tail": ours["stderr_tail"]}),
         note=(f"{rows:,} label rows (Parquet, nanosecond times) x every feature of customer, product and cart "
               f"features: training_set(..., out_path=...) {join or 0:.1f}s in the call ({ours['seconds']:.1f}s with "
               f"process start and imports), peak RSS {ours['peak_gib']:.2f} GiB (process tree, psutil 50 ms, and GNU "
-              f"time); with keep_order=False {any_order_join or 0:.1f}s, peak {any_order['peak_gib']:.2f} GiB; "
-              f"the hand-written ASOF join with COPY (no time normalisation, no row order, no summary) "
+              f"time); the hand-written ASOF join with COPY (no time normalisation, no row order, no summary) "
               f"{hand_join or 0:.1f}s, peak {hand['peak_gib']:.2f} GiB. DuckDB memory limit "
               f"{settings.duckdb_memory_limit}; one run."))
 

@@ -10,8 +10,8 @@ training_set_peak_rss_gib (optional group `training`, 10M label rows by default)
 `dagster_project.offline_store.training_set` in a child process, label rows from a Parquet file
 (customer_id, product_id, event_timestamp with nanoseconds, label, weight) against every feature
 of every view (customer, product, cart), written straight to Parquet; peak RSS of the child's
-process tree and its time, the same with keep_order=False (no final sort), and a hand-written
-DuckDB ASOF join (same memory limit) writing the same feature columns with COPY.
+process tree and its time, next to a hand-written DuckDB ASOF join (same memory limit) writing
+the same feature columns with COPY.
 
 materialize_vs_raw_redis_ratio: rows/s of materialize_view(customer_features) into Redis (rows =
 latest row per customer, what lands online) vs rows/s of writing the very same hashes (read back
@@ -228,7 +228,7 @@ def write_labels(settings, rows: int, path: Path) -> None:
         conn.close()
 
 
-def _training_child(data_dir: Path, labels: Path, out: Path, baseline: bool, keep_order: bool = True) -> int:
+def _training_child(data_dir: Path, labels: Path, out: Path, baseline: bool) -> int:
     """One measured run in its own process: the project's training_set, or the hand-written join."""
     from bench.common import make_settings
     from dagster_project.feature_store import feature_table_path, get_feature_store
@@ -240,7 +240,7 @@ def _training_child(data_dir: Path, labels: Path, out: Path, baseline: bool, kee
     refs = all_feature_refs(store)
     started = time.perf_counter()
     if not baseline:
-        result = training_set(store, labels, refs, out_path=out, overwrite=True, keep_order=keep_order)
+        result = training_set(store, labels, refs, out_path=out, overwrite=True)
         report = {"rows": result.rows, "null_key_rows": result.null_key_rows,
                   "unknown_key_rows": result.unknown_key_rows, "path_taken": result.path_taken}
     else:
@@ -283,11 +283,11 @@ def measure_training_set(settings, rows: int, work: Path) -> dict:
     write_labels(settings, rows, labels)
     log(f"training set: {rows:,} label rows written in {time.perf_counter() - t:.1f}s")
     runs = {}
-    for name, flag in (("training_set", None), ("training_set_any_order", "--any-order"), ("hand_asof", "--baseline")):
+    for name, baseline in (("training_set", False), ("hand_asof", True)):
         out = work / f"{name}.parquet"
         cmd = [sys.executable, "-m", "bench.offline", "--training-child", str(settings.data_dir), str(labels), str(out)]
-        if flag:
-            cmd.append(flag)
+        if baseline:
+            cmd.append("--baseline")
         m = run_with_peak_rss(cmd, env=dict(os.environ), cwd=REPO_ROOT)
         m.pop("timeline")
         result = next((json.loads(line[7:]) for line in m["stdout_tail"].splitlines() if line.startswith("RESULT ")), None)
@@ -310,6 +310,5 @@ if __name__ == "__main__":
     parser.add_argument("--training-child", nargs=3, type=Path, metavar=("DATA_DIR", "LABELS", "OUT"), required=True,
                         help="one measured training-set run (the child process of measure_training_set)")
     parser.add_argument("--baseline", action="store_true", help="the hand-written ASOF join instead")
-    parser.add_argument("--any-order", action="store_true", help="training_set(..., keep_order=False)")
     args = parser.parse_args()
-    sys.exit(_training_child(*args.training_child, baseline=args.baseline, keep_order=not args.any_order))
+    sys.exit(_training_child(*args.training_child, baseline=args.baseline))

@@ -147,10 +147,9 @@ def plan_views(config: RepoConfig, feature_views: List[FeatureView],
     return plans, ""
 
 
-def _join_sql(plans: list[_ViewPlan], full_feature_names: bool, entity_columns: Optional[list[str]],
-              ordered: bool = True) -> str:
+def _join_sql(plans: list[_ViewPlan], full_feature_names: bool, entity_columns: Optional[list[str]]) -> str:
     """The one query: entity rows (their own columns when `entity_columns` is given, else only
-    the features) ASOF-joined to each view, in input order unless `ordered` is False."""
+    the features) ASOF-joined to each view, in input order."""
     select = [f"e.{_q(c)}" for c in entity_columns] if entity_columns is not None else []
     joins = []
     for n, plan in enumerate(plans):
@@ -167,8 +166,7 @@ def _join_sql(plans: list[_ViewPlan], full_feature_names: bool, entity_columns: 
                 micros = int(plan.ttl.total_seconds() * 1_000_000)
                 value = f"case when {alias}.__ts + to_microseconds({micros}) >= e.{_TS} then {value} end"
             select.append(f"{value} as {_q(out)}")
-    order = f" order by e.{_ROW}" if ordered else ""
-    return f"select {', '.join(select)} from {_ENTITY} as e {' '.join(joins)}{order}"
+    return f"select {', '.join(select)} from {_ENTITY} as e {' '.join(joins)} order by e.{_ROW}"
 
 
 # ----------------------------------------------------------------------------- entity sources
@@ -429,10 +427,9 @@ class AsofRetrievalJob(RetrievalJob):
     def _to_df_internal(self, timeout: Optional[int] = None) -> pd.DataFrame:
         return self._to_arrow_internal(timeout).to_pandas()
 
-    def to_parquet(self, path: Union[str, Path], *, overwrite: bool = False, keep_order: bool = True) -> dict:
+    def to_parquet(self, path: Union[str, Path], *, overwrite: bool = False) -> dict:
         """Writes the training set to one Parquet file through DuckDB (COPY ... TO: bounded memory,
-        no pandas frame) and returns the summary (`summary`) with the path. keep_order=False
-        skips the final sort by input row (the rows are the same, in no particular order)."""
+        no pandas frame) and returns the summary (`summary`) with the path."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise TrainingSetError(f"{path} exists; pass overwrite=True to replace it")
@@ -440,7 +437,7 @@ class AsofRetrievalJob(RetrievalJob):
         tmp = path.with_name(path.name + ".tmp")
         conn, spill, columns = self._session()
         try:
-            conn.execute(f"copy ({_join_sql(self._plans, self._full_feature_names, columns, keep_order)}) "
+            conn.execute(f"copy ({_join_sql(self._plans, self._full_feature_names, columns)}) "
                          f"to {_lit(tmp)} (format parquet)")
             summary = self._summary(conn)
         finally:
@@ -659,7 +656,7 @@ def _resolve_features(store, features) -> tuple[list[FeatureView], list[str], bo
 
 
 def training_set(store_or_settings, entity_source, features, out_path: Union[str, Path, None] = None, *,
-                 full_feature_names: bool = False, overwrite: bool = False, keep_order: bool = True) -> TrainingSet:
+                 full_feature_names: bool = False, overwrite: bool = False) -> TrainingSet:
     """A point-in-time-correct training set for `entity_source`: a pandas DataFrame, an Arrow
     table, a Parquet file or folder (a Path, or a str ending in .parquet / naming a folder), or a
     SQL query (any other str). `features`: a FeatureService, its name, or 'view:feature' refs.
@@ -667,9 +664,7 @@ def training_set(store_or_settings, entity_source, features, out_path: Union[str
     With `out_path` the result goes straight to that Parquet file through DuckDB (no pandas
     frame; memory bounded by RCL_DUCKDB_MEMORY_LIMIT, DuckDB spills beyond it); without, it is
     returned as an Arrow table in `.table`. Either way the summary counts the rows and, per
-    feature view, the rows with a null join key and those with a key the view does not know.
-    Rows keep their input order; with `out_path`, keep_order=False skips that final sort (the
-    largest cost after the joins themselves at millions of rows)."""
+    feature view, the rows with a null join key and those with a key the view does not know."""
     from feast import FeatureStore
 
     from dagster_project.settings import Settings
@@ -694,7 +689,7 @@ def training_set(store_or_settings, entity_source, features, out_path: Union[str
         log.warning("training set through Feast's own point-in-time join, not ASOF: an on-demand view is requested")
     if job is not None:
         if out_path is not None:
-            summary = job.to_parquet(out_path, overwrite=overwrite, keep_order=keep_order)
+            summary = job.to_parquet(out_path, overwrite=overwrite)
             return TrainingSet(summary["rows"], summary["null_key_rows"], summary["unknown_key_rows"],
                                path=summary["path"], seconds=round(time.monotonic() - started, 3))
         table, summary = job.table_and_summary()

@@ -360,10 +360,6 @@ def test_every_entity_input_equals_the_independent_asof_join(small_store, tmp_pa
     written = training_set(store, source, REFS, out_path=tmp_path / "out" / "training.parquet")
     assert written.table is None and written.rows == len(frame)
     pd.testing.assert_frame_equal(pq.read_table(written.path).to_pandas(), expected)
-    if kind == "parquet_file":  # without the final sort: the same rows, in any order
-        unordered = training_set(store, source, REFS, out_path=tmp_path / "out" / "any.parquet", keep_order=False)
-        _same(pq.read_table(unordered.path).to_pandas(), expected, ["customer_id", "product_id", "event_timestamp",
-                                                                   "label", "weight", "segment"])
 
 
 def test_nanoseconds_are_truncated_toward_the_past(small_store):
