@@ -199,9 +199,10 @@ def all_feature_refs(store) -> list[str]:
 
 
 def write_labels(settings, rows: int, path: Path) -> None:
-    """`rows` label rows straight to Parquet by DuckDB (no pandas): ids drawn from the feature
-    tables (deterministic hashes, so some carts' customers and late products miss), times with
-    nanoseconds uniform over customer_features' range, a label and a weight."""
+    """`rows` label rows straight to Parquet by DuckDB (no pandas): customer and product ids drawn
+    from their feature tables by deterministic hashes (customers without a cart are unknown to
+    cart_features), times with nanoseconds uniform over customer_features' range, a label and a
+    weight."""
     import duckdb
 
     from dagster_project.feature_store import feature_table_path
