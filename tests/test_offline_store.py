@@ -431,6 +431,13 @@ def test_feasts_public_api_takes_nanosecond_frames_and_sql(small_store, tmp_path
                                         features=REFS, full_feature_names=True)
     assert isinstance(job, offline_store.AsofRetrievalJob)
     pd.testing.assert_frame_equal(job.to_df(), expected)
+    # the job's summary: the frame's null and unknown ids, counted as the reference join sees them
+    summary = job.summary()
+    assert summary["rows"] == len(frame)
+    assert summary["null_key_rows"] == {"customer_features": int(frame["customer_id"].isna().sum()),
+                                        "product_features": int(frame["product_id"].isna().sum())}
+    assert summary["unknown_key_rows"] == {"customer_features": int(frame["customer_id"].isin(["cus_038", "cus_039", "cus_999"]).sum()),
+                                           "product_features": int((frame["product_id"] == "SKU-999").sum())}
 
 
 def test_null_and_unknown_ids_get_null_features_and_are_counted(small_store, tmp_path):
