@@ -2,7 +2,8 @@
 `python -m bench --write-docs`  regenerates the table in docs/benchmarks.md from latest.json.
 
 Groups (in run order): generate, build (build_vs_sql + identity), incremental, orchestration,
-feast (historical, materialize, online SDK + HTTP), rss. Everything runs in a temporary data dir;
+feast (historical, materialize, online SDK + HTTP), rss, and on request only: training (a training
+set of --training-rows label rows, 10M by default). Everything runs in a temporary data dir;
 Redis keys of the run's own Feast project are removed at the end.
 """
 
@@ -21,10 +22,11 @@ from pathlib import Path
 from bench import report
 from bench.common import detail, log, machine, make_settings, median, null_detail
 
-GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "rss")
+GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "rss", "training")
 # rss = a separate child process running the whole full_pipeline job (standard scale by default);
 # without it, peak_rss_gib comes from polling this process tree during the build runs
-DEFAULT_GROUPS = {"small": ("generate", "build", "incremental", "orchestration", "feast"), "standard": GROUPS}
+DEFAULT_GROUPS = {"small": ("generate", "build", "incremental", "orchestration", "feast"),
+                  "standard": ("generate", "build", "incremental", "orchestration", "feast", "rss")}
 
 # per scale: runs, historical entity rows, online load bounds
 PLAN = {
@@ -282,6 +284,38 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
         settings.export_env()
 
 
+def run_training(out: dict, settings, rows: int, work: Path) -> None:
+    from bench import offline
+    from dagster_project.feature_store import apply_feature_repo
+
+    training_settings = make_settings(settings.data_dir, feast_dir=work / "feast_training",
+                                      feast_project=f"bench_{uuid.uuid4().hex[:10]}")
+    apply_feature_repo(training_settings)
+    try:
+        m = offline.measure_training_set(training_settings, rows, work)
+    finally:
+        settings.export_env()
+    ours, hand = m["training_set"], m["hand_asof"]
+    ok = ours["returncode"] == 0 and ours["out_rows"] == rows
+    value = ours["peak_gib"] if ok else None
+    join = (ours["result"] or {}).get("seconds")
+    hand_join = (hand["result"] or {}).get("seconds")
+    out["training_set_peak_rss_gib"] = value
+    out["training_set_peak_rss_gib_detail"] = detail(
+        value, unit="GiB", runs=[ours["peak_gib"]], target=4, comparison="<=", entity_rows=rows,
+        seconds=join, process_seconds=ours["seconds"], hand_asof_seconds=hand_join,
+        hand_asof_peak_gib=hand["peak_gib"], hand_asof_process_seconds=hand["seconds"], summary=ours["result"],
+        out_rows=ours["out_rows"], out_bytes=ours["out_bytes"], duckdb_memory_limit=settings.duckdb_memory_limit,
+        tree_peak_breakdown_gib=ours["tree_peak_breakdown_gib"][:3],
+        **({} if ok else {"stderr_tail": ours["stderr_tail"]}),
+        note=(f"{rows:,} label rows (Parquet, nanosecond times) x every feature of customer, product and cart "
+              f"features: training_set(..., out_path=...) {join or 0:.1f}s in the call ({ours['seconds']:.1f}s with "
+              f"process start and imports), peak RSS {ours['peak_gib']:.2f} GiB (process tree, psutil 50 ms, and GNU "
+              f"time); the hand-written ASOF join with COPY (no time normalisation, no row order, no summary) "
+              f"{hand_join or 0:.1f}s, peak {hand['peak_gib']:.2f} GiB. DuckDB memory limit "
+              f"{settings.duckdb_memory_limit}; one run."))
+
+
 def _delete_project_keys(redis_settings) -> None:
     import redis
 
@@ -329,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--profile", action="store_true", help="cProfile the last build run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    parser.add_argument("--training-rows", type=int, default=10_000_000,
+                        help="label rows of the training group (default 10,000,000)")
     parser.add_argument("--built-data-dir", type=Path,
                         help="measure the feast group on this already-built data dir (e.g. one of "
                              "`make demo SCALE=standard`) instead of generating and building one; its feature "
@@ -350,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown groups {sorted(unknown)}")
     if args.built_data_dir is not None:
-        if groups != ["feast"]:
-            parser.error("--built-data-dir measures the feast group only: add --only feast")
+        if not set(groups) <= {"feast", "training"}:
+            parser.error("--built-data-dir is for the feast group only (and the optional training group): "
+                         "add --only feast or --only training")
         if not (args.built_data_dir / "features" / "customer_features.parquet").exists():
             parser.error(f"{args.built_data_dir} has no features/customer_features.parquet: build it first")
 
@@ -380,12 +417,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # the later groups need the landing files and a built warehouse
         need_data = args.built_data_dir is None and any(
-            g in groups for g in ("build", "incremental", "orchestration", "feast", "rss"))
+            g in groups for g in ("build", "incremental", "orchestration", "feast", "rss", "training"))
         if "generate" in groups or need_data:
             attempt("generate", run_generate, out, data_dir, scale, plan["generate_runs"] if "generate" in groups else 1, work)
             if "generate" not in groups:
                 out.pop("generate_rows_per_s", None), out.pop("generate_rows_per_s_detail", None)
-        if "build" in groups or (need_data and any(g in groups for g in ("incremental", "orchestration", "feast"))):
+        if "build" in groups or (need_data and any(g in groups for g in ("incremental", "orchestration", "feast",
+                                                                         "training"))):
             attempt("build", run_build, out, settings, plan["build_runs"] if "build" in groups else 1, work, args.profile,
                     scale)
         if "incremental" in groups:
@@ -396,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("feast", run_feast, out, settings, plan, work)
         if "rss" in groups:
             attempt("rss", run_rss, out, settings, scale, work)
+        if "training" in groups:
+            attempt("training", run_training, out, settings, args.training_rows, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -414,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         "feast": ["historical_vs_asof_ratio", "materialize_vs_raw_redis_ratio", "online_sdk_p50_ms",
                   "online_http_p99_ms", "online_http_vs_empty_rps_ratio", "push_to_online_p99_ms"],
         "rss": ["peak_rss_gib"],
+        "training": ["training_set_peak_rss_gib"],
     }
     for group, keys in group_keys.items():
         for key in keys:

@@ -6,6 +6,13 @@ all 16 customer_features, vs one DuckDB ASOF LEFT JOIN over the same Parquet pro
 columns (the view's TTL applied: a value older than 365 days is null, as in Feast). Both end
 in a pandas DataFrame; row counts and non-null counts are checked equal.
 
+training_set_peak_rss_gib (optional group `training`, 10M label rows by default):
+`dagster_project.offline_store.training_set` in a child process, label rows from a Parquet file
+(customer_id, product_id, event_timestamp with nanoseconds, label, weight) against every feature
+of every view (customer, product, cart), written straight to Parquet; peak RSS of the child's
+process tree and its time, next to a hand-written DuckDB ASOF join (same memory limit) writing
+the same feature columns with COPY.
+
 materialize_vs_raw_redis_ratio: rows/s of materialize_view(customer_features) into Redis (rows =
 latest row per customer, what lands online) vs rows/s of writing the very same hashes (read back
 from what Feast wrote: same keys' field names and value bytes, under other keys) with redis-py
@@ -14,8 +21,13 @@ pipelines of 1,000 HSETs, transaction=False.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import sys
 import time
 import uuid
+from pathlib import Path
 
 from bench.common import log, median
 
@@ -177,3 +189,127 @@ def measure_materialize(redis_settings, runs: int) -> dict:
         "materialize_seconds": mat_times,
         "raw_seconds": raw_times,
     }
+
+
+# ------------------------------------------------------------- training set at 10M label rows
+
+def all_feature_refs(store) -> list[str]:
+    return [f"{view.name}:{f.name}" for view in sorted(store.list_feature_views(), key=lambda v: v.name)
+            for f in view.features]
+
+
+def write_labels(settings, rows: int, path: Path) -> None:
+    """`rows` label rows straight to Parquet by DuckDB (no pandas): customer and product ids drawn
+    from their feature tables by deterministic hashes (customers without a cart are unknown to
+    cart_features), times with nanoseconds uniform over customer_features' range, a label and a
+    weight."""
+    import duckdb
+
+    from dagster_project.feature_store import feature_table_path
+
+    cust, prod = feature_table_path(settings, "customer_features"), feature_table_path(settings, "product_features")
+    conn = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit})
+    try:
+        conn.execute(f"""
+            copy (
+                with customers as (select list(distinct customer_id order by customer_id) as ids from read_parquet('{cust}')),
+                     products as (select list(distinct product_id order by product_id) as ids from read_parquet('{prod}')),
+                     span as (select epoch_ns(min(event_timestamp)) as lo, epoch_ns(max(event_timestamp)) as hi
+                              from read_parquet('{cust}'))
+                select customers.ids[1 + (hash(i, 'customer') % len(customers.ids))::bigint] as customer_id,
+                       products.ids[1 + (hash(i, 'product') % len(products.ids))::bigint] as product_id,
+                       make_timestamp_ns(span.lo + (hash(i, 'time') % (span.hi - span.lo))::bigint) as event_timestamp,
+                       (hash(i, 'label') % 2)::tinyint as label,
+                       ((hash(i, 'weight') % 1000) / 1000.0)::float as weight
+                from range({rows}) as r(i), customers, products, span
+                order by i
+            ) to '{path}' (format parquet)
+        """)
+    finally:
+        conn.close()
+
+
+def _training_child(data_dir: Path, labels: Path, out: Path, baseline: bool) -> int:
+    """One measured run in its own process: the project's training_set, or the hand-written join."""
+    from bench.common import make_settings
+    from dagster_project.feature_store import feature_table_path, get_feature_store
+    from dagster_project.offline_store import training_set
+
+    settings = make_settings(data_dir, feast_project=os.environ.get("RCL_FEAST_PROJECT", "retail_context_bench"),
+                             feast_dir=Path(os.environ["RCL_FEAST_DIR"]))
+    store = get_feature_store(settings)
+    refs = all_feature_refs(store)
+    started = time.perf_counter()
+    if not baseline:
+        result = training_set(store, labels, refs, out_path=out, overwrite=True)
+        report = {"rows": result.rows, "null_key_rows": result.null_key_rows,
+                  "unknown_key_rows": result.unknown_key_rows, "path_taken": result.path_taken}
+    else:
+        import duckdb
+
+        by_view: dict = {}
+        for ref in refs:
+            view, _, feature = ref.partition(":")
+            by_view.setdefault(view, []).append(feature)
+        selects, joins = [], []
+        for n, (view_name, features) in enumerate(by_view.items()):
+            view = store.get_feature_view(view_name)
+            key = view.entity_columns[0].name
+            joins.append(f"asof left join read_parquet('{feature_table_path(settings, view_name)}') as f{n} "
+                         f"on e.{key} = f{n}.{key} and e.ts >= f{n}.event_timestamp")
+            selects += [f"case when f{n}.event_timestamp >= e.ts - interval {view.ttl.days} day then f{n}.{f} end "
+                        f"as {f}" for f in features]
+        conn = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit})
+        conn.execute(f"""
+            copy (select e.*, {', '.join(selects)}
+                  from (select *, cast(event_timestamp as timestamp) as ts from read_parquet('{labels}')) as e
+                  {' '.join(joins)})
+            to '{out}' (format parquet)
+        """)
+        conn.close()
+        report = {"rows": None}
+    report["seconds"] = time.perf_counter() - started
+    print("RESULT " + json.dumps(report))
+    return 0
+
+
+def measure_training_set(settings, rows: int, work: Path) -> dict:
+    """training_set vs the hand-written join, each in a child process under peak-RSS polling."""
+    import pyarrow.parquet as pq
+
+    from bench.common import REPO_ROOT, run_with_peak_rss
+
+    labels = work / "labels.parquet"
+    t = time.perf_counter()
+    write_labels(settings, rows, labels)
+    log(f"training set: {rows:,} label rows written in {time.perf_counter() - t:.1f}s")
+    runs = {}
+    for name, baseline in (("training_set", False), ("hand_asof", True)):
+        out = work / f"{name}.parquet"
+        cmd = [sys.executable, "-m", "bench.offline", "--training-child", str(settings.data_dir), str(labels), str(out)]
+        if baseline:
+            cmd.append("--baseline")
+        m = run_with_peak_rss(cmd, env=dict(os.environ), cwd=REPO_ROOT)
+        m.pop("timeline")
+        result = next((json.loads(line[7:]) for line in m["stdout_tail"].splitlines() if line.startswith("RESULT ")), None)
+        m["peak_gib"] = max(v for v in (m["tree_peak_gib"], m["time_max_rss_gib"]) if v is not None)
+        m["result"] = result
+        m["out_rows"] = pq.read_metadata(out).num_rows if out.exists() else None
+        m["out_bytes"] = out.stat().st_size if out.exists() else None
+        log(f"training set {name}: {m['seconds']:.1f}s process, {result and result['seconds']:.1f}s join, "
+            f"peak {m['peak_gib']:.2f} GiB, rc {m['returncode']}")
+        if m["returncode"] != 0:
+            log(m["stderr_tail"])
+        runs[name] = m
+        out.unlink(missing_ok=True)
+    labels.unlink(missing_ok=True)
+    return {"entity_rows": rows, **runs}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.offline")
+    parser.add_argument("--training-child", nargs=3, type=Path, metavar=("DATA_DIR", "LABELS", "OUT"), required=True,
+                        help="one measured training-set run (the child process of measure_training_set)")
+    parser.add_argument("--baseline", action="store_true", help="the hand-written ASOF join instead")
+    args = parser.parse_args()
+    sys.exit(_training_child(*args.training_child, baseline=args.baseline))
