@@ -2,7 +2,7 @@
 
 Every landing file the pipeline accepts is described here: where it lies, its format, its
 columns with types, which columns are required, keys, accepted values, and which columns are
-PII. Ingestion enforces these contracts (dagster_project/ingestion.py), the sample generator
+PII. Ingestion enforces these contracts (dagster_project/ingestion/), the sample generator
 writes to them, dbt staging reads the raw tables they define, and docs/source_contracts.md is
 rendered from them (`python -m dagster_project.contracts > docs/source_contracts.md`; a test
 keeps the two in step).

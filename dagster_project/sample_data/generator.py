@@ -1941,6 +1941,8 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
         events = world.build_web()  # also assigns the orders' cart ids
         write("web__events", events, order=world.web_order, render=world.web_json)
         del events
+    else:  # a source the retailer does not have: an empty landing folder says so
+        (landing_dir / "web" / "events").mkdir(parents=True, exist_ok=True)
     write("oms__orders", world.orders_table())
     write("oms__order_lines", world.order_lines_table())
     write("oms__returns", world.build_returns())
@@ -1951,6 +1953,8 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     write("pim__products", world.products_table())
     if profile.has_reviews:
         write("pim__reviews", world.build_reviews())
+    else:
+        (landing_dir / "pim" / "reviews").mkdir(parents=True, exist_ok=True)
     write("wms__locations", world.locations_table())
     snapshots, shipments = world.build_inventory()
     write("wms__inventory_snapshots", snapshots)

@@ -43,7 +43,7 @@ class WorldProfile:
     orders_per_person_year: float | None = None  # None: the scale's own
     # Local time of day as UTC: the hour weights are rolled by this many hours.
     utc_hour_shift: int = 0
-    # Which sources the retailer has at all (a source it lacks has no landing folder).
+    # Which sources the retailer has at all (a source it lacks has an empty landing folder).
     has_web: bool = True
     has_reviews: bool = True
     # Order channels: codes into contracts.ORDER_CHANNELS and the upper bounds of a uniform draw.
