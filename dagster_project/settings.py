@@ -16,6 +16,8 @@ RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest d
                     the landing folder, else 2025-11-01; set it in production, where old files get archived)
 RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
                     files delivered again or late (default: 2)
+RCL_EXPECTATIONS_DIR  the deployment's Great Expectations baselines and overrides of the feature
+                    tables (default: $RCL_DATA_DIR/expectations; see expectations/profile.py)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 """
@@ -63,6 +65,8 @@ class Settings:
     partitions_start: str = DEFAULT_PARTITIONS_START
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
+    # None: $data_dir/expectations (see expectations_path)
+    expectations_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -87,6 +91,7 @@ class Settings:
             or DEFAULT_PARTITIONS_START,
             late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
+            expectations_dir=Path(os.environ["RCL_EXPECTATIONS_DIR"]).resolve() if os.environ.get("RCL_EXPECTATIONS_DIR") else None,
         )
 
     @classmethod
@@ -113,6 +118,11 @@ class Settings:
     def published_warehouse(self) -> Path:
         """The analysts' path: a symlink to the last published complete build."""
         return self.published_warehouse_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def expectations_path(self) -> Path:
+        """The deployment's feature-table baselines and overrides (expectations/profile.py)."""
+        return self.expectations_dir or self.data_dir / "expectations"
 
     @property
     def feast_yaml(self) -> Path:
