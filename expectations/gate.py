@@ -172,7 +172,8 @@ def _describe(f: FailedExpectation, spec: TableSpec, frame: pd.DataFrame, table:
                                  "by": _num(by), "spreads": _num(by / spread) if spread else None}
                 if worst is None or by > outside[worst]["by"]:
                     worst = name
-        out.update(observed=outside or observed, allowed=kwargs["quantile_ranges"], by=outside)
+        out.update(observed=dict(zip((f"p{round(q * 100):02d}" for q in observed.get("quantiles", [])), observed.get("values", []))),
+                   allowed=kwargs["quantile_ranges"], baseline=meta.get("baseline"), by=outside)
         if worst:
             w = outside[worst]
             direction = "above" if w["observed"] > w["allowed"][1] else "below"
@@ -181,6 +182,9 @@ def _describe(f: FailedExpectation, spec: TableSpec, frame: pd.DataFrame, table:
                               f"{_fmt(w['spreads'])}x the baseline's p1-p99 spread ({_fmt(spread)}); tolerance "
                               f"{meta['tolerance']} spreads")
             out["direction"] = "up" if direction == "above" else "down"
+            others = [f"{q} {_fmt(v['observed'])} (baseline {_fmt(v['baseline'])})" for q, v in outside.items() if q != worst]
+            if others:
+                out["message"] += f"; also outside: {', '.join(others)}"
         else:
             out["message"] = f"quantiles of {column} could not be computed: {observed}"
     elif rule == "null_rate":

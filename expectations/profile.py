@@ -308,10 +308,13 @@ def drift_expectations(baseline: dict, overrides: Overrides, current: dict) -> t
                 continue
             band = tol.quantile_spreads * spread
             qs = [q for q in QUANTILES if base.get(quantile_key(q)) is not None]
+            # the invariants already bound these kinds: a range beyond them would only confuse the report
+            floor = 0.0 if kind in ("count", "money", "rate", "ratio") else -math.inf
+            ceiling = 1.0 if kind == "rate" else math.inf
+            ranges = [[_round(max(floor, base[quantile_key(q)] - band)), _round(min(ceiling, base[quantile_key(q)] + band))] for q in qs]
             expectations.append(gxe.ExpectColumnQuantileValuesToBeBetween(
                 column=name,
-                quantile_ranges={"quantiles": list(qs),
-                                 "value_ranges": [[_round(base[quantile_key(q)] - band), _round(base[quantile_key(q)] + band)] for q in qs]},
+                quantile_ranges={"quantiles": list(qs), "value_ranges": ranges},
                 meta=meta("quantiles", name, {quantile_key(q): base[quantile_key(q)] for q in qs}, tol.quantile_spreads,
                           spread=_round(spread))))
         elif kind == "flag" and base.get("share_true") is not None and not overrides.disabled(name, "share"):

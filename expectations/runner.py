@@ -46,7 +46,11 @@ def validate_dataframe(df: pd.DataFrame, suite_name: str, suite=None, *, by_colu
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     suite = suite if suite is not None else SUITES[suite_name](df)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    # a progress bar per column group floods the Dagster and test logs, and tells nothing
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("frames")
     if not by_columns:
         return _summary(suite_name, [_validate(context, source, df, suite, suite_name)])
