@@ -21,18 +21,19 @@ from dagster_project.settings import Settings
 
 
 def accept_baseline(settings: Settings, table: str) -> dict:
-    import pyarrow.parquet as pq
-
     from dagster_project.feature_store import feature_table_path
-    from expectations.profile import compute_profile, latest_rows, load_baseline, save_baseline, spec_for
+    from expectations.profile import compute_profile, latest_rows, load_baseline, read_frame, save_baseline, spec_for
 
     spec = spec_for(table)
     path = feature_table_path(settings, table)
     if not path.exists():
         raise FileNotFoundError(f"{table}: feature table {path} does not exist (was the dbt model built?)")
     previous = load_baseline(settings.expectations_path, table)
-    rows = pq.ParquetFile(path).metadata.num_rows
-    profile = compute_profile(latest_rows(path, spec, settings.duckdb_memory_limit), spec, rows)
+    frame = read_frame(path)
+    rows = len(frame)
+    snapshot = latest_rows(frame, spec)
+    del frame
+    profile = compute_profile(snapshot, spec, rows)
     target = save_baseline(settings.expectations_path, table, profile, "accepted")
     return {
         "table": table,

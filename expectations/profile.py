@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -56,24 +56,38 @@ TOP_LEVEL_KEYS = {"roll_forward", "tolerances", "columns", "disable_entities"}
 
 # ---- profiling -------------------------------------------------------------------------------
 
-def latest_rows(path: Path, spec: TableSpec, memory_limit: str | None = None) -> pd.DataFrame:
-    """The latest row per entity (what the online store publishes), read by DuckDB so that the
-    whole table never needs to be in memory twice. Flags become 0/1 floats (their mean is the
-    share of true)."""
-    import duckdb
+def read_frame(path: Path) -> pd.DataFrame:
+    """The feature table as pandas, held once: strings as categoricals (ids and categories
+    repeat on every day of an entity: half the size), Arrow's buffers released as the columns
+    convert and given back afterwards, else the process keeps the Arrow copy too (measured:
+    2.5 GiB instead of 1.15 for a year of 20k products). Date columns (`feature_date`) are left
+    out: no invariant or profile uses them, and as Python date objects they cost ~300 MB there."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    config = {"memory_limit": memory_limit} if memory_limit else {}
-    with duckdb.connect(config=config) as conn:
-        frame = conn.execute(
-            f"""select * from read_parquet(?)
-                qualify row_number() over (partition by "{spec.entity}" order by "{spec.timestamp}" desc) = 1""",
-            [str(path)],
-        ).df()
-    flags = [name for name, kind in column_kinds(frame, spec).items() if kind == "flag"]
-    for name in flags:
-        frame[name] = frame[name].map({True: 1.0, False: 0.0}).astype("float64")
-    frame.attrs["flags"] = flags
+    schema = pq.read_schema(path)
+    table = pq.read_table(path, columns=[f.name for f in schema if not pa.types.is_date(f.type)])
+    frame = table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
+    del table
+    pa.default_memory_pool().release_unused()
     return frame
+
+
+def latest_rows(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """The latest row per entity of the whole table (what the online store publishes), as a
+    small frame of its own: strings as plain objects, flags as 0/1 floats (their mean is the
+    share of true). Taken from the frame the invariants validated, so the table is read once."""
+    kinds = column_kinds(frame, spec)
+    latest = frame.groupby(spec.entity, observed=True, sort=False)[spec.timestamp].idxmax()
+    snapshot = frame.loc[latest.to_numpy()].reset_index(drop=True)
+    flags = [name for name, kind in kinds.items() if kind == "flag"]
+    for name in snapshot.columns:
+        if name in flags:
+            snapshot[name] = snapshot[name].map({True: 1.0, False: 0.0}).astype("float64")
+        elif isinstance(snapshot[name].dtype, pd.CategoricalDtype):
+            snapshot[name] = snapshot[name].astype(object).where(snapshot[name].notna(), None)
+    snapshot.attrs["flags"] = flags
+    return snapshot
 
 
 def compute_profile(snapshot: pd.DataFrame, spec: TableSpec, table_rows: int) -> dict:
@@ -122,11 +136,6 @@ def _round(value) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return None
     return float(round(float(value), 10))
-
-
-def null_columns(profile: dict) -> list[str]:
-    """Columns with no value at all: features of a source this deployment does not deliver."""
-    return [name for name, c in profile["columns"].items() if c["values"] == 0 and profile["entities"] > 0]
 
 
 # ---- files of the deployment ------------------------------------------------------------------
@@ -242,7 +251,7 @@ def _check_number(path: Path, key: str, value) -> None:
 
 # ---- expectations -----------------------------------------------------------------------------
 
-def pinned_expectations(overrides: Overrides, columns) -> list:
+def pinned_expectations(overrides: Overrides) -> list:
     """Bounds a team pinned for its deployment (e.g. price <= 20000): checked on every row,
     from the first run on."""
     import great_expectations.expectations as gxe
@@ -334,10 +343,6 @@ def drift_expectations(baseline: dict, overrides: Overrides, current: dict) -> t
                             column=name, value_set=[value], mostly=_round(share - tol.share_points),
                             meta=meta("value_share", name, share, tol.share_points, value=value)))
     return expectations, notes
-
-
-def tolerances_document() -> dict:
-    return asdict(Tolerances())
 
 
 def spec_for(table: str) -> TableSpec:

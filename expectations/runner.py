@@ -63,7 +63,13 @@ def validate_dataframe(df: pd.DataFrame, suite_name: str, suite=None, *, by_colu
         # a column the frame lacks is left out, so GX reports it missing as it would on the whole frame
         frame = df[[c for c in columns if c in df.columns]]
         part = gx.ExpectationSuite(name=f"{suite.name}__{n}", expectations=[_copy(e) for e in expectations])
-        results.append(_validate(context, source, frame, part, f"{suite_name}__{n}"))
+        # a data source of its own per group, dropped after: its execution engine keeps every
+        # batch it loaded, and with it the frame, for its life; the narrow frames would add up to
+        # another copy of the table (measured: 0.7 GB for a year of 20k products)
+        group_source = context.data_sources.add_pandas(f"frames__{n}")
+        results.append(_validate(context, group_source, frame, part, f"{suite_name}__{n}"))
+        context.data_sources.delete(f"frames__{n}")
+        del frame, group_source
     return _summary(suite_name, results, order=[_key(e) for e in suite.expectations])
 
 
