@@ -113,6 +113,8 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     profile = compute_profile(snapshot, spec, rows)
     notes = [f"{rows} rows validated against the invariants" + (f" and the bounds pinned in {overrides.path}" if overrides.path else ""),
              f"profile of the latest row per {spec.entity}: {len(snapshot)} entities"]
+    if rows == 0:
+        notes.append("the table is empty (source not delivered?): nothing to publish")
     if null_columns:
         notes.append(f"entirely null (null: source not delivered?): {', '.join(null_columns)}")
     summaries = [row_summary, value_summary]
@@ -245,8 +247,6 @@ def _describe(f: FailedExpectation, spec: TableSpec, frame: pd.DataFrame, table:
         out["message"] = f"{rule} on {where or 'the table'}: {count} {unit} break it ({meta.get('why', f.expectation)})"
         if f.unexpected_sample:
             out["message"] += f", e.g. {f.unexpected_sample}"
-        if rule == "rows":
-            out["message"] = "the table has no rows"
     if gate == "profile":
         out["to_accept"] = accept
     elif gate == "pinned":

@@ -188,6 +188,21 @@ def test_invariants_block_from_the_first_run_on(deployment, table, damage, colum
     assert "cannot be accepted" in failure["to_accept"]
 
 
+def test_an_empty_table_is_a_source_not_delivered_until_it_had_rows(deployment):
+    settings, frames = deployment
+    carts = frames["cart_features"]
+    write(settings, "cart_features", carts.iloc[:0])        # a shop without web analytics has no carts
+    empty = run_gate(settings, "cart_features")
+    assert empty.passed and any(n.startswith("the table is empty (source not delivered?)") for n in empty.notes)
+    write(settings, "cart_features", carts)
+    assert run_gate(settings, "cart_features").passed      # the source arrives: no baseline entities to fall short of
+    write(settings, "cart_features", carts.iloc[:0])
+    gone = run_gate(settings, "cart_features")
+    assert not gone.passed
+    [failure] = gone.failures
+    assert failure["rule"] == "entities" and failure["observed"] == 0 and failure["baseline"] == 200
+
+
 def test_overrides_pin_widen_and_disable_per_deployment(deployment):
     settings, frames = deployment
     overrides = settings.expectations_path / "product_features.overrides.yml"
