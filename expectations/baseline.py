@@ -12,7 +12,6 @@ and returns what changed. Invariants are not affected: they hold for every basel
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

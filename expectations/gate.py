@@ -82,6 +82,8 @@ def distinct_values(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> GateOutcome:
+    import great_expectations as gx
+
     from expectations.report import store_validation
 
     spec = spec_for(table)
@@ -93,18 +95,20 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     baseline = load_baseline(expectations_dir, table)
     accept = accept_command(settings, table)
 
-    # Every row: invariants and pinned bounds. The whole frame is released before profiling.
-    import great_expectations as gx
-
+    # Every row: invariants and pinned bounds; then the frame gives the latest row per entity
+    # (the profile's scope) and is released.
     frame = read_frame(path)
     rows = len(frame)
     invariants = invariant_suite(table, frame, now).expectations
     on_rows = [e for e in invariants if e.expectation_type not in ON_DISTINCT_VALUES] + pinned_expectations(overrides)
     on_values = [e for e in invariants if e.expectation_type in ON_DISTINCT_VALUES]
     row_summary = validate_dataframe(frame, table, suite=gx.ExpectationSuite(name=f"{table}_invariants", expectations=on_rows))
-    value_summary = validate_dataframe(distinct_values(frame, [e.column for e in on_values]), f"{table}_values",
-                                       suite=gx.ExpectationSuite(name=f"{table}_invariants_on_values", expectations=on_values))
-    failures = [_describe(f, spec, frame, table, accept) for f in row_summary.failed + value_summary.failed]
+    summaries = [row_summary]
+    if on_values:
+        summaries.append(validate_dataframe(
+            distinct_values(frame, [e.column for e in on_values]), f"{table}_values",
+            suite=gx.ExpectationSuite(name=f"{table}_invariants_on_values", expectations=on_values)))
+    failures = [_describe(f, spec, frame, table, accept) for summary in summaries for f in summary.failed]
     required = set(spec.required)
     null_columns = [c for c in frame.columns if c not in required and rows and frame[c].isna().all()]
     snapshot = latest_rows(frame, spec)
@@ -117,7 +121,6 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
         notes.append("the table is empty (source not delivered?): nothing to publish")
     if null_columns:
         notes.append(f"entirely null (null: source not delivered?): {', '.join(null_columns)}")
-    summaries = [row_summary, value_summary]
     if baseline is not None:
         drift, drift_notes = drift_expectations(baseline, overrides, profile)
         notes += drift_notes
@@ -131,7 +134,7 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     drifted = any(f["gate"] == "profile" for f in failures)
     if baseline is None:
         status = (f"first run: baseline recorded ({target}); only invariants gated this run" if summary.success
-                  else "first run: no baseline yet, and none recorded because the invariants failed")
+                  else "first run: no baseline yet, and none recorded because the invariants (or pinned bounds) failed")
     else:
         since = f"compared with the baseline recorded at {baseline.get('recorded_at', '?')} ({baseline.get('recorded_by', '?')})"
         if summary.success:
@@ -140,7 +143,7 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
         elif drifted:
             status = since + f": profile drift, baseline kept; if the change is intended: {accept}"
         else:
-            status = since + ": invariants failed, baseline kept"
+            status = since + ": invariants (or pinned bounds) failed, baseline kept"
     notes.insert(0, status)
     result_path, page_path = store_validation(settings.data_dir / "validation" / table, f"{table} expectations",
                                               summary.result_json, notes)
