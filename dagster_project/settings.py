@@ -18,6 +18,8 @@ RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and re
                     files delivered again or late (default: 2)
 RCL_EVENT_HORIZON_DAYS  how many days before its file's delivery day an event time may lie before
                     ingestion quarantines it (default: 3650; see dagster_project/ingestion/load.py)
+RCL_EXPECTATIONS_DIR  the deployment's Great Expectations baselines and overrides of the feature
+                    tables (default: $RCL_DATA_DIR/expectations; see expectations/profile.py)
 RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
                     spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
 
@@ -82,6 +84,8 @@ class Settings:
     prices_include_tax: bool = True
     shop_domains: str = ""
     event_horizon_days: int = 3650
+    # None: $data_dir/expectations (see expectations_path)
+    expectations_dir: Path | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -108,6 +112,7 @@ class Settings:
             duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
             **deployment_settings_from_env(),
             event_horizon_days=int(os.environ.get("RCL_EVENT_HORIZON_DAYS", "3650")),
+            expectations_dir=Path(os.environ["RCL_EXPECTATIONS_DIR"]).resolve() if os.environ.get("RCL_EXPECTATIONS_DIR") else None,
         )
 
     @classmethod
@@ -135,6 +140,11 @@ class Settings:
     def published_warehouse(self) -> Path:
         """The analysts' path: a symlink to the last published complete build."""
         return self.published_warehouse_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def expectations_path(self) -> Path:
+        """The deployment's feature-table baselines and overrides (expectations/profile.py)."""
+        return self.expectations_dir or self.data_dir / "expectations"
 
     @property
     def feast_yaml(self) -> Path:

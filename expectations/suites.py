@@ -1,99 +1,210 @@
-"""Suite definitions: one function per table, building a gx.ExpectationSuite."""
+"""Invariants of the feature tables: what holds for every retailer's data, whatever its prices,
+basket sizes or sources. One `TableSpec` per table names the roles of its columns; the GX suite
+is built from the spec and the frame's own schema (an integer feature is a count, so >= 0).
+
+Business ranges (order values, prices, shipping costs, null shares) are deliberately absent:
+they are profile expectations learnt from the deployment's data (expectations/profile.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
-def customer_features_suite():
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+import pandas as pd
 
-    counts = [
-        "orders_lifetime", "orders_90d", "units_returned_lifetime", "product_views_30d",
-        "add_to_carts_30d", "searches_30d", "support_tickets_90d", "email_opens_90d",
-        "email_clicks_90d", "days_since_first_seen",
-    ]
-    expectations = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
-        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="event_timestamp"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "event_timestamp"]),
-        gxe.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{16}$"),
-        gxe.ExpectColumnValuesToBeBetween(column="revenue_lifetime", min_value=0),
-        gxe.ExpectColumnValuesToBeBetween(column="revenue_90d", min_value=0),
-        gxe.ExpectColumnValuesToBeBetween(column="avg_order_value", min_value=0, max_value=50_000),
-        gxe.ExpectColumnValuesToBeBetween(column="return_rate", min_value=0, max_value=1),
-        gxe.ExpectColumnValuesToBeInSet(column="preferred_device", value_set=["desktop", "mobile", "tablet"]),
-        # Most customers are seen on the web: a collapse of the stitching would show here first.
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="preferred_device", min_value=0.3),
-        # Null-rate bounds: nulls are legitimate (no order yet, nothing returned) but a jump in
-        # their share means a join or a source went missing.
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="avg_order_value", min_value=0.5),
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="return_rate", min_value=0.3),
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="favourite_category", min_value=0.3),
-    ]
-    expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in counts]
-    expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts]
-    return gx.ExpectationSuite(name="customer_features", expectations=expectations)
+# Ingestion admits event times up to one day ahead of its clock (source clocks drift), and a
+# feature row is stamped at the midnight after its day: up to one more day.
+FUTURE_TOLERANCE = timedelta(days=2)
+
+# A clear-text email anywhere in a string column, and an international phone number (a
+# national number without "+" cannot be told from a numeric SKU, and staging hashes phones).
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+PHONE_PATTERN = r"^\s*\+\d[\d\s()./-]{6,}\d\s*$"
+
+# customer_id is minted by dbt (int_customer_id_registry): its format is ours, not the shop's.
+CUSTOMER_ID_PATTERN = r"^cus_[0-9a-f]{16}$"
 
 
-def product_features_suite():
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
+@dataclass(frozen=True)
+class TableSpec:
+    """The roles of a feature table's columns. Integer columns not named here are counts."""
 
-    counts = [
-        "product_views_7d", "add_to_carts_7d", "units_sold_30d", "review_count", "units_on_hand",
-        "units_available", "locations_in_stock", "stores_in_stock",
-    ]
-    expectations = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
-        gxe.ExpectColumnValuesToNotBeNull(column="product_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="event_timestamp"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["product_id", "event_timestamp"]),
-        # A zero or missing price would be shown to customers and fed to ranking.
-        gxe.ExpectColumnValuesToNotBeNull(column="price"),
-        gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0.01, max_value=20_000),
-        gxe.ExpectColumnValuesToNotBeNull(column="category_level_1"),
-        gxe.ExpectColumnValuesToBeBetween(column="avg_rating", min_value=1, max_value=5),
-        gxe.ExpectColumnValuesToBeBetween(column="return_rate_90d", min_value=0, max_value=1),
-        gxe.ExpectColumnValuesToBeBetween(column="view_to_order_rate_30d", min_value=0),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="units_on_hand", column_B="units_available", or_equal=True),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="locations_in_stock", column_B="stores_in_stock", or_equal=True),
-        # Null-rate bounds (products without reviews, views or returns have nulls there).
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="avg_rating", min_value=0.1),
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="return_rate_90d", min_value=0.5),
-        gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column="view_to_order_rate_30d", min_value=0.5),
-    ]
-    expectations += [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in counts]
-    expectations += [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts]
-    return gx.ExpectationSuite(name="product_features", expectations=expectations)
+    name: str
+    entity: str
+    timestamp: str = "event_timestamp"
+    ids: tuple[str, ...] = ()
+    id_patterns: dict[str, str] = field(default_factory=dict)
+    unique: tuple[tuple[str, ...], ...] = ()
+    required: tuple[str, ...] = ()
+    money: tuple[str, ...] = ()        # amounts: >= 0
+    positive: tuple[str, ...] = ()     # > 0
+    rates: tuple[str, ...] = ()        # shares of a whole: [0, 1]
+    ratios: tuple[str, ...] = ()       # quotients that may exceed 1: >= 0
+    contract_ranges: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # column -> contract column
+    at_least: tuple[tuple[str, str], ...] = ()  # (a, b): a >= b by construction
+    not_profiled: tuple[str, ...] = ()
+
+    def key(self) -> tuple[str, str]:
+        return (self.entity, self.timestamp)
 
 
-def cart_features_suite():
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-
-    expectations = [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
-        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="event_timestamp"),
-        gxe.ExpectColumnValuesToNotBeNull(column="cart_id"),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "event_timestamp"]),
-        gxe.ExpectColumnValuesToBeUnique(column="cart_id"),
-        gxe.ExpectColumnValuesToMatchRegex(column="customer_id", regex=r"^cus_[0-9a-f]{16}$"),
-        # a cart cannot hold a negative number of items or a negative value (removals of items
-        # never added would mean a tracking bug)
-        gxe.ExpectColumnValuesToBeBetween(column="cart_items", min_value=0),
-        gxe.ExpectColumnValuesToBeBetween(column="cart_value", min_value=0, max_value=100_000),
-        gxe.ExpectColumnValuesToBeBetween(column="cart_checkout_step", min_value=0, max_value=4),
-        gxe.ExpectColumnValuesToBeBetween(column="cart_shipping_amount_seen", min_value=0, max_value=500),
-        gxe.ExpectColumnValuesToBeInSet(column="cart_device", value_set=["desktop", "mobile", "tablet"]),
-        gxe.ExpectColumnValuesToNotBeNull(column="cart_ordered"),
-    ]
-    return gx.ExpectationSuite(name="cart_features", expectations=expectations)
-
-
-SUITES = {
-    "customer_features": customer_features_suite,
-    "product_features": product_features_suite,
-    "cart_features": cart_features_suite,
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            name="customer_features",
+            entity="customer_id",
+            ids=("customer_id",),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"),),
+            required=("customer_id", "event_timestamp"),
+            money=("revenue_lifetime", "revenue_90d", "avg_order_value"),
+            rates=("return_rate",),
+            not_profiled=("feature_date",),
+        ),
+        TableSpec(
+            name="product_features",
+            entity="product_id",
+            ids=("product_id",),
+            unique=(("product_id", "event_timestamp"),),
+            # the product's own attribute from the PIM, which every row is built from: a row
+            # without a price (or at 0.00) would be shown to customers and fed to ranking
+            required=("product_id", "event_timestamp", "price"),
+            positive=("price",),
+            money=("revenue_30d",),
+            rates=("return_rate_90d",),
+            # order lines per product view: orders placed without a tracked view make it exceed 1
+            ratios=("view_to_order_rate_30d",),
+            contract_ranges={"avg_rating": ("pim", "reviews", "rating")},
+            at_least=(("units_on_hand", "units_available"), ("locations_in_stock", "stores_in_stock")),
+            not_profiled=("feature_date",),
+        ),
+        TableSpec(
+            name="cart_features",
+            entity="customer_id",
+            ids=("customer_id", "cart_id"),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"), ("cart_id",)),
+            required=("customer_id", "event_timestamp", "cart_id"),
+            # cart_items and cart_value are added minus removed: below zero means removals of
+            # items never added (a tracking bug), so they are a count and an amount like any other
+            money=("cart_value", "cart_shipping_amount_seen"),
+        ),
+    )
 }
+
+
+def column_kinds(df: pd.DataFrame, spec: TableSpec) -> dict[str, str]:
+    """Each column's kind from the frame's dtype and the spec: id, timestamp, date, count,
+    money, rate, ratio, measure (a float with no declared role), flag, category (text)."""
+    kinds = {}
+    for name in df.columns:
+        dtype = df[name].dtype
+        if name in spec.ids:
+            kinds[name] = "id"
+        elif name == spec.timestamp or pd.api.types.is_datetime64_any_dtype(dtype):
+            kinds[name] = "timestamp"
+        elif pd.api.types.is_bool_dtype(dtype):
+            kinds[name] = "flag"
+        elif name in spec.rates:
+            kinds[name] = "rate"
+        elif name in spec.ratios:
+            kinds[name] = "ratio"
+        elif name in spec.money or name in spec.positive:
+            kinds[name] = "money"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kinds[name] = "count"
+        elif pd.api.types.is_float_dtype(dtype):
+            kinds[name] = "measure"
+        elif len(df[name].dropna()) and isinstance(df[name].dropna().iloc[0], bool):
+            kinds[name] = "flag"  # nullable booleans arrive as object
+        elif name in spec.not_profiled or _is_date(df[name]):
+            kinds[name] = "date"
+        else:
+            kinds[name] = "category"
+    return kinds
+
+
+def _is_date(series: pd.Series) -> bool:
+    import datetime as dt
+
+    values = series.dropna()
+    return len(values) > 0 and isinstance(values.iloc[0], dt.date)
+
+
+def contract_range(ref: tuple[str, str, str]) -> tuple[float | None, float | None]:
+    from dagster_project.contracts import get_contract
+
+    system, entity, column = ref
+    c = next(c for c in get_contract(system, entity).columns if c.name == column)
+    return c.min_value, c.max_value
+
+
+def invariant_suite(table: str, df: pd.DataFrame, now: datetime | None = None):
+    """The blocking invariants of `table`, for the columns `df` has."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    spec = TABLES[table]
+    kinds = column_kinds(df, spec)
+
+    def meta(rule: str, why: str) -> dict:
+        return {"gate": "invariant", "rule": rule, "why": why}
+
+    # No "at least one row": a deployment without the source of a table (no web analytics: no
+    # carts) has an empty table, which is no error; a table that empties after it had rows is
+    # caught by the profile's entity count.
+    expectations = []
+    for name in spec.required:
+        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=name, meta=meta("required", "a row cannot exist without it")))
+    for columns in spec.unique:
+        why = "one row per entity and time (Feast's point-in-time join needs it)" if len(columns) > 1 else "identifies one row"
+        if len(columns) == 1:
+            expectations.append(gxe.ExpectColumnValuesToBeUnique(column=columns[0], meta=meta("unique", why)))
+        else:
+            expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns), meta=meta("unique", why)))
+    if spec.timestamp in df.columns:
+        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        limit = now + FUTURE_TOLERANCE
+        if getattr(df[spec.timestamp].dt, "tz", None) is None:
+            limit = limit.replace(tzinfo=None)
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column=spec.timestamp, max_value=limit,
+            meta=meta("not_future", f"event time at most {FUTURE_TOLERANCE.days} days after the run (clock skew + next-midnight stamp)")))
+    for name, pattern in spec.id_patterns.items():
+        if name in df.columns:
+            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=name, regex=pattern, meta=meta("id_format", "minted by the pipeline")))
+    for name, kind in kinds.items():
+        if kind == "id":
+            expectations.append(gxe.ExpectColumnValuesToNotMatchRegex(column=name, regex="@", meta=meta("no_pii", "an identifier with '@' is an email in clear text")))
+        elif kind == "category":
+            expectations.append(gxe.ExpectColumnValuesToNotMatchRegex(column=name, regex=EMAIL_PATTERN, meta=meta("no_pii", "no clear-text email in a feature")))
+        if kind in ("id", "category"):
+            expectations.append(gxe.ExpectColumnValuesToNotMatchRegex(column=name, regex=PHONE_PATTERN, meta=meta("no_pii", "no clear-text phone number in a feature")))
+        if name in spec.positive:
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(column=name, min_value=0, strict_min=True, meta=meta("positive", "a price of zero is a placeholder, not a price")))
+        elif kind in ("count", "money", "ratio"):
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(column=name, min_value=0, meta=meta("non_negative", f"a {kind} is never negative")))
+        elif kind == "rate":
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(column=name, min_value=0, max_value=1, meta=meta("rate", "a share of a whole")))
+    for name, ref in spec.contract_ranges.items():
+        if name in df.columns:
+            low, high = contract_range(ref)
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(
+                column=name, min_value=low, max_value=high,
+                meta=meta("contract_range", f"a mean of {'.'.join(ref)} stays within its contract range")))
+    for a, b in spec.at_least:
+        if a in df.columns and b in df.columns:
+            expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=a, column_B=b, or_equal=True, meta=meta("at_least", f"{b} is a part of {a}")))
+    return gx.ExpectationSuite(name=f"{table}_invariants", expectations=expectations)
+
+
+def _suite_builder(table: str):
+    def build(df: pd.DataFrame, now: datetime | None = None):
+        return invariant_suite(table, df, now)
+
+    return build
+
+
+SUITES = {name: _suite_builder(name) for name in TABLES}

@@ -1,5 +1,7 @@
 """A failing expectation stops publishing: the gated feature view is not materialized to the
-online store, which keeps serving the last good values, while the other view still publishes."""
+online store, which keeps serving the last good values, while the other view still publishes.
+An invariant blocks whatever the baseline; a drift against the deployment's baseline blocks
+until it is accepted."""
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
     gate = checks["product_features_expectations"]
     assert not gate.passed
     failures = gate.metadata["failures"].value
-    assert any(f["column"] == "price" and f["unexpected_count"] >= 1 for f in failures)
+    [zero] = [f for f in failures if f["column"] == "price" and f["unexpected_count"] >= 1]
+    assert (zero["gate"], zero["rule"]) == ("invariant", "positive")  # an invariant: blocks whatever the baseline
+    assert {row["product_id"] for row in zero["sample_rows"]} == {product["product_id"]}
     assert checks["customer_features_expectations"].passed
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
@@ -57,6 +61,51 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
         features=["product_features:price"], entity_rows=[{"product_id": product["product_id"]}]
     ).to_dict()["price"][0]
     assert after == before
+
+
+def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, tmp_path):
+    """Every product's price is 100 times what it was (a feed switched to cents): valid for the
+    contract and for the invariants, but far outside this deployment's baseline. The gate blocks
+    product_features' publication and names the command that accepts the change; after
+    accept_baseline the next run publishes the new prices."""
+    from expectations.baseline import accept_baseline
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(pipeline_settings.data_dir, data_dir)
+    settings = make_settings(data_dir)
+    products_dir = settings.landing_dir / "pim" / "products"
+    latest = {}
+    for path in sorted(products_dir.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            latest[record["product_id"]] = record
+    last_day = sorted(p.stem for p in (settings.landing_dir / "wms" / "inventory_snapshots").glob("*.csv"))[-1]
+    with open(products_dir / f"{last_day}.jsonl", "a") as feed:
+        for record in latest.values():
+            feed.write(json.dumps({**record, "price": round(record["price"] * 100, 2), "updated_at": f"{last_day}T12:00:00Z"}) + "\n")
+
+    blocked = run_pipeline(settings)
+    checks = {e.check_name: e for e in blocked.get_asset_check_evaluations()}
+    gate = checks["product_features_expectations"]
+    assert not gate.passed
+    [price] = [f for f in gate.metadata["failures"].value if f["column"] == "price"]
+    assert price["gate"] == "profile" and price["by"]["p50"]["spreads"] > 1
+    assert "rcl baseline accept product_features" in gate.metadata["to_accept"].value
+    materialized = {e.asset_key.to_user_string() for e in blocked.get_asset_materialization_events()}
+    assert "online_store/product_features" not in materialized
+    assert "online_store/customer_features" in materialized
+
+    accepted = accept_baseline(settings, "product_features")
+    assert any(line.startswith("price: p50") for line in accepted["changes"])
+    published = run_pipeline(settings)
+    checks = {e.check_name: e for e in published.get_asset_check_evaluations()}
+    assert checks["product_features_expectations"].passed
+    assert "online_store/product_features" in {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()}
+    some = next(iter(latest.values()))
+    served = get_feature_store(settings).get_online_features(
+        features=["product_features:price"], entity_rows=[{"product_id": some["product_id"]}]
+    ).to_dict()["price"][0]
+    assert served == pytest.approx(some["price"] * 100)
 
 
 def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(pipeline_settings, tmp_path):

@@ -1,6 +1,7 @@
 """Great Expectations gates: raw suites generated from the contracts (non-blocking, on a bounded
 sample, failures with expectation, count and sample values, a viewable page), and feature-table
-suites that compare with the last good run (row count change, mean drift, null rates)."""
+gates: invariants on every row, profile compared with the deployment's baseline (more in
+tests/test_feature_gates.py)."""
 
 from __future__ import annotations
 
@@ -105,66 +106,43 @@ def test_raw_check_validates_a_bounded_sample(tmp_path, monkeypatch):
     assert df.order_id.tolist() == again.order_id.tolist()  # seeded: a re-run validates the same rows
 
 
-def test_drift_expectations_compare_with_the_last_good_run():
-    import great_expectations as gx
-
-    from expectations.history import drift_expectations, summarize
-    from expectations.runner import validate_dataframe
-
-    good = pd.DataFrame({"price": [10.0, 20.0, 30.0, 40.0] * 25, "avg_rating": [4.0, None, 3.0, 5.0] * 25})
-    history = summarize(good, "product_features")
-    assert history["rows"] == 100 and history["columns"]["avg_rating"]["null_rate"] == 0.25
-
-    def check(df):
-        suite = gx.ExpectationSuite(name="drift", expectations=drift_expectations(history))
-        return validate_dataframe(df, "drift", suite=suite)
-
-    assert check(good).success
-    assert check(good.iloc[:90]).success  # a small change is fine
-    half = check(good.iloc[:40])
-    assert [f.expectation for f in half.failed] == ["expect_table_row_count_to_be_between"]
-    cents = check(good.assign(price=good.price * 100))  # a unit change: euros became cents
-    assert [(f.expectation, f.column) for f in cents.failed] == [("expect_column_mean_to_be_between", "price")]
-    nulls = check(good.assign(avg_rating=None))
-    assert ("expect_column_proportion_of_non_null_values_to_be_between", "avg_rating") in {
-        (f.expectation, f.column) for f in nulls.failed
-    }
-
-
 @pytest.mark.slow
-def test_feature_gate_keeps_history_of_the_last_good_run_and_fails_on_drift(pipeline_settings, tmp_path):
+def test_feature_gate_compares_with_the_deployments_baseline_and_blocks_on_drift(pipeline_settings, tmp_path):
     from dagster_project.defs.checks.features import build_feature_check
     from dagster_project.feature_store import feature_table_path
 
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir)
     settings = make_settings(data_dir)
-    results_dir = data_dir / "validation" / "product_features"
-    history = json.loads((results_dir / "last_good.json").read_text())  # written by the session's passing run
-    assert history["rows"] > 0 and "price" in history["columns"]
-    assert list(results_dir.glob("*.html")), "a validation page is stored next to the JSON"
+    baseline_file = data_dir / "expectations" / "product_features.profile.json"
+    baseline = json.loads(baseline_file.read_text())  # recorded by the session's first, passing run
+    assert baseline["recorded_by"] == "first run" and baseline["entities"] > 0 and "price" in baseline["columns"]
+    assert list((data_dir / "validation" / "product_features").glob("*.html")), "a validation page is stored"
 
     check = build_feature_check("product_features", settings)
     again = check(dg.build_op_context())
     assert again.passed, again.metadata["failures"].value
-    assert "last good run" in again.metadata["history"].value
+    assert "compared with the baseline" in again.metadata["baseline"].value
+    rolled = json.loads(baseline_file.read_text())
+    assert rolled["recorded_by"] == "passing run" and rolled["entities"] == baseline["entities"]
 
-    # Half the table disappears (e.g. a broken join): the row-count expectation from the history fails.
+    # Half the products disappear (e.g. a broken join): fewer entities than the baseline allows.
     path = feature_table_path(settings, "product_features")
     df = pd.read_parquet(path)
     df.iloc[: len(df) // 2].to_parquet(path, index=False)
     dropped = check(dg.build_op_context())
     assert not dropped.passed
-    failures = dropped.metadata["failures"].value
-    assert any(f["expectation"] == "expect_table_row_count_to_be_between" for f in failures)
+    [failure] = [f for f in dropped.metadata["failures"].value if f["rule"] == "entities"]
+    assert failure["observed"] < failure["allowed"]["min"] and "fewer than the baseline" in failure["message"]
+    assert "rcl baseline accept product_features" in dropped.metadata["to_accept"].value
     page = dropped.metadata["validation_page"].value.removeprefix("file://")
     assert "expect_table_row_count_to_be_between" in open(page).read()
-    # a failing run does not become the reference
-    assert json.loads((results_dir / "last_good.json").read_text())["rows"] == history["rows"]
+    # a failing run does not become the baseline
+    assert json.loads(baseline_file.read_text())["recorded_at"] == rolled["recorded_at"]
 
 
 @pytest.mark.slow
-def test_first_feature_validation_says_there_is_no_history(pipeline_settings, tmp_path):
+def test_first_feature_validation_records_the_baseline(pipeline_settings, tmp_path):
     from dagster_project.defs.checks.features import build_feature_check
 
     data_dir = tmp_path / "data"
@@ -172,8 +150,8 @@ def test_first_feature_validation_says_there_is_no_history(pipeline_settings, tm
     settings = make_settings(data_dir)
     result = build_feature_check("customer_features", settings)(dg.build_op_context())
     assert result.passed
-    assert result.metadata["history"].value.startswith("first run")
-    assert (data_dir / "validation" / "customer_features" / "last_good.json").exists()
+    assert result.metadata["baseline"].value.startswith("first run: baseline recorded")
+    assert (data_dir / "expectations" / "customer_features.profile.json").exists()
 
 
 def test_validating_by_column_groups_gives_the_whole_frame_results():
@@ -207,12 +185,15 @@ def test_validating_by_column_groups_gives_the_whole_frame_results():
     damaged.loc[5, "price"] = 0.0                                    # out of range
     damaged.loc[7:9, "units_available"] = 1000                      # A < B
     damaged.loc[11, ["product_id", "event_timestamp"]] = damaged.loc[12, ["product_id", "event_timestamp"]].values
-    damaged["avg_rating"] = np.nan                                   # null share collapses
-    damaged = damaged.drop(columns=["brand"])                        # a column goes missing
+    damaged.loc[17, "brand"] = "someone@example.com"                 # an email in clear text
 
+    from expectations.suites import SUITES
+
+    damaged.loc[13, "return_rate_90d"] = 1.5                          # a rate above 1
     for frame in (clean, damaged):
-        whole = validate_dataframe(frame, "product_features", by_columns=False)
-        grouped = validate_dataframe(frame, "product_features", by_columns=True)
+        suite = SUITES["product_features"](frame)  # built once: "not in the future" depends on the clock
+        whole = validate_dataframe(frame, "product_features", suite=suite, by_columns=False)
+        grouped = validate_dataframe(frame, "product_features", suite=suite, by_columns=True)
         assert (grouped.success, grouped.evaluated) == (whole.success, whole.evaluated)
         def failures(summary):
             return sorted((f.expectation, f.column or "", f.unexpected_count or 0, repr(f.unexpected_sample))
@@ -228,7 +209,8 @@ def test_validating_by_column_groups_gives_the_whole_frame_results():
         assert grouped.result_json["statistics"]["evaluated_expectations"] == grouped.evaluated
     assert validate_dataframe(clean, "product_features").success
     failed = {(f.expectation, f.column) for f in validate_dataframe(damaged, "product_features").failed}
-    assert {("expect_column_values_to_be_between", "price"),
-            ("expect_column_pair_values_a_to_be_greater_than_b", None),
-            ("expect_compound_columns_to_be_unique", None),
-            ("expect_column_proportion_of_non_null_values_to_be_between", "avg_rating")} <= failed
+    assert failed == {("expect_column_values_to_be_between", "price"),
+                      ("expect_column_values_to_be_between", "return_rate_90d"),
+                      ("expect_column_values_to_not_match_regex", "brand"),
+                      ("expect_column_pair_values_a_to_be_greater_than_b", None),
+                      ("expect_compound_columns_to_be_unique", None)}
