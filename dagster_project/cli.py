@@ -2,6 +2,7 @@
 
     rcl run [--landing-dir DIR] [--data-dir DIR] [--partition DAY | --partition FIRST..LAST]
     rcl sample [--world default|...] [--scale small] [--seed 42] [--data-dir DIR]
+    rcl baseline accept|show TABLE [--data-dir DIR]
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -305,6 +306,16 @@ def _cmd_sample(args) -> int:
     return EXIT_OK
 
 
+def _cmd_baseline(args) -> int:
+    """Accept (or show) a feature table's profile as the deployment's baseline for its gate."""
+    from expectations.baseline import main as baseline_main
+
+    argv = [args.action, "--table", args.table]
+    if args.data_dir is not None:
+        argv += ["--data-dir", str(args.data_dir)]
+    return baseline_main(argv)
+
+
 def _instance(args):
     """The Dagster instance of DAGSTER_HOME when set (the UI then shows the run), else ephemeral."""
     if os.environ.get("DAGSTER_HOME"):
@@ -346,6 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--data-dir", type=Path, default=None)
     sample_parser.add_argument("--landing-dir", type=Path, default=None)
     sample_parser.set_defaults(func=_cmd_sample)
+
+    from dagster_project.feature_store import FEATURE_VIEWS
+
+    baseline_parser = sub.add_parser(
+        "baseline", help="accept a feature table's data as its gate's new baseline (after an intended change)")
+    baseline_parser.add_argument("action", choices=("accept", "show"))
+    baseline_parser.add_argument("table", choices=FEATURE_VIEWS)
+    baseline_parser.add_argument("--data-dir", type=Path, default=None)
+    baseline_parser.set_defaults(func=_cmd_baseline)
     return parser
 
 
@@ -353,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as exc:  # bad settings: a message, not a stack trace
+    except (ValueError, FileNotFoundError) as exc:  # bad settings or input: a message, not a stack trace
         print(f"rcl: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

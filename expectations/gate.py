@@ -32,7 +32,7 @@ from expectations.profile import (
 from expectations.runner import FailedExpectation, merge_summaries, validate_dataframe
 from expectations.suites import TableSpec, invariant_suite
 
-ACCEPT_COMMAND = "rcl baseline accept {table}"
+ACCEPT_COMMAND = "rcl baseline accept {table} --data-dir {data_dir}"
 ACCEPT_PYTHON = "python -m expectations.baseline accept --table {table} --data-dir {data_dir}"
 SAMPLE_ROWS = 5
 # Expectations that only ask whether a value matches a pattern: validated on each column's
@@ -62,7 +62,7 @@ def accept_command(settings: Settings, table: str) -> str:
     python = ACCEPT_PYTHON.format(table=table, data_dir=settings.data_dir)
     if settings.expectations_path != settings.data_dir / "expectations":
         python += f" --expectations-dir {settings.expectations_path}"
-    return f"{ACCEPT_COMMAND.format(table=table)}  (or: {python})"
+    return f"{ACCEPT_COMMAND.format(table=table, data_dir=settings.data_dir)}  (or: {python})"
 
 
 def distinct_values(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

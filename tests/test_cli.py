@@ -77,3 +77,13 @@ def test_summary_of_the_sessions_real_run(pipeline_settings, pipeline):
             assert loaded == source.rows_loaded, source.name
     text = summary.render()
     assert "oms__orders" in text and "Result: OK" in text
+
+
+def test_baseline_without_a_feature_table_is_a_clear_error(tmp_path):
+    proc = subprocess.run([str(RCL), "baseline", "accept", "product_features", "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == EXIT_ERROR
+    assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    shown = subprocess.run([str(RCL), "baseline", "show", "customer_features", "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert shown.returncode == 1 and "no baseline" in shown.stdout
