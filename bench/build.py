@@ -41,7 +41,7 @@ def bench_jobs(settings):
 
     defs = build_defs(settings)
     dbt_assets = [a for a in defs.assets if getattr(a, "op", None) is not None
-                  and a.op.name in ("dbt_models", "dbt_daily_models")]
+                  and a.op.name.startswith("dbt_")]
     gx_checks = list(defs.asset_checks or [])
     build_job = dg.define_asset_job("bench_build", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("feast"))
     dbt_job = dg.define_asset_job(

@@ -79,3 +79,85 @@ def test_the_dbt_resource_knows_its_version_without_starting_dbt(monkeypatch):
     monkeypatch.setattr(dbt_resource, "check_output", no_process)
     monkeypatch.setattr(subprocess, "check_output", no_process)
     assert str(dbt_cli()._cli_version) == version("dbt-core")
+
+
+def _upstream(graph, key: dg.AssetKey) -> set[str]:
+    seen, frontier = set(), [key]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys:
+            if parent.to_user_string() not in seen:
+                seen.add(parent.to_user_string())
+                frontier.append(parent)
+    return seen
+
+
+def test_dbt_steps_follow_the_lineage_so_a_failure_stays_where_it_happened(tmp_path):
+    """A failed step stops only the steps downstream of it: each source system's daily models are
+    a step reading only that system, one feature table per step, and the feature tables and views
+    that do not read the warehouse source do not wait for it."""
+    defs = build_defs(make_settings(tmp_path))
+    graph = defs.resolve_asset_graph()
+    dbt_steps = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.op.name.startswith("dbt_")]
+    assert {"dbt_daily_oms", "dbt_daily_web", "dbt_daily_wms", "dbt_core", "dbt_audit"} <= {a.op.name for a in dbt_steps}
+    for step in dbt_steps:
+        upstream = {p.to_user_string() for key in step.keys for p in graph.get(key).parent_keys} - {
+            k.to_user_string() for k in step.keys}
+        if step.op.name.startswith("dbt_daily_"):
+            system = step.op.name.removeprefix("dbt_daily_")
+            assert upstream and all(p.startswith(f"raw/{system}__") for p in upstream), (step.op.name, upstream)
+        # one feature table per step: one table's failure does not hold back another view
+        features = [k for k in step.keys if k.path[0] == "features"]
+        assert len(features) <= 1 and (not features or len(step.keys) == 1), step.op.name
+
+    for view in ("customer_features", "cart_features"):
+        lineage = _upstream(graph, dg.AssetKey(["online_store", view]))
+        assert not any(k.startswith("raw/wms__") or k.startswith("staging/stg_wms__") for k in lineage), view
+    assert "raw/wms__locations" in _upstream(graph, dg.AssetKey(["online_store", "product_features"]))
+
+
+def test_every_dbt_test_runs_in_the_step_that_builds_its_last_parent(tmp_path):
+    """dbt runs with `buildable` indirect selection: a test runs in its model's step only when
+    every model it reads is built there or upstream. A test between two models of unrelated
+    steps would silently never run; cross-source references belong in audit.orphans instead."""
+    import json
+
+    from dagster_project.defs.assets.dbt import dbt_steps
+    from dagster_project.defs.project import dbt_project
+
+    build_defs(make_settings(tmp_path))  # parses the project if needed
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    steps = dbt_steps(manifest)
+    uid_of = {node["name"]: uid for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+
+    def ancestors(unique_id: str) -> set[str]:
+        seen, frontier = set(), [unique_id]
+        while frontier:
+            for parent in manifest["nodes"].get(frontier.pop(), {}).get("depends_on", {}).get("nodes", []):
+                if parent not in seen:
+                    seen.add(parent)
+                    frontier.append(parent)
+        return seen
+
+    never_run = []
+    for uid, node in manifest["nodes"].items():
+        if node["resource_type"] != "test":
+            continue
+        parents = {p for p in node["depends_on"]["nodes"] if p.startswith("model.")}
+        # dbt's `buildable`: a step runs the test when its models and their ancestors hold every parent
+        runs_in = [name for name, step in steps.items()
+                   if parents & {uid_of[m] for m in step["models"]}
+                   and parents <= {uid_of[m] for m in step["models"]}.union(*(ancestors(uid_of[m]) for m in step["models"]))]
+        if not runs_in:
+            never_run.append(node["name"])
+    assert never_run == []
+
+
+def test_rejected_deliveries_and_orphan_rates_have_checks(tmp_path):
+    defs = build_defs(make_settings(tmp_path))
+    graph = defs.resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert {(f"raw/{c.name}", "delivery_accepted") for c in CONTRACTS} <= checks
+    assert ("audit/orphan_rates", "orphan_rate_within_limit") in checks
+    # nothing waits for them: a breach fails the run, not the rest of the graph
+    assert not any(graph.get_check_spec(k).blocking for k in graph.asset_check_keys
+                   if k.name in ("delivery_accepted", "orphan_rate_within_limit"))

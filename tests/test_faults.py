@@ -314,3 +314,56 @@ def test_redis_down_during_materialization_never_half_publishes(pipeline_setting
         del store
     finally:
         pipeline_settings.export_env()
+
+
+# ---------------------------------------------------------------- rejected delivery
+
+def test_a_rejected_delivery_keeps_the_last_good_load_and_fails_only_its_check(sample_landing, tmp_path):
+    """Fast tier of tests/test_blast_radius.py: the ingestion step of a delivery the contract
+    rejects succeeds with the table at its last good load (so downstream steps can run on it),
+    records why, and the entity's delivery_accepted check fails the run."""
+    import dagster as dg
+
+    from dagster_project.defs.assets.ingestion import build_ingestion_asset
+    from dagster_project.defs.checks.delivery import build_delivery_check
+    from dagster_project.defs.resources import build_resources
+    from dagster_project.demo import partition_range_tags
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(sample_landing / "landing", data_dir / "landing")
+    settings = make_settings(data_dir)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    contract = next(c for c in CONTRACTS if c.name == "wms__locations")
+    assets = [build_ingestion_asset(contract, settings), build_delivery_check(contract)]
+    resources = {"warehouse": build_resources(settings)["warehouse"]}
+    instance = dg.DagsterInstance.ephemeral()
+    job = dg.Definitions(assets=assets[:1], asset_checks=assets[1:], resources=resources,
+                         jobs=[dg.define_asset_job("load", dg.AssetSelection.all())]).resolve_job_def("load")
+    tags = partition_range_tags(job)
+
+    def load():
+        return job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+
+    assert load().success
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        good = conn.execute(f"select * from {contract.raw_table} order by all").fetchall()
+
+    bad_file = data_dir / "landing" / "wms" / "locations" / "2099-01-01.csv"
+    bad_file.write_text("location_id,location_type,name,country,latitude,longitude,is_click_and_collect\n"
+                        "ST-99,store,New store,DE,52.5,13.4,true\n")
+    result = load()
+
+    assert not result.success
+    assert {e.step_key for e in result.all_events if e.is_step_failure} == {"raw__wms__locations_delivery_accepted"}
+    # one materialization per partition of the run, each with the reason
+    reasons = {e.step_materialization_data.materialization.metadata["delivery_rejected"].value
+               for e in result.get_asset_materialization_events()}
+    (reason,) = reasons
+    assert "2099-01-01.csv" in reason and "city" in reason
+    assert {(e.check_name, e.passed) for e in result.get_asset_check_evaluations()} == {
+        ("rows_reconciled", False), ("quarantine_rate", False), ("contract_expectations", False)}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        assert conn.execute(f"select * from {contract.raw_table} order by all").fetchall() == good
+
+    bad_file.unlink()  # the source fixes its export: the next run is clean again
+    assert load().success

@@ -12,7 +12,9 @@ def build_defs(settings: Settings) -> dg.Definitions:
     from dagster_project.defs.assets.feast import build_feast_assets
     from dagster_project.defs.assets.ingestion import build_ingestion_assets
     from dagster_project.defs.assets.publish import build_publish_asset
+    from dagster_project.defs.checks.delivery import build_delivery_checks
     from dagster_project.defs.checks.features import build_feature_checks
+    from dagster_project.defs.checks.orphans import build_orphan_checks
     from dagster_project.defs.jobs import build_jobs, build_schedules
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.defs.resources import build_resources
@@ -29,10 +31,11 @@ def build_defs(settings: Settings) -> dg.Definitions:
         *build_feast_assets(settings),
         build_publish_asset(settings, published_models),
     ]
+    partitioned = [a for a in [*ingestion_assets, *dbt_models] if a.partitions_def is not None]
     return dg.Definitions(
         assets=assets,
-        asset_checks=build_feature_checks(settings),
-        jobs=build_jobs([*ingestion_assets, dbt_models[0]]),
+        asset_checks=[*build_feature_checks(settings), *build_delivery_checks(settings), *build_orphan_checks(settings)],
+        jobs=build_jobs(partitioned),
         schedules=build_schedules(),
         resources=build_resources(settings),
         # Every step writes the same DuckDB file (one writer at a time), so steps run one after

@@ -1,15 +1,25 @@
 """The dbt project as Dagster assets, sources mapped onto the ingestion assets so the lineage graph
 is one connected picture, dbt tests as asset checks.
 
-Two @dbt_assets over the one manifest: the models tagged `daily` (the incremental event models
-and the views they read) share the ingestion assets' daily partitions; every other model is
-unpartitioned and rebuilt from them on each run (identity resolution and the customer marts
-look at all of history). A partition's run passes its delivery window to dbt as vars; a run
-over every partition is a `--full-refresh` of the incremental models."""
+The models are split into several @dbt_assets (one dbt process each) along the lineage, so that
+a failure stops only what reads it: Dagster does not run a step whose upstream step failed.
+
+- `dbt_daily_<system>`: the models tagged `daily` (incremental event models and the views they
+  read), one step per source system they read (oms, web, wms). They share the ingestion assets'
+  daily partitions: a partition's run passes its delivery window to dbt as vars; a run over every
+  partition is a `--full-refresh` of the incremental models.
+- `dbt_core`: every other staging, intermediate and mart model, rebuilt on each run (identity
+  resolution and the customer marts look at all of history). It reads the OMS, web, CRM and PIM,
+  so a step per one of those systems would stop the same steps; the warehouse (WMS) is read only
+  by `dbt_daily_wms`, `product_features` and the audit, so a WMS failure stops only those.
+- `dbt_<feature table>`: one per feature table, so that one table's failure does not hold back
+  another feature view's online publication.
+- `dbt_audit`: the orphan audit (rows whose parent in another source or delivery is unknown).
+
+Tests run with dbt's `buildable` indirect selection: a test runs in the step that builds its
+model once every model it reads is built (in that step or upstream of it)."""
 
 import json
-
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,48 +39,87 @@ class RetailDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        # models/<layer>/... -> group "<layer>" (staging, intermediate, marts, features)
+        # models/<layer>/... -> group "<layer>" (staging, intermediate, marts, features, audit)
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
 translator = RetailDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
+DAILY_TAG = "daily"
+# A test runs where all the models it reads are built: never against a model of another step
+# that this run has not built yet (or built before the error this step reports).
+INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
 
-DAILY_SELECTION = "tag:daily"
+
+def _models(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+
+
+def source_systems(manifest: Mapping[str, Any], unique_id: str) -> frozenset[str]:
+    """The source systems a model reads, directly or through other models."""
+    systems, seen, frontier = set(), set(), [unique_id]
+    while frontier:
+        node = manifest["nodes"].get(frontier.pop()) or {}
+        for parent in node.get("depends_on", {}).get("nodes", []):
+            if parent.startswith("source."):
+                systems.add(manifest["sources"][parent]["source_name"])
+            elif parent not in seen:
+                seen.add(parent)
+                frontier.append(parent)
+    return frozenset(systems)
+
+
+def dbt_steps(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """name -> {"models": [model names], "partitioned": bool}: how the models are split into steps."""
+    steps: dict[str, dict[str, Any]] = {}
+    for uid, node in sorted(_models(manifest).items()):
+        layer = node["fqn"][1]
+        if DAILY_TAG in node["tags"]:
+            systems = source_systems(manifest, uid)
+            if len(systems) != 1:
+                raise ValueError(f"{node['name']}: a daily model must read exactly one source system, reads {sorted(systems)}")
+            name, partitioned = f"dbt_daily_{next(iter(systems))}", True
+        elif layer == "features":
+            name, partitioned = f"dbt_{node['name']}", False
+        elif layer == "audit":
+            name, partitioned = "dbt_audit", False
+        else:
+            name, partitioned = "dbt_core", False
+        steps.setdefault(name, {"models": [], "partitioned": partitioned})["models"].append(node["name"])
+    return steps
 
 
 def build_dbt_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = daily_partitions(settings)
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return [
+        _build_step(name, step["models"], settings, partitions if step["partitioned"] else None)
+        for name, step in dbt_steps(manifest).items()
+    ]
+
+
+def _build_step(name: str, models: list[str], settings: Settings,
+                partitions: dg.DailyPartitionsDefinition | None) -> dg.AssetsDefinition:
+    partition_args = {"partitions_def": partitions, "backfill_policy": dg.BackfillPolicy.single_run()} if partitions else {}
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
         dagster_dbt_translator=translator,
-        name="dbt_daily_models",
-        select=DAILY_SELECTION,
-        partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        name=name,
+        select=" ".join(sorted(models)),
+        **partition_args,
     )
-    def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        window = delivery_window(context, partitions, settings)
-        args = ["build", "--full-refresh"] if window.full else ["build", "--vars", json.dumps(window.dbt_vars)]
-        # Tests that also read an unpartitioned model (relationships) run with that model's build.
-        args += ["--indirect-selection", "cautious"]
-        context.log.info(f"incremental models over {window.describe()}")
+    def _step(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        args = ["build", *INDIRECT_SELECTION]
+        if partitions is not None:
+            window = delivery_window(context, partitions, settings)
+            args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
+            context.log.info(f"incremental models over {window.describe()}")
         yield from _run_dbt(context, dbt, args, settings)
 
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        dagster_dbt_translator=translator,
-        name="dbt_models",
-        exclude=DAILY_SELECTION,
-    )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from _run_dbt(context, dbt, ["build"], settings)
-
-    return [dbt_daily_models, dbt_models]
+    return _step
 
 
 def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], settings: Settings):
@@ -89,6 +138,9 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[
         raise failure
 
 
+ORPHAN_RATES_MODEL = "orphan_rates"
+
+
 def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Settings):
     import duckdb
 
@@ -105,11 +157,27 @@ def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Setting
                 # a year of snapshots), in this process
                 if node.get("relation_name") and node.get("config", {}).get("materialized") != "view":
                     (rows,) = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()
-                    event = event.with_metadata({**event.metadata, "dagster/row_count": rows})
+                    extra = {"dagster/row_count": rows}
+                    if node.get("name") == ORPHAN_RATES_MODEL:
+                        extra.update(orphan_metadata(conn, node["relation_name"]))
+                    event = event.with_metadata({**event.metadata, **extra})
             yield event
     finally:
         if conn is not None:
             conn.close()
+
+
+def orphan_metadata(conn, relation: str) -> dict[str, Any]:
+    """Orphan counts and rates per kind, for the asset's metadata (and its plots in the UI)."""
+    rows = conn.execute(
+        f"select orphan_kind, orphan_rows, child_rows, orphan_rate from {relation} order by orphan_kind"
+    ).fetchall()
+    return {
+        "orphan_rows": sum(r[1] for r in rows),
+        "max_orphan_rate": max((r[3] for r in rows), default=0.0),
+        "orphans_by_kind": dg.MetadataValue.json({kind: {"orphans": o, "rows": n, "rate": rate} for kind, o, n, rate in rows}),
+        **{f"orphans/{kind}": o for kind, o, _, _ in rows},
+    }
 
 
 def feature_model_key(name: str) -> dg.AssetKey:

@@ -13,9 +13,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contracts import CONTRACTS, SourceEntity
-from dagster_project.defs.checks.raw import raw_check_spec, run_raw_check
+from dagster_project.defs.checks.delivery import rejected_delivery
+from dagster_project.defs.checks.raw import RAW_CHECK_NAME, raw_check_spec, run_raw_check
 from dagster_project.defs.partitions import daily_partitions, delivery_window
-from dagster_project.ingestion import DELIVERY_SUFFIXES, IngestionResult, ingest_entity
+from dagster_project.ingestion import DELIVERY_SUFFIXES, ContractViolation, IngestionResult, ingest_entity
 from dagster_project.settings import Settings
 
 
@@ -108,10 +109,15 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
     def _ingest(context: dg.AssetExecutionContext, warehouse: DuckDBResource):
         window = delivery_window(context, partitions, settings)
         with warehouse.get_connection() as conn:
-            result = ingest_entity(
-                conn, contract, settings.landing_dir, files=window.files(contract, settings.landing_dir),
-                event_horizon=timedelta(days=settings.event_horizon_days),
-            )
+            try:
+                result = ingest_entity(
+                    conn, contract, settings.landing_dir, files=window.files(contract, settings.landing_dir),
+                    event_horizon=timedelta(days=settings.event_horizon_days),
+                )
+            except ContractViolation as exc:  # the table keeps its last good load (defs/checks/delivery.py)
+                context.log.error(f"{contract.name}: delivery rejected: {exc}")
+                yield from rejected_delivery(conn, contract, key, ["rows_reconciled", "quarantine_rate", RAW_CHECK_NAME], exc)
+                return
             preview = conn.execute(
                 f"select _source_file, _source_line, reason from {contract.quarantine_table} "
                 "order by _source_file, _source_line limit 10"

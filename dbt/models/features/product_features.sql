@@ -1,6 +1,16 @@
--- One row per product and day from its first PIM version to the last inventory snapshot:
--- price and catalog attributes in force that day, demand, returns, reviews and end-of-day
--- availability. Stamped event_timestamp = the following midnight (UTC), when the day is complete.
+-- Price and catalog attributes in force, demand, returns, reviews and end-of-day availability per
+-- product, as of each day from its first PIM version to the last inventory snapshot, stored only
+-- on the days a value changed: the day's values are computed for every day, then a row is kept
+-- when any feature differs from the product's previous day (a sale, a view, a price change, and
+-- also an event leaving a 7/30/90-day window). A point-in-time (ASOF) read of any day returns
+-- that day's values. So that the read stays within the feature view's TTL (Feast's look-back),
+-- a product also gets a row every product_feature_heartbeat_days days (var, below the TTL).
+-- Stamped event_timestamp = the following midnight (UTC), when the day is complete.
+{% set feature_values %}
+    price, category_level_1, brand, is_active, product_views_7d, add_to_carts_7d,
+    units_sold_30d, revenue_30d, view_to_order_rate_30d, return_rate_90d, review_count, avg_rating,
+    units_on_hand, units_available, locations_in_stock, stores_in_stock, is_in_stock
+{% endset %}
 with
 
 product_versions as (select * from {{ ref('stg_pim__product_versions') }}),
@@ -155,7 +165,7 @@ windowed as (
 
 ),
 
-final as (
+daily_values as (
 
     select
         windowed.product_id,
@@ -182,6 +192,27 @@ final as (
         windowed.units_available > 0 as is_in_stock,
     from windowed
     inner join version_in_force using (product_id, feature_date)
+
+),
+
+compared as (
+
+    select
+        *,
+        -- the first day of a product compares with null: always kept
+        ({{ feature_values }}) is distinct from lag(({{ feature_values }}))
+            over (partition by product_id order by feature_date) as has_changed,
+        date_diff('day', min(feature_date) over (partition by product_id), feature_date)
+            % {{ var('product_feature_heartbeat_days') }} = 0 as is_heartbeat,
+    from daily_values
+
+),
+
+final as (
+
+    select * exclude (has_changed, is_heartbeat)
+    from compared
+    where has_changed or is_heartbeat
 
 )
 

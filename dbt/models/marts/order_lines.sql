@@ -1,4 +1,6 @@
 -- One row per order line with its order's customer, time and channel, and the product's category.
+-- A line whose order or product is not loaded (yet) is kept with those attributes null and flagged;
+-- it is listed in audit.orphans and joins its parent in the run that has it.
 with
 
 order_lines as (select * from {{ ref('stg_oms__order_lines') }}),
@@ -23,8 +25,10 @@ joined as (
         order_lines.unit_price,
         order_lines.discount_amount,
         order_lines.line_amount,
+        orders.order_id is null as has_unknown_order,
+        products.product_id is null as has_unknown_product,
     from order_lines
-    inner join orders on order_lines.order_id = orders.order_id
+    left join orders on order_lines.order_id = orders.order_id
     left join products on order_lines.product_id = products.product_id
 
 ),

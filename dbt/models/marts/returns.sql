@@ -35,6 +35,8 @@ final as (
         returns.requested_at,
         returns.received_at,
         date_diff('day', order_lines.ordered_at, returns.requested_at) as days_to_return,
+        -- the order line is not loaded (yet): kept, listed in audit.orphans
+        order_lines.order_line_id is null as has_unknown_order_line,
     from returns
     left join order_lines on returns.order_line_id = order_lines.order_line_id
     left join accounts on returns.returned_by_oms_customer_id = accounts.oms_customer_id

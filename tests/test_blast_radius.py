@@ -1,0 +1,87 @@
+"""One source's fault stays in that source: a delivery rejected by its contract leaves that raw
+table at its last good load, and the rest of the graph (the healthy sources' new rows, the marts,
+the features and every online view) still builds, on the last good rows of the broken source.
+The run is reported as failed, for that source only."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from dagster_project.feature_store import FEATURE_VIEWS
+
+from conftest import make_settings
+
+BROKEN = "wms__locations"
+
+
+def _raw_rows(settings, table: str) -> int:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return conn.execute(f"select count(*) from raw.{table}").fetchone()[0]
+
+
+def _break_locations(landing) -> None:
+    """A new locations delivery without the required `city` column: the contract rejects it."""
+    folder = landing / "wms" / "locations"
+    (folder / "2099-01-01.csv").write_text(
+        "location_id,location_type,name,country,latitude,longitude,is_click_and_collect\n"
+        "ST-99,store,New store,DE,52.5,13.4,true\n"
+    )
+
+
+@pytest.mark.slow
+def test_a_rejected_delivery_only_fails_its_source(sample_landing, tmp_path):
+    from dagster_project.demo import run_pipeline
+    from dagster_project.defs import build_defs
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(sample_landing / "landing", data_dir / "landing")
+    landing = data_dir / "landing"
+    # the healthy web source delivers its last day only with the broken run
+    last_web_day = sorted((landing / "web" / "events").glob("*.jsonl"))[-1]
+    held_back = tmp_path / last_web_day.name
+    shutil.move(last_web_day, held_back)
+    settings = make_settings(data_dir)
+
+    first = run_pipeline(settings)
+    assert first.success
+    locations_before = _raw_rows(settings, BROKEN)
+    web_before = _raw_rows(settings, "web__events")
+
+    shutil.move(held_back, last_web_day)
+    _break_locations(landing)
+    result = run_pipeline(settings)
+
+    # the run fails, for the broken source only
+    assert not result.success
+    failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed_steps == {f"raw__{BROKEN}_delivery_accepted"}
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "2099-01-01.csv" in failure.message or "2099-01-01.csv" in str(failure.event_specific_data)
+    assert not [e.step_key for e in result.all_events if e.is_step_skipped]
+
+    # every asset of the job was materialized, on the last good locations
+    defs = build_defs(settings)
+    job_keys = {k.to_user_string() for k in defs.resolve_job_def("full_pipeline").asset_layer.selected_asset_keys}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert job_keys - materialized == set()
+    assert {f"online_store/{view}" for view in FEATURE_VIEWS} | {"warehouse/published", "marts/inventory_positions",
+                                                                "features/product_features"} <= materialized
+    rejected = [e.step_materialization_data.materialization.metadata for e in result.get_asset_materialization_events()
+                if e.asset_key.to_user_string() == f"raw/{BROKEN}"]
+    assert rejected and all("city" in m["delivery_rejected"].value for m in rejected)
+    assert _raw_rows(settings, BROKEN) == locations_before
+
+    # the healthy source's new day went all the way through to staging
+    assert _raw_rows(settings, "web__events") > web_before
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        staged = conn.execute(
+            "select count(*) from staging.stg_web__events where _source_file like ?", [f"%{last_web_day.name}"],
+        ).fetchone()[0]
+        unknown_locations = conn.execute(
+            "select count(*) from marts.inventory_positions where has_unknown_location").fetchone()[0]
+    assert staged > 0
+    # stock still joins the last good locations: nothing became an orphan
+    assert unknown_locations == 0
