@@ -182,7 +182,10 @@ def summarize_run(result, settings) -> RunSummary:
         line = SourceLine(name=contract.name)
         meta = materialized.get(key)
         failed = next((m for step, m in failures.items() if contract.name in step), None)
-        if meta is not None:
+        if meta is not None and "delivery_rejected" in meta:
+            # rejected as a whole: the table keeps its last good load (defs/checks/delivery.py)
+            line.status, line.message = "failed", _first_line(str(meta["delivery_rejected"]))
+        elif meta is not None:
             line.status = "loaded"
             line.rows_read = int(meta.get("rows_read", 0))
             line.rows_loaded = int(meta.get("rows_loaded", 0))
@@ -190,7 +193,7 @@ def summarize_run(result, settings) -> RunSummary:
             line.duplicates_removed = int(meta.get("duplicates_removed", 0))
             ignored = meta.get("ignored_files")
             line.ignored_files = len(ignored) if isinstance(ignored, (list, dict)) else None
-        if failed is not None:
+        if failed is not None and line.status != "failed":
             line.status, line.message = "failed", failed
         summary.sources.append(line)
 

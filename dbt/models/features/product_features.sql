@@ -1,5 +1,5 @@
--- Price and catalog attributes in force, demand, returns, reviews and end-of-day availability per
--- product, as of each day from its first PIM version to the last inventory snapshot, stored only
+-- Price and catalog attributes in force, demand, returns, reviews and availability per product, as
+-- of each day from its first PIM version to the last day any source has data for, stored only
 -- on the days a value changed: the day's values are computed for every day, then a row is kept
 -- when any feature differs from the product's previous day (a sale, a view, a price change, and
 -- also an event leaving a 7/30/90-day window). A point-in-time (ASOF) read of any day returns
@@ -9,7 +9,7 @@
 {% set feature_values %}
     price, category_level_1, brand, is_active, product_views_7d, add_to_carts_7d,
     units_sold_30d, revenue_30d, view_to_order_rate_30d, return_rate_90d, review_count, avg_rating,
-    units_on_hand, units_available, locations_in_stock, stores_in_stock, is_in_stock
+    units_on_hand, units_available, locations_in_stock, stores_in_stock, is_in_stock, stock_counted_on
 {% endset %}
 with
 
@@ -23,10 +23,16 @@ locations as (select * from {{ ref('stg_wms__locations') }}),
 
 calendar as (
 
+    -- up to the last day any source has data for (a missing source does not end the calendar)
     select cast(range as date) as feature_date
     from range(
         (select min(cast(updated_at as date)) from product_versions),
-        (select max(snapshot_date) from inventory) + interval 1 day,
+        greatest(
+            (select max(snapshot_date) from inventory),
+            (select max(order_date) from order_lines),
+            (select max(event_date) from web_events),
+            (select max(cast(updated_at as date)) from product_versions)
+        ) + interval 1 day,
         interval 1 day
     )
 
@@ -96,14 +102,48 @@ reviews_daily as (
 
 ),
 
+location_counts as (
+
+    select distinct location_id, snapshot_date from inventory
+
+),
+
+count_in_force as (
+
+    -- Stock is counted at any cadence (daily, weekly, on change): on each day, a location's
+    -- latest count on or before it is in force, and that count is complete for the location
+    -- (a product absent from it has no stock there: contract).
+    select days.feature_date, days.location_id, location_counts.snapshot_date as count_date
+    from (
+        select calendar.feature_date, known.location_id
+        from calendar cross join (select distinct location_id from location_counts) as known
+    ) as days
+    asof inner join location_counts
+        on location_counts.location_id = days.location_id
+       and days.feature_date >= location_counts.snapshot_date
+
+),
+
+stock_counted as (
+
+    -- the oldest count in force that day: how old the availability figures may be
+    select feature_date, min(count_date) as stock_counted_on
+    from count_in_force
+    group by all
+
+),
+
 inventory_daily as (
 
-    select inventory.product_id, inventory.snapshot_date as feature_date,
+    select inventory.product_id, count_in_force.feature_date,
            sum(inventory.on_hand) as units_on_hand,
            sum(greatest(inventory.on_hand - inventory.reserved, 0)) as units_available,
            count(*) filter (where inventory.on_hand - inventory.reserved > 0) as locations_in_stock,
            count(*) filter (where inventory.on_hand - inventory.reserved > 0 and locations.location_type = 'store') as stores_in_stock,
-    from inventory
+    from count_in_force
+    inner join inventory
+        on inventory.location_id = count_in_force.location_id
+       and inventory.snapshot_date = count_in_force.count_date
     left join locations on inventory.location_id = locations.location_id
     group by all
 
@@ -122,17 +162,19 @@ daily as (
         coalesce(returns_daily.units_returned, 0) as units_returned,
         coalesce(reviews_daily.reviews, 0) as reviews,
         coalesce(reviews_daily.rating_sum, 0) as rating_sum,
-        -- a product absent from a day's snapshot has no stock anywhere (contract)
+        -- a product absent from every count in force has no stock anywhere (contract)
         coalesce(inventory_daily.units_on_hand, 0) as units_on_hand,
         coalesce(inventory_daily.units_available, 0) as units_available,
         coalesce(inventory_daily.locations_in_stock, 0) as locations_in_stock,
         coalesce(inventory_daily.stores_in_stock, 0) as stores_in_stock,
+        stock_counted.stock_counted_on,
     from product_days
     left join web_daily using (product_id, feature_date)
     left join sales_daily using (product_id, feature_date)
     left join returns_daily using (product_id, feature_date)
     left join reviews_daily using (product_id, feature_date)
     left join inventory_daily using (product_id, feature_date)
+    left join stock_counted using (feature_date)
 
 ),
 
@@ -156,6 +198,7 @@ windowed as (
         units_available,
         locations_in_stock,
         stores_in_stock,
+        stock_counted_on,
     from daily
     window
         last_7_days as (partition by product_id order by feature_date rows between 6 preceding and current row),
@@ -190,6 +233,9 @@ daily_values as (
         cast(windowed.locations_in_stock as bigint) as locations_in_stock,
         cast(windowed.stores_in_stock as bigint) as stores_in_stock,
         windowed.units_available > 0 as is_in_stock,
+        -- the date of the oldest stock count behind the availability figures (null: no count
+        -- yet); their age at any moment is that moment's date minus this one
+        strftime(windowed.stock_counted_on, '%Y-%m-%d') as stock_counted_on,
     from windowed
     inner join version_in_force using (product_id, feature_date)
 
