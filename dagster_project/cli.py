@@ -313,6 +313,7 @@ def _cmd_baseline(args) -> int:
     """Accept (or show) a feature table's profile as the deployment's baseline for its gate."""
     from expectations.baseline import main as baseline_main
 
+    settings_for(args.data_dir)  # --data-dir moves every path derived from it
     argv = [args.action, "--table", args.table]
     if args.data_dir is not None:
         argv += ["--data-dir", str(args.data_dir)]

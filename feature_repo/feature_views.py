@@ -64,7 +64,7 @@ product_features = FeatureView(
         Field(name="locations_in_stock", dtype=Int64, description="Locations with units available."),
         Field(name="stores_in_stock", dtype=Int64, description="Stores with units available (for pick-up messages)."),
         Field(name="is_in_stock", dtype=Bool, description="Any unit available anywhere."),
-        Field(name="stock_counted_on", dtype=String, description="Date (YYYY-MM-DD) of the oldest stock count behind the availability figures; their age is the serving day minus this date."),
+        Field(name="stock_counted_on", dtype=String, description="Date (YYYY-MM-DD) of the oldest stock count behind the availability figures (a later count that found the same figures may exist); their age is at most the serving day minus this date."),
     ],
     source=product_features_source,
     online=True,

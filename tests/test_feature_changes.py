@@ -16,6 +16,9 @@ FEATURES = [
     "revenue_30d", "view_to_order_rate_30d", "return_rate_90d", "review_count", "avg_rating", "units_on_hand",
     "units_available", "locations_in_stock", "stores_in_stock", "is_in_stock",
 ]
+# Not a change by itself (it moves daily with daily counts): a read between rows may return an
+# earlier count date than the day's own, never a later one.
+COUNT_DATE = "stock_counted_on"
 
 
 def _dense_query() -> str:
@@ -69,10 +72,20 @@ def test_sparse_product_features_read_point_in_time_equal_the_daily_values(pipel
             limit 5
             """
         ).fetchall()
+        later_count_dates = conn.execute(
+            f"""
+            select count(*) from dense
+            asof left join sparse
+              on sparse.product_id = dense.product_id and dense.event_timestamp >= sparse.event_timestamp
+            where sparse.{COUNT_DATE} > dense.{COUNT_DATE}
+               or (sparse.{COUNT_DATE} is null) <> (dense.{COUNT_DATE} is null)
+            """
+        ).fetchone()[0]
         changed_days = conn.execute(
             "select count(*) from sparse where feature_date in (select feature_date from dense)"
         ).fetchone()[0]
     assert differing == []
+    assert later_count_dates == 0
     assert changed_days == sparse_rows  # no row on a day the dense table does not have
     # thinned: on the test shop most product-days change nothing
     assert sparse_rows < dense_rows

@@ -9,8 +9,12 @@
 {% set feature_values %}
     price, category_level_1, brand, is_active, product_views_7d, add_to_carts_7d,
     units_sold_30d, revenue_30d, view_to_order_rate_30d, return_rate_90d, review_count, avg_rating,
-    units_on_hand, units_available, locations_in_stock, stores_in_stock, is_in_stock, stock_counted_on
+    units_on_hand, units_available, locations_in_stock, stores_in_stock, is_in_stock
 {% endset %}
+{#- stock_counted_on is left out of the comparison: with daily counts it moves every day, and a
+    row per product and day only for it would undo the thinning. A stored row keeps the date of
+    the count behind its figures; a later count that found the same figures writes no row, so a
+    read between rows may show an earlier count date than the latest (never a later one). -#}
 with
 
 product_versions as (select * from {{ ref('stg_pim__product_versions') }}),
@@ -234,7 +238,7 @@ daily_values as (
         cast(windowed.stores_in_stock as bigint) as stores_in_stock,
         windowed.units_available > 0 as is_in_stock,
         -- the date of the oldest stock count behind the availability figures (null: no count
-        -- yet); their age at any moment is that moment's date minus this one
+        -- yet); their age at any moment is at most that moment's date minus this one
         strftime(windowed.stock_counted_on, '%Y-%m-%d') as stock_counted_on,
     from windowed
     inner join version_in_force using (product_id, feature_date)
