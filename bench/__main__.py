@@ -129,8 +129,8 @@ def run_incremental(out: dict, settings, runs: int, work: Path) -> None:
     ratios = ratio_runs(m["incremental_seconds"], m["full_seconds"])
     value = median(ratios) if not m["failures"] else None
     steps = m["step_seconds_last_run"]
-    partitioned = sum(v for k, v in steps.items() if k.startswith(("raw__", "dbt_daily_")))
-    rest = sum(v for k, v in steps.items() if not (k.startswith(("raw__", "dbt_daily_"))))
+    partitioned = sum(v for k, v in steps.items() if k.startswith(("raw__", "dbt_daily")))
+    rest = sum(v for k, v in steps.items() if not (k.startswith(("raw__", "dbt_daily"))))
     d = detail(value, baseline=median(m["full_seconds"]), unit="ratio (seconds / seconds)", runs=ratios,
                target=0.05, comparison="<=", full_seconds=m["full_seconds"],
                incremental_seconds=m["incremental_seconds"], step_seconds_last_run=steps, failures=m["failures"],

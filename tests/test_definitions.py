@@ -92,19 +92,20 @@ def _upstream(graph, key: dg.AssetKey) -> set[str]:
 
 
 def test_dbt_steps_follow_the_lineage_so_a_failure_stays_where_it_happened(tmp_path):
-    """A failed step stops only the steps downstream of it: each source system's daily models are
-    a step reading only that system, one feature table per step, and the feature tables and views
-    that do not read the warehouse source do not wait for it."""
+    """A failed step stops only the steps downstream of it: the warehouse source's daily models are
+    a step of their own, one feature table per step, and the feature tables and views that do not
+    read the warehouse source do not wait for it."""
     defs = build_defs(make_settings(tmp_path))
     graph = defs.resolve_asset_graph()
     dbt_steps = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and a.op.name.startswith("dbt_")]
-    assert {"dbt_daily_oms", "dbt_daily_web", "dbt_daily_wms", "dbt_core", "dbt_audit"} <= {a.op.name for a in dbt_steps}
+    assert {"dbt_daily", "dbt_daily_wms", "dbt_core", "dbt_audit"} <= {a.op.name for a in dbt_steps}
     for step in dbt_steps:
         upstream = {p.to_user_string() for key in step.keys for p in graph.get(key).parent_keys} - {
             k.to_user_string() for k in step.keys}
-        if step.op.name.startswith("dbt_daily_"):
-            system = step.op.name.removeprefix("dbt_daily_")
-            assert upstream and all(p.startswith(f"raw/{system}__") for p in upstream), (step.op.name, upstream)
+        if step.op.name == "dbt_daily_wms":
+            assert upstream and all(p.startswith("raw/wms__") for p in upstream), upstream
+        if step.op.name == "dbt_daily":
+            assert upstream and all(p.startswith(("raw/oms__", "raw/web__")) for p in upstream), upstream
         # one feature table per step: one table's failure does not hold back another view
         features = [k for k in step.keys if k.path[0] == "features"]
         assert len(features) <= 1 and (not features or len(step.keys) == 1), step.op.name

@@ -4,14 +4,15 @@ is one connected picture, dbt tests as asset checks.
 The models are split into several @dbt_assets (one dbt process each) along the lineage, so that
 a failure stops only what reads it: Dagster does not run a step whose upstream step failed.
 
-- `dbt_daily_<system>`: the models tagged `daily` (incremental event models and the views they
-  read), one step per source system they read (oms, web, wms). They share the ingestion assets'
-  daily partitions: a partition's run passes its delivery window to dbt as vars; a run over every
-  partition is a `--full-refresh` of the incremental models.
+- `dbt_daily`, `dbt_daily_wms`: the models tagged `daily` (incremental event models and the
+  views they read). They share the ingestion assets' daily partitions: a partition's run passes
+  its delivery window to dbt as vars; a run over every partition is a `--full-refresh` of the
+  incremental models. The warehouse system (WMS) has its own step because nothing in
+  `dbt_core` reads it; the OMS and web models share one, since `dbt_core` reads both anyway and
+  a step per system would stop exactly the same steps (and cost a dbt process start each).
 - `dbt_core`: every other staging, intermediate and mart model, rebuilt on each run (identity
-  resolution and the customer marts look at all of history). It reads the OMS, web, CRM and PIM,
-  so a step per one of those systems would stop the same steps; the warehouse (WMS) is read only
-  by `dbt_daily_wms`, `product_features` and the audit, so a WMS failure stops only those.
+  resolution and the customer marts look at all of history). A WMS failure therefore stops only
+  `inventory_positions`, `product_features` and its online view, and the audit.
 - `dbt_<feature table>`: one per feature table, so that one table's failure does not hold back
   another feature view's online publication.
 - `dbt_audit`: the orphan audit (rows whose parent in another source or delivery is unknown).
@@ -72,14 +73,22 @@ def source_systems(manifest: Mapping[str, Any], unique_id: str) -> frozenset[str
 
 def dbt_steps(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """name -> {"models": [model names], "partitioned": bool}: how the models are split into steps."""
+    models = sorted(_models(manifest).items())
+    daily = {uid for uid, node in models if DAILY_TAG in node["tags"]}
+    # A daily model of a system that core models read anyway would stop the same steps on its own
+    # step: it shares one daily step; a system the core does not read keeps its own.
+    core_systems = frozenset().union(*(
+        source_systems(manifest, uid) for uid, node in models if uid not in daily and node["fqn"][1] not in ("features", "audit")
+    ))
     steps: dict[str, dict[str, Any]] = {}
-    for uid, node in sorted(_models(manifest).items()):
+    for uid, node in models:
         layer = node["fqn"][1]
-        if DAILY_TAG in node["tags"]:
+        if uid in daily:
             systems = source_systems(manifest, uid)
             if len(systems) != 1:
                 raise ValueError(f"{node['name']}: a daily model must read exactly one source system, reads {sorted(systems)}")
-            name, partitioned = f"dbt_daily_{next(iter(systems))}", True
+            name = "dbt_daily" if systems <= core_systems else f"dbt_daily_{next(iter(systems))}"
+            partitioned = True
         elif layer == "features":
             name, partitioned = f"dbt_{node['name']}", False
         elif layer == "audit":
