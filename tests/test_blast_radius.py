@@ -85,3 +85,32 @@ def test_a_rejected_delivery_only_fails_its_source(sample_landing, tmp_path):
     assert staged > 0
     # stock still joins the last good locations: nothing became an orphan
     assert unknown_locations == 0
+
+
+@pytest.mark.slow
+def test_a_new_deployment_with_a_missing_source_folder_still_publishes(sample_landing, tmp_path):
+    """The first run of a deployment whose support-ticket export is not set up yet: that source is
+    rejected (no last good load: its tables are created empty), everything else is published,
+    and `rcl run` exits 3 (partial) naming the folder."""
+    from dagster_project.cli import EXIT_PARTIAL, run
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(sample_landing / "landing", data_dir / "landing")
+    shutil.rmtree(data_dir / "landing" / "crm" / "support_tickets")
+    settings = make_settings(data_dir)
+
+    summary = run(settings, quiet=True)
+
+    assert summary.exit_code == EXIT_PARTIAL, summary.render()
+    assert sorted(summary.views_published) == sorted(FEATURE_VIEWS)
+    by_name = {s.name: s for s in summary.sources}
+    assert by_name["crm__support_tickets"].status == "failed"
+    assert "no landing folder" in by_name["crm__support_tickets"].message
+    assert all(s.status == "loaded" for name, s in by_name.items() if name != "crm__support_tickets")
+    assert set(summary.failed_steps) == {"raw__crm__support_tickets_delivery_accepted"}
+    assert _raw_rows(settings, "crm__support_tickets") == 0
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        tickets = conn.execute("select count(*), count(*) filter (where support_tickets_90d > 0) "
+                               "from read_parquet(?)", [str(settings.features_dir / "customer_features.parquet")]).fetchone()
+    assert tickets[0] > 0 and tickets[1] == 0  # customers published, with no tickets counted
+    assert "crm__support_tickets" in summary.render() and "Result: PARTIAL" in summary.render()
