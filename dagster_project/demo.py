@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true", help="only parse the dbt project")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("great_expectations", "feast.infra.registry"):  # import-time and cache chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from dataclasses import replace
 
