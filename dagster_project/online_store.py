@@ -5,7 +5,7 @@ Feature_repo/feature_store*.yaml name these classes (`online_store: type: dagste
 online_store.Atomic...OnlineStore`); Feast loads them like its own stores. They keep Feast's key
 and table layout exactly, so every Feast reader (SDK, feature server) reads what they write.
 
-Why this design (issue 4, "never a half-published feature view")
+Why this design ("never a half-published feature view")
 ----------------------------------------------------------------
 How Feast 0.67 materializes (feast/infra/compute_engines/local/nodes.py, LocalOutputNode): the
 rows of the window are deduplicated to the latest per entity and handed to ONE
