@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from dagster_project.settings import REPO_ROOT, get_settings
+from dagster_project.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("demo")
 
@@ -87,6 +87,17 @@ def print_online_features(settings, customers: int = 3, products: int = 3) -> No
     print(product_vectors.T.to_string())
 
 
+def sample_world_settings(world: str = "default") -> Settings:
+    """The configured settings with the generated world's deployment settings (phone numbering,
+    the shop's domains, ...) wherever the environment does not set them itself."""
+    from dataclasses import replace
+
+    from dagster_project.sample_data.worlds import world_settings
+
+    chosen = {k for k in world_settings(world) if os.environ.get(f"RCL_{k.upper()}")}
+    return replace(Settings.from_env(), **{k: v for k, v in world_settings(world).items() if k not in chosen})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="small", help="sample size: small (default), standard, or a multiplier")
@@ -100,12 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dataclasses import replace
 
-    from dagster_project.sample_data.worlds import world_settings
-
-    # the generated shop's deployment settings (phone numbering, domains, ...), unless set
-    settings = replace(get_settings(), **{
-        k: v for k, v in world_settings().items() if f"RCL_{k.upper()}" not in os.environ
-    })
+    settings = sample_world_settings()
     settings.export_env()
     if args.prepare_only:
         from dagster_project.defs.project import ensure_manifest

@@ -87,3 +87,19 @@ def test_baseline_without_a_feature_table_is_a_clear_error(tmp_path):
     shown = subprocess.run([str(RCL), "baseline", "show", "customer_features", "--data-dir", str(tmp_path)],
                            capture_output=True, text=True)
     assert shown.returncode == 1 and "no baseline" in shown.stdout
+
+
+def test_the_demo_applies_its_worlds_settings_unless_the_environment_sets_them(monkeypatch):
+    from dagster_project.demo import sample_world_settings
+
+    for name in ("RCL_PHONE_COUNTRY_CODE", "RCL_PHONE_TRUNK_PREFIX", "RCL_PRICES_INCLUDE_TAX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RCL_SHOP_DOMAINS", "shop.example")
+    settings = sample_world_settings()
+    assert (settings.phone_country_code, settings.shop_domains) == ("49", "shop.example")
+    # exporting them (as every run does) and asking again changes nothing
+    settings.export_env()
+    monkeypatch.setenv("RCL_PHONE_COUNTRY_CODE", "")
+    assert sample_world_settings().phone_country_code == "49"
+    monkeypatch.setenv("RCL_PHONE_COUNTRY_CODE", "44")
+    assert sample_world_settings().phone_country_code == "44"
