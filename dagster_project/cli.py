@@ -302,10 +302,17 @@ def _cmd_run(args) -> int:
 def _cmd_sample(args) -> int:
     from dagster_project.sample_data.generator import generate
 
+    from dagster_project.sample_data.worlds import world_settings
+
     settings = settings_for(args.data_dir, args.landing_dir)
-    kwargs = {"world": args.world} if args.world != "default" else {}
-    summary = generate(settings.landing_dir, scale=args.scale, seed=args.seed, **kwargs)
+    summary = generate(settings.landing_dir, scale=args.scale, seed=args.seed, world=args.world)
     print(f"rcl sample: wrote the {args.world} world to {settings.landing_dir}: {summary}")
+    # what this world's data means, as a deployment would configure it
+    exports = " ".join(
+        f"RCL_{name.upper()}={('true' if value else 'false') if isinstance(value, bool) else value}"
+        for name, value in world_settings(args.world).items()
+    )
+    print(f"Its deployment settings, for `rcl run`: export {exports}")
     return EXIT_OK
 
 
