@@ -153,8 +153,8 @@ def _first_line(text: str | None, limit: int = 300) -> str:
     return first[:limit] + ("…" if len(first) > limit else "")
 
 
-def summarize_run(result, settings) -> RunSummary:
-    """What a finished run did, from its Dagster events (and the warehouse's orphan audit)."""
+def summarize_run(result) -> RunSummary:
+    """What a finished run did, from its Dagster events."""
     import dagster as dg
 
     from dagster_project.contracts import CONTRACTS
@@ -207,9 +207,13 @@ def summarize_run(result, settings) -> RunSummary:
             view = evaluation.asset_key.path[-1]
             summary.gates[view] = evaluation.passed
             meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
-            note = meta.get("baseline") or meta.get("history")
+            note = meta.get("baseline")
             if note:
                 summary.gate_notes[view] = _first_line(str(note), 120)
+        elif evaluation.check_name == "orphan_rate_within_limit":
+            # the audit check already counted them (defs/checks/orphans.py)
+            by_kind = getattr(evaluation.metadata.get("orphans_by_kind"), "value", None) or {}
+            summary.orphans = {kind: v["orphans"] for kind, v in sorted(by_kind.items()) if v["orphans"]}
 
     for view in FEATURE_VIEWS:
         if f"online_store/{view}" in materialized:
@@ -223,36 +227,7 @@ def summarize_run(result, settings) -> RunSummary:
         else:
             step = next((s for s in failures if view in s), None)
             summary.views_missing[view] = failures[step] if step else "not materialized"
-    summary.orphans = _orphan_counts(settings)
     return summary
-
-
-def _orphan_counts(settings) -> dict[str, int]:
-    """Orphan rows per kind from the warehouse's audit table, when the build has one."""
-    import duckdb
-
-    if not settings.warehouse_path.exists():
-        return {}
-    try:
-        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    except duckdb.Error:
-        return {}
-    try:
-        tables = conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_name = 'orphans'"
-        ).fetchall()
-        if not tables:
-            return {}
-        schema, name = tables[0]
-        columns = {r[0] for r in conn.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [schema, name]).fetchall()}
-        kind = "orphan_kind" if "orphan_kind" in columns else ("kind" if "kind" in columns else None)
-        if kind is None:
-            return {}
-        return dict(conn.execute(f'select "{kind}", count(*) from "{schema}"."{name}" group by 1 order by 1').fetchall())
-    finally:
-        conn.close()
 
 
 def write_event_log(result, settings) -> Path:
@@ -285,7 +260,7 @@ def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool
         print(f"rcl run: {what} of {settings.landing_dir} into {settings.data_dir}", flush=True)
     result = run_pipeline(settings, instance=instance, partition_range=partition_range,
                           log_level="WARNING" if quiet else "INFO")
-    summary = summarize_run(result, settings)
+    summary = summarize_run(result)
     summary.log_path = write_event_log(result, settings)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -60,7 +60,7 @@ def test_a_bad_partition_is_a_usage_error(tmp_path):
 @pytest.mark.slow
 def test_summary_of_the_sessions_real_run(pipeline_settings, pipeline):
     _, result = pipeline
-    summary = summarize_run(result, pipeline_settings)
+    summary = summarize_run(result)
     assert summary.exit_code == EXIT_OK, summary.render()
     assert sorted(summary.views_published) == ["cart_features", "customer_features", "product_features"]
     assert all(passed for passed in summary.gates.values()) and len(summary.gates) == 3
