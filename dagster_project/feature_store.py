@@ -84,6 +84,16 @@ def feature_table_path(settings: Settings, view_name: str) -> Path:
     return settings.features_dir / f"{view_name}.parquet"
 
 
+def feature_table_is_empty(path: Path) -> bool:
+    """No row, or the one all-null row dbt-duckdb writes for an `external` model whose query
+    returned nothing (so that the file keeps its schema): a source not delivered (no web
+    analytics, hence no carts)."""
+    metadata = pq.ParquetFile(path).metadata
+    if metadata.num_rows != 1:
+        return metadata.num_rows == 0
+    return all(value is None for value in pq.read_table(path).to_pylist()[0].values())
+
+
 def event_time_range(path: Path) -> tuple[datetime, datetime]:
     """Min and max event_timestamp of a feature table, read from Parquet statistics."""
     import pyarrow.compute as pc
@@ -307,6 +317,10 @@ def materialize_view(settings: Settings, view_name: str, *, attempts: int | None
     attempts = attempts or MATERIALIZE_ATTEMPTS
     delay = MATERIALIZE_FIRST_DELAY if first_delay is None else first_delay
     path = feature_table_path(settings, view_name)
+    if feature_table_is_empty(path):
+        # nothing to publish (the gate blocks a table that empties after it had rows)
+        log.info("published %s: the table is empty, nothing to publish", view_name)
+        return {"start": None, "end": None, "rows": 0, "attempts": 0, "entities": 0, "removed": 0, "seconds": 0.0}
     start, end = event_time_range(path)
     store = get_feature_store(settings)
     retryable = _connection_errors()

@@ -65,8 +65,12 @@ def read_frame(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from dagster_project.feature_store import feature_table_is_empty
+
     schema = pq.read_schema(path)
     table = pq.read_table(path, columns=[f.name for f in schema if not pa.types.is_date(f.type)])
+    if feature_table_is_empty(path):
+        table = table.slice(0, 0)
     frame = table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
     del table
     pa.default_memory_pool().release_unused()

@@ -269,3 +269,21 @@ def test_the_dagster_check_reports_first_run_and_drift_with_the_accept_command(d
     monkeypatch.delenv("RCL_EXPECTATIONS_DIR", raising=False)
     assert baseline_main(["accept", "--table", "cart_features", "--data-dir", str(settings.data_dir)]) == 0
     assert check(dg.build_op_context()).passed
+
+
+def test_dbt_duckdbs_placeholder_row_of_an_empty_feature_table_reads_as_empty(tmp_path):
+    """An `external` model whose query returned nothing is written as one all-null row (to keep
+    the file's schema): the gate and the publish see an empty table, not a row of nulls."""
+    import duckdb
+
+    from dagster_project.feature_store import feature_table_is_empty
+    from expectations.profile import read_frame
+
+    placeholder, real, none = tmp_path / "placeholder.parquet", tmp_path / "real.parquet", tmp_path / "none.parquet"
+    duckdb.sql(f"copy (select null::varchar as customer_id, null::timestamp as event_timestamp) to '{placeholder}'")
+    duckdb.sql(f"copy (select 'cus_1' as customer_id, null::timestamp as event_timestamp) to '{real}'")
+    duckdb.sql(f"copy (select 'cus_1' as customer_id, now()::timestamp as event_timestamp where false) to '{none}'")
+    assert feature_table_is_empty(placeholder) and feature_table_is_empty(none)
+    assert not feature_table_is_empty(real)
+    assert len(read_frame(placeholder)) == 0 and list(read_frame(placeholder).columns) == ["customer_id", "event_timestamp"]
+    assert len(read_frame(real)) == 1

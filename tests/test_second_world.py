@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 WORLD = "us_multichannel"
 GATED_VIEWS = ("customer_features", "product_features")
+# no web analytics, no carts: the view is published empty (nothing held back)
+EMPTY_VIEWS = ("cart_features",)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,13 @@ def test_the_feature_gates_passed(us_run):
     for view in GATED_VIEWS:
         assert view in summary.gates, f"{view}: its gate did not run ({summary.failed_steps})"
         assert summary.gates[view], f"{view}: gate blocked ({summary.gate_notes.get(view, '')})"
+
+
+def test_a_view_without_data_is_published_empty_not_held_back(us_run):
+    _, summary = us_run
+    for view in EMPTY_VIEWS:
+        assert summary.gates.get(view), f"{view}: gate blocked ({summary.gate_notes.get(view, '')})"
+        assert view in summary.views_published, (view, summary.views_held_back, summary.views_missing)
 
 
 def test_customer_and_product_features_are_online(us_run):
