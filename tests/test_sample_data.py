@@ -238,6 +238,38 @@ def test_same_seed_same_bytes_other_seed_other_bytes(world, tmp_path):
     assert _tree_hash(world["landing"]) != _tree_hash(other / "landing")
 
 
+# What the generator made of (scale 0.1, seed 7) and (US world, scale 0.25, seed 7) when these
+# numbers were pinned: rows written and files per entity. A refactor of the generator must keep
+# every draw of the seeded RNG in its place; a changed count says one moved. A deliberate change
+# to the simulation updates these numbers in the same commit.
+PINNED_DEFAULT = {
+    "web__events": (8546, 120), "oms__orders": (451, 115), "oms__order_lines": (798, 115),
+    "oms__returns": (54, 39), "crm__customers": (210, 80), "crm__support_tickets": (28, 24),
+    "crm__email_events": (1464, 31), "crm__marketing_consents": (546, 78), "pim__products": (67, 19),
+    "pim__reviews": (58, 42), "wms__locations": (8, 1), "wms__inventory_snapshots": (26673, 120),
+    "wms__inbound_shipments": (442, 104),
+}
+PINNED_DEFAULT_IDENTIFIERS = 1016
+PINNED_US = {
+    "oms__orders": (461, 118), "oms__order_lines": (862, 118), "oms__returns": (50, 39),
+    "crm__customers": (402, 105), "crm__support_tickets": (26, 25), "crm__email_events": (2826, 34),
+    "crm__marketing_consents": (1080, 102), "pim__products": (68, 12), "wms__locations": (8, 1),
+    "wms__inventory_snapshots": (4078, 17), "wms__inbound_shipments": (626, 110),
+}
+PINNED_US_IDENTIFIERS = 1260
+
+
+def _rows_and_files(loaded: dict) -> dict:
+    return {name: (len(loaded["rows"][name]), len(files)) for name, files in loaded["files"].items() if files}
+
+
+def test_seeded_world_keeps_its_pinned_row_and_file_counts(world):
+    assert _rows_and_files(world) == PINNED_DEFAULT
+    assert {k: v for k, v in world["summary"].items() if k in PINNED_DEFAULT} == \
+        {k: rows for k, (rows, _) in PINNED_DEFAULT.items()}
+    assert len(world["truth"]) == world["summary"]["ground_truth_identifiers"] == PINNED_DEFAULT_IDENTIFIERS
+
+
 def test_ground_truth_covers_every_identifier(world):
     _assert_ground_truth_covers_every_identifier(world)
     shared = [t for t in world["truth"] if t["person_id"] == "shared"]
@@ -569,6 +601,13 @@ def test_us_world_same_seed_same_bytes(us_world, tmp_path):
     other = tmp_path / "other"
     generate(other / "landing", scale=US_SCALE, seed=SEED + 1, end_date=END, world=US_WORLD)
     assert _tree_hash(us_world["landing"]) != _tree_hash(other / "landing")
+
+
+def test_us_world_keeps_its_pinned_row_and_file_counts(us_world):
+    assert _rows_and_files(us_world) == PINNED_US
+    assert {k: v for k, v in us_world["summary"].items() if k != "seconds" and k != "ground_truth_identifiers"} == \
+        {k: rows for k, (rows, _) in PINNED_US.items()}
+    assert len(us_world["truth"]) == us_world["summary"]["ground_truth_identifiers"] == PINNED_US_IDENTIFIERS
 
 
 def test_us_world_deployment_settings_are_registered():
