@@ -13,7 +13,7 @@ from dagster_project.sample_data.columns import (berlin_offset_minutes, dictiona
                                                  uuid_like)
 from dagster_project.sample_data.devices import Devices
 from dagster_project.sample_data.newsletter import NewsletterClicks
-from dagster_project.sample_data.orders import APP, WEB, OrderCarts, Orders
+from dagster_project.sample_data.orders import APP, OrderCarts, Orders
 from dagster_project.sample_data.people import People, pick_email, pick_phone
 from dagster_project.sample_data.profile import WorldProfile
 from dagster_project.sample_data.scales import Sizes
