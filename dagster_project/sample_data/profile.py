@@ -1,8 +1,9 @@
 """The knobs that make one generated retailer differ from another (WorldProfile).
 
-The generator (generator.py) owns how a world is simulated; a profile owns what the retailer is:
-its reference data (names, cities, catalogue, locations), which sources it has, how its orders
-are taken, priced, taxed and shipped, and how its stock is counted. Every knob's default is the
+The domain modules (people.py, orders.py, ...) own how a world is simulated, in the order
+generator.py writes down; a profile owns what the retailer is: its reference data (names,
+cities, catalogue, locations), which sources it has, how its orders are taken, priced, taxed and
+shipped, and how its stock is counted. Every knob's default is the
 demo shop's behaviour, so a profile only names what differs."""
 
 from __future__ import annotations
