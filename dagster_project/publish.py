@@ -1,10 +1,5 @@
-"""Publishing the warehouse for analysts.
-
-DuckDB allows one writing process or many readers per file, so analysts never open the file the
-pipeline writes. At the end of a run the working database is checkpointed and copied to
-`published/warehouse-<UTC time>.duckdb`, and the analysts' path (a symlink) is swapped to it in
-one rename: a new connection sees the whole new build, an open one keeps reading the previous
-build, which stays on disk until it is older than the last `keep` publications.
+"""The analysts' copy of the warehouse: a checkpointed copy of the working database, published by
+swapping a symlink in one rename (docs/adr/published-warehouse-swap.md).
 """
 
 from __future__ import annotations

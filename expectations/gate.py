@@ -1,9 +1,7 @@
-"""The gate of one feature table, without Dagster: invariants on every row (blocking, the same
-for every deployment), pinned bounds of the deployment's overrides, and profile expectations on
-the latest row per entity compared with the deployment's baseline (from the second run on);
-then the stored result, the baseline update and a report of each failure (which expectation,
-observed vs allowed, by how much, sample rows, how to accept). The Dagster check
-(dagster_project/defs/checks/features.py) wraps `run_gate`."""
+"""The gate of one feature table, without Dagster (`run_gate`, wrapped by the Dagster check in
+dagster_project/defs/checks/features.py): invariants, pinned overrides and profile drift against
+the baseline; stores the result, updates the baseline and describes each failure.
+Design: docs/adr/blocking-feature-gates.md."""
 
 from __future__ import annotations
 

@@ -1,16 +1,7 @@
-"""Profile expectations: what a feature table looks like in *this* deployment, learnt from its
-own data and compared with the last good run.
-
-- `latest_rows` + `compute_profile`: the profiling step. It describes the rows the online store
-  would publish (the latest row per entity): per numeric column null rate, min, p1/p50/p99, max,
-  mean, std; per flag the share of true; per category its value shares; the entity count.
-- The baseline is that profile of the last passing (or accepted) run, a reviewable JSON file of
-  the deployment: `<expectations_dir>/<table>.profile.json` (Settings.expectations_path).
-- `<expectations_dir>/<table>.overrides.yml` (optional, per deployment): pinned bounds,
-  tolerances, disabled expectations (expectations/example.overrides.yml documents every key).
-- `drift_expectations`: GX expectations that compare today's profile with the baseline, with
-  tolerances that scale with the data (quantile shift in units of the baseline's own p1-p99
-  spread, null rates and shares in absolute points), never with constants of one shop.
+"""Profile expectations: what a feature table looks like in *this* deployment, learnt from its own
+data (`latest_rows`, `compute_profile`), stored as its baseline, overridden per deployment, and
+compared with the last good run (`drift_expectations`). Files and tolerances:
+docs/data_quality.md; design: docs/adr/blocking-feature-gates.md.
 """
 
 from __future__ import annotations
