@@ -426,106 +426,133 @@ def get_contract(system: str, entity: str) -> SourceEntity:
 
 # ---------------------------------------------------------------- documentation
 
-def render_markdown() -> str:
+_DOCUMENT_TITLE = (
+    "# Source contracts",
+    "",
+    "<!-- Rendered from dagster_project/contracts.py by `python -m dagster_project.contracts`; do not edit by hand. -->",
+    "",
+    "What each of the five source systems delivers, precisely enough to export real data into it.",
+    "",
+)
+
+# The rules that hold for every landing file, whatever its system.
+_RULES_FOR_EVERY_FILE = (
+    "## Rules for every file",
+    "",
+    f"- **Layout**: `{LANDING_LAYOUT}`; `<date>` is the UTC date of the rows (or of the snapshot).",
+    "  Re-delivering a file with the same name replaces it; a correction for an earlier day is a new",
+    "  file of that day's name or a later file with the corrected rows (events are de-duplicated on",
+    "  their primary key, the latest file winning).",
+    "- **File names**: `<YYYY-MM-DD>.csv` or `<YYYY-MM-DD>.jsonl`, optionally gzip-compressed",
+    "  (`.csv.gz`, `.jsonl.gz`); the extension may be upper-case. Anything else in the folder is not",
+    "  read and is listed as ignored with its reason: hidden files (`.*`, macOS `._*`), uploads in",
+    "  progress (`.part`, `.tmp`, `.partial`, `.crdownload`, `.filepart`, `.uploading`, `~`), other",
+    "  formats, READMEs. Upload under a temporary name and rename when complete. A file named after",
+    "  a date later than the load's day (plus one day), after a day that does not exist, or before",
+    "  every one of its rows' event times is rejected: all its rows are quarantined with that reason.",
+    "- **Folders**: every source entity's folder must exist (empty until the first delivery). A",
+    "  missing folder, or a full reload that finds no files where rows were loaded before, fails",
+    "  that source's ingestion and leaves its raw table as it was.",
+    "- **CSV**: UTF-8, comma-separated, one header row with exactly the column names",
+    "  below (any order; no empty or repeated names), `\"` quoting (a quote inside a quoted value",
+    "  doubled), empty field = null, `.` as decimal separator, no thousands separators or currency",
+    "  symbols. Values may span lines inside quotes; the quarantine names the line a record starts on.",
+    "- **JSON lines**: UTF-8, one JSON object per line; the keys are the columns below, each at most",
+    "  once per object (at any depth); nested columns (type JSON) are objects. Blank lines are allowed",
+    "  and count as lines.",
+    "- **Timestamps**: ISO 8601 with an explicit offset (`2026-03-01T14:05:09Z` or",
+    "  `2026-03-01T15:05:09+01:00`, `+0100`; seconds and up to 9 fraction digits optional, stored to",
+    "  the microsecond). The value must be a real instant: a real calendar date, hours 00-23,",
+    "  minutes and seconds 00-59 (no `24:00`, no leap second `:60`), an offset within ±14:00.",
+    "  Naive timestamps are rejected: the pipeline stores UTC.",
+    "- **Dates**: `YYYY-MM-DD`, a real date. **Money**: decimal with at most 2 places (`12.345` is",
+    "  rejected, not rounded), in the row's `currency`. **Integers**: whole numbers (`12`, `-3`,",
+    "  `+7`); `1.5`, `1.0` and `1e3` are rejected. **Doubles**: finite numbers (no `NaN`, `inf`).",
+    "- **Booleans**: `true`/`false` (any case); `yes`, `1`, `t` are rejected.",
+    "- **Text** is stored as delivered, surrounding whitespace included; a value of only whitespace",
+    "  is empty. Columns with a list of accepted values are compared and stored without the",
+    "  whitespace around them.",
+    "- **Required** columns must be present and non-empty on every row; a row that breaks the",
+    "  contract (missing key, wrong type, value outside the accepted set or range, naive or impossible",
+    "  timestamp) is kept out of the warehouse and written to `raw.<system>__<entity>__quarantine`",
+    "  with its file, line and reason. A file missing a required column fails that source's",
+    "  ingestion with a message naming the file and the column.",
+    "- **Also quarantined**: event times more than a day after the load (clock or time-zone bugs),",
+    "  event times older than the event horizon (`RCL_EVENT_HORIZON_DAYS`, 10 years by default)",
+    "  before their file's date (placeholder dates such as 1970-01-01), and, for `events` and",
+    "  `snapshot` deliveries, a second row with the primary key of an earlier row of the same file",
+    "  but different content. Exact duplicate rows (identical content, in the same or another file)",
+    "  are loaded once and counted as duplicates removed.",
+    "- **Schema drift**: columns (or JSON keys) not listed below are kept in the raw table's",
+    "  `_extra_columns` JSON and reported as a warning; a column whose values almost all fail to",
+    "  parse as its type (a changed type) fails that source's ingestion naming file, column and value.",
+    "- **PII** columns stay in the raw layer (the PII zone). From staging on, emails and phones",
+    "  exist only as salted hashes (used for identity matching), and names, street addresses,",
+    "  postcodes and IP addresses are dropped; none of them reach marts, feature tables or the",
+    "  online store.",
+    "",
+)
+
+
+def _column_rule(col: Column) -> str:
+    """The value rule of a column as the table's `rule` cell (empty when only the type applies)."""
+    rule = []
+    if col.accepted_values == CURRENCIES:
+        rule.append("an ISO 4217 currency code")
+    elif col.accepted_values:
+        rule.append("one of " + ", ".join(f"`{v}`" for v in col.accepted_values))
+    if col.min_value is not None:
+        rule.append(f"≥ {col.min_value:g}")
+    if col.max_value is not None:
+        rule.append(f"≤ {col.max_value:g}")
+    if col.scalar_values:
+        rule.append("object of numbers, strings or booleans")
+    return "; ".join(rule)
+
+
+def _column_row(col: Column) -> str:
+    type_name = "TIMESTAMP (with offset)" if col.is_timestamp else col.type
+    return (
+        f"| `{col.name}` | {type_name} | {'yes' if col.required else ''} | "
+        f"{'yes' if col.pii else ''} | {_column_rule(col)} | {col.description} |"
+    )
+
+
+def _entity_section(contract: SourceEntity) -> list[str]:
+    """One source entity: where its files lie, its key and delivery, and its columns."""
     lines = [
-        "# Source contracts",
+        f"### `{contract.system}/{contract.entity}` ({contract.format})",
         "",
-        "<!-- Rendered from dagster_project/contracts.py by `python -m dagster_project.contracts`; do not edit by hand. -->",
+        contract.description,
         "",
-        "What each of the five source systems delivers, precisely enough to export real data into it.",
-        "",
-        "## Rules for every file",
-        "",
-        f"- **Layout**: `{LANDING_LAYOUT}`; `<date>` is the UTC date of the rows (or of the snapshot).",
-        "  Re-delivering a file with the same name replaces it; a correction for an earlier day is a new",
-        "  file of that day's name or a later file with the corrected rows (events are de-duplicated on",
-        "  their primary key, the latest file winning).",
-        "- **File names**: `<YYYY-MM-DD>.csv` or `<YYYY-MM-DD>.jsonl`, optionally gzip-compressed",
-        "  (`.csv.gz`, `.jsonl.gz`); the extension may be upper-case. Anything else in the folder is not",
-        "  read and is listed as ignored with its reason: hidden files (`.*`, macOS `._*`), uploads in",
-        "  progress (`.part`, `.tmp`, `.partial`, `.crdownload`, `.filepart`, `.uploading`, `~`), other",
-        "  formats, READMEs. Upload under a temporary name and rename when complete. A file named after",
-        "  a date later than the load's day (plus one day), after a day that does not exist, or before",
-        "  every one of its rows' event times is rejected: all its rows are quarantined with that reason.",
-        "- **Folders**: every source entity's folder must exist (empty until the first delivery). A",
-        "  missing folder, or a full reload that finds no files where rows were loaded before, fails",
-        "  that source's ingestion and leaves its raw table as it was.",
-        "- **CSV**: UTF-8, comma-separated, one header row with exactly the column names",
-        "  below (any order; no empty or repeated names), `\"` quoting (a quote inside a quoted value",
-        "  doubled), empty field = null, `.` as decimal separator, no thousands separators or currency",
-        "  symbols. Values may span lines inside quotes; the quarantine names the line a record starts on.",
-        "- **JSON lines**: UTF-8, one JSON object per line; the keys are the columns below, each at most",
-        "  once per object (at any depth); nested columns (type JSON) are objects. Blank lines are allowed",
-        "  and count as lines.",
-        "- **Timestamps**: ISO 8601 with an explicit offset (`2026-03-01T14:05:09Z` or",
-        "  `2026-03-01T15:05:09+01:00`, `+0100`; seconds and up to 9 fraction digits optional, stored to",
-        "  the microsecond). The value must be a real instant: a real calendar date, hours 00-23,",
-        "  minutes and seconds 00-59 (no `24:00`, no leap second `:60`), an offset within ±14:00.",
-        "  Naive timestamps are rejected: the pipeline stores UTC.",
-        "- **Dates**: `YYYY-MM-DD`, a real date. **Money**: decimal with at most 2 places (`12.345` is",
-        "  rejected, not rounded), in the row's `currency`. **Integers**: whole numbers (`12`, `-3`,",
-        "  `+7`); `1.5`, `1.0` and `1e3` are rejected. **Doubles**: finite numbers (no `NaN`, `inf`).",
-        "- **Booleans**: `true`/`false` (any case); `yes`, `1`, `t` are rejected.",
-        "- **Text** is stored as delivered, surrounding whitespace included; a value of only whitespace",
-        "  is empty. Columns with a list of accepted values are compared and stored without the",
-        "  whitespace around them.",
-        "- **Required** columns must be present and non-empty on every row; a row that breaks the",
-        "  contract (missing key, wrong type, value outside the accepted set or range, naive or impossible",
-        "  timestamp) is kept out of the warehouse and written to `raw.<system>__<entity>__quarantine`",
-        "  with its file, line and reason. A file missing a required column fails that source's",
-        "  ingestion with a message naming the file and the column.",
-        "- **Also quarantined**: event times more than a day after the load (clock or time-zone bugs),",
-        "  event times older than the event horizon (`RCL_EVENT_HORIZON_DAYS`, 10 years by default)",
-        "  before their file's date (placeholder dates such as 1970-01-01), and, for `events` and",
-        "  `snapshot` deliveries, a second row with the primary key of an earlier row of the same file",
-        "  but different content. Exact duplicate rows (identical content, in the same or another file)",
-        "  are loaded once and counted as duplicates removed.",
-        "- **Schema drift**: columns (or JSON keys) not listed below are kept in the raw table's",
-        "  `_extra_columns` JSON and reported as a warning; a column whose values almost all fail to",
-        "  parse as its type (a changed type) fails that source's ingestion naming file, column and value.",
-        "- **PII** columns stay in the raw layer (the PII zone). From staging on, emails and phones",
-        "  exist only as salted hashes (used for identity matching), and names, street addresses,",
-        "  postcodes and IP addresses are dropped; none of them reach marts, feature tables or the",
-        "  online store.",
-        "",
+        f"- File: `landing/{contract.system}/{contract.entity}/<YYYY-MM-DD>.{contract.extension}`",
+        f"- Primary key: `{', '.join(contract.primary_key)}`",
+        f"- Delivery: {contract.delivery}" + (f"; event time `{contract.event_time}`" if contract.event_time else ""),
+        f"- Raw table: `{contract.raw_table}`",
     ]
+    lines += [f"- {note}" for note in contract.notes]
+    lines += [
+        "",
+        "| column | type | required | PII | rule | description |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [_column_row(col) for col in contract.columns]
+    lines.append("")
+    return lines
+
+
+def _system_section(system: str, system_description: str) -> list[str]:
+    lines = [f"## `{system}` — {system_description}", ""]
+    for contract in (c for c in CONTRACTS if c.system == system):
+        lines += _entity_section(contract)
+    return lines
+
+
+def render_markdown() -> str:
+    """docs/source_contracts.md: the rules for every file, then each system's entities."""
+    lines = [*_DOCUMENT_TITLE, *_RULES_FOR_EVERY_FILE]
     for system, system_description in SYSTEMS.items():
-        lines += [f"## `{system}` — {system_description}", ""]
-        for contract in (c for c in CONTRACTS if c.system == system):
-            lines += [
-                f"### `{contract.system}/{contract.entity}` ({contract.format})",
-                "",
-                contract.description,
-                "",
-                f"- File: `landing/{contract.system}/{contract.entity}/<YYYY-MM-DD>.{contract.extension}`",
-                f"- Primary key: `{', '.join(contract.primary_key)}`",
-                f"- Delivery: {contract.delivery}" + (f"; event time `{contract.event_time}`" if contract.event_time else ""),
-                f"- Raw table: `{contract.raw_table}`",
-            ]
-            lines += [f"- {note}" for note in contract.notes]
-            lines += [
-                "",
-                "| column | type | required | PII | rule | description |",
-                "|---|---|---|---|---|---|",
-            ]
-            for col in contract.columns:
-                rule = []
-                if col.accepted_values == CURRENCIES:
-                    rule.append("an ISO 4217 currency code")
-                elif col.accepted_values:
-                    rule.append("one of " + ", ".join(f"`{v}`" for v in col.accepted_values))
-                if col.min_value is not None:
-                    rule.append(f"≥ {col.min_value:g}")
-                if col.max_value is not None:
-                    rule.append(f"≤ {col.max_value:g}")
-                if col.scalar_values:
-                    rule.append("object of numbers, strings or booleans")
-                type_name = "TIMESTAMP (with offset)" if col.is_timestamp else col.type
-                lines.append(
-                    f"| `{col.name}` | {type_name} | {'yes' if col.required else ''} | "
-                    f"{'yes' if col.pii else ''} | {'; '.join(rule)} | {col.description} |"
-                )
-            lines.append("")
+        lines += _system_section(system, system_description)
     return "\n".join(lines)
 
 

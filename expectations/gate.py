@@ -1,9 +1,7 @@
-"""The gate of one feature table, without Dagster: invariants on every row (blocking, the same
-for every deployment), pinned bounds of the deployment's overrides, and profile expectations on
-the latest row per entity compared with the deployment's baseline (from the second run on);
-then the stored result, the baseline update and a report of each failure (which expectation,
-observed vs allowed, by how much, sample rows, how to accept). The Dagster check
-(dagster_project/defs/checks/features.py) wraps `run_gate`."""
+"""The gate of one feature table, without Dagster (`run_gate`, wrapped by the Dagster check in
+dagster_project/defs/checks/features.py): invariants, pinned overrides and profile drift against
+the baseline; stores the result, updates the baseline and describes each failure.
+Design: docs/adr/blocking-feature-gates.md."""
 
 from __future__ import annotations
 
@@ -24,6 +22,7 @@ from expectations.profile import (
     latest_rows,
     read_frame,
     load_baseline,
+    Overrides,
     load_overrides,
     pinned_expectations,
     save_baseline,
@@ -82,8 +81,8 @@ def distinct_values(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> GateOutcome:
-    import great_expectations as gx
-
+    """Validate one feature table: invariants and pinned bounds on every row, then the profile of
+    its latest row per entity against the baseline; store the result and roll the baseline."""
     from expectations.report import store_validation
 
     spec = spec_for(table)
@@ -99,16 +98,7 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     # (the profile's scope) and is released.
     frame = read_frame(path)
     rows = len(frame)
-    invariants = invariant_suite(table, frame, now).expectations
-    on_rows = [e for e in invariants if e.expectation_type not in ON_DISTINCT_VALUES] + pinned_expectations(overrides)
-    on_values = [e for e in invariants if e.expectation_type in ON_DISTINCT_VALUES]
-    row_summary = validate_dataframe(frame, table, suite=gx.ExpectationSuite(name=f"{table}_invariants", expectations=on_rows))
-    summaries = [row_summary]
-    if on_values:
-        summaries.append(validate_dataframe(
-            distinct_values(frame, [e.column for e in on_values]), f"{table}_values",
-            suite=gx.ExpectationSuite(name=f"{table}_invariants_on_values", expectations=on_values)))
-    failures = [_describe(f, spec, frame, table, accept) for summary in summaries for f in summary.failed]
+    summaries, failures = _validate_every_row(frame, table, spec, overrides, accept, now)
     required = set(spec.required)
     null_columns = [c for c in frame.columns if c not in required and rows and frame[c].isna().all()]
     snapshot = latest_rows(frame, spec)
@@ -122,28 +112,16 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     if null_columns:
         notes.append(f"entirely null (null: source not delivered?): {', '.join(null_columns)}")
     if baseline is not None:
-        drift, drift_notes = drift_expectations(baseline, overrides, profile)
+        drift_summaries, drift_failures, drift_notes = _compare_with_baseline(
+            snapshot, table, spec, baseline, overrides, profile, accept)
+        summaries += drift_summaries
+        failures += drift_failures
         notes += drift_notes
-        if drift:
-            drift_summary = validate_dataframe(snapshot, table, suite=gx.ExpectationSuite(name=f"{table}_profile", expectations=drift))
-            summaries.append(drift_summary)
-            failures += [_describe(f, spec, snapshot, table, accept) for f in drift_summary.failed]
     summary = merge_summaries(table, summaries)
 
     target = baseline_path(expectations_dir, table)
     drifted = any(f["gate"] == "profile" for f in failures)
-    if baseline is None:
-        status = (f"first run: baseline recorded ({target}); only invariants gated this run" if summary.success
-                  else "first run: no baseline yet, and none recorded because the invariants (or pinned bounds) failed")
-    else:
-        since = f"compared with the baseline recorded at {baseline.get('recorded_at', '?')} ({baseline.get('recorded_by', '?')})"
-        if summary.success:
-            status = since + (": passed, baseline rolled forward to this run" if overrides.roll_forward
-                              else ": passed, baseline kept (roll_forward: false in the overrides)")
-        elif drifted:
-            status = since + f": profile drift, baseline kept; if the change is intended: {accept}"
-        else:
-            status = since + ": invariants (or pinned bounds) failed, baseline kept"
+    status = _baseline_status(baseline, summary.success, drifted, overrides.roll_forward, target, accept)
     notes.insert(0, status)
     result_path, page_path = store_validation(settings.data_dir / "validation" / table, f"{table} expectations",
                                               summary.result_json, notes)
@@ -157,6 +135,51 @@ def run_gate(settings: Settings, table: str, *, now: datetime | None = None) -> 
     )
 
 
+def _validate_every_row(frame: pd.DataFrame, table: str, spec: TableSpec, overrides: Overrides, accept: str,
+                        now: datetime | None) -> tuple[list, list[dict]]:
+    """Invariants and pinned bounds on every row (pattern rules on distinct values): the
+    summaries and the described failures."""
+    import great_expectations as gx
+
+    invariants = invariant_suite(table, frame, now).expectations
+    on_rows = [e for e in invariants if e.expectation_type not in ON_DISTINCT_VALUES] + pinned_expectations(overrides)
+    on_values = [e for e in invariants if e.expectation_type in ON_DISTINCT_VALUES]
+    summaries = [validate_dataframe(frame, table, suite=gx.ExpectationSuite(name=f"{table}_invariants", expectations=on_rows))]
+    if on_values:
+        summaries.append(validate_dataframe(
+            distinct_values(frame, [e.column for e in on_values]), f"{table}_values",
+            suite=gx.ExpectationSuite(name=f"{table}_invariants_on_values", expectations=on_values)))
+    failures = [_describe(f, spec, frame, table, accept) for summary in summaries for f in summary.failed]
+    return summaries, failures
+
+
+def _compare_with_baseline(snapshot: pd.DataFrame, table: str, spec: TableSpec, baseline: dict, overrides: Overrides,
+                           profile: dict, accept: str) -> tuple[list, list[dict], list[str]]:
+    """The profile's drift expectations on the latest rows: summaries, failures and notes."""
+    import great_expectations as gx
+
+    drift, notes = drift_expectations(baseline, overrides, profile)
+    if not drift:
+        return [], [], notes
+    summary = validate_dataframe(snapshot, table, suite=gx.ExpectationSuite(name=f"{table}_profile", expectations=drift))
+    return [summary], [_describe(f, spec, snapshot, table, accept) for f in summary.failed], notes
+
+
+def _baseline_status(baseline: dict | None, passed: bool, drifted: bool, roll_forward: bool, target: Path,
+                     accept: str) -> str:
+    """What the run did with the baseline, in words."""
+    if baseline is None:
+        return (f"first run: baseline recorded ({target}); only invariants gated this run" if passed
+                else "first run: no baseline yet, and none recorded because the invariants (or pinned bounds) failed")
+    since = f"compared with the baseline recorded at {baseline.get('recorded_at', '?')} ({baseline.get('recorded_by', '?')})"
+    if passed:
+        return since + (": passed, baseline rolled forward to this run" if roll_forward
+                        else ": passed, baseline kept (roll_forward: false in the overrides)")
+    if drifted:
+        return since + f": profile drift, baseline kept; if the change is intended: {accept}"
+    return since + ": invariants (or pinned bounds) failed, baseline kept"
+
+
 # ---- reporting ---------------------------------------------------------------------------------
 
 def _describe(f: FailedExpectation, spec: TableSpec, frame: pd.DataFrame, table: str, accept: str) -> dict:
@@ -168,96 +191,136 @@ def _describe(f: FailedExpectation, spec: TableSpec, frame: pd.DataFrame, table:
     column = f.column or meta.get("column")
     out: dict[str, Any] = {"gate": gate, "rule": rule, "expectation": f.expectation, "column": column,
                            "unexpected_count": f.unexpected_count, "sample": f.unexpected_sample}
-    kwargs = f.kwargs
-    observed = f.observed
-    if rule == "quantiles" and isinstance(observed, dict):
-        spread = meta.get("spread") or 0.0
-        worst = None
-        outside = {}
-        for q, value, (low, high) in zip(observed.get("quantiles", []), observed.get("values", []),
-                                         kwargs["quantile_ranges"]["value_ranges"]):
-            name = f"p{round(q * 100):02d}"
-            if value is None:
-                continue
-            by = value - high if value > high else (low - value if value < low else 0.0)
-            if by > 0:
-                outside[name] = {"observed": value, "allowed": [low, high], "baseline": meta["baseline"].get(name),
-                                 "by": _num(by), "spreads": _num(by / spread) if spread else None}
-                if worst is None or by > outside[worst]["by"]:
-                    worst = name
-        out.update(observed=dict(zip((f"p{round(q * 100):02d}" for q in observed.get("quantiles", [])), observed.get("values", []))),
-                   allowed=kwargs["quantile_ranges"], baseline=meta.get("baseline"), by=outside)
-        if worst:
-            w = outside[worst]
-            direction = "above" if w["observed"] > w["allowed"][1] else "below"
-            out["message"] = (f"{worst} of {column} is {_fmt(w['observed'])} (allowed {_fmt(w['allowed'][0])} to "
-                              f"{_fmt(w['allowed'][1])}, baseline {_fmt(w['baseline'])}): {_fmt(w['by'])} {direction} the range, "
-                              f"{_fmt(w['spreads'])}x the baseline's p1-p99 spread ({_fmt(spread)}); tolerance "
-                              f"{meta['tolerance']} spreads")
-            out["direction"] = "up" if direction == "above" else "down"
-            others = [f"{q} {_fmt(v['observed'])} (baseline {_fmt(v['baseline'])})" for q, v in outside.items() if q != worst]
-            if others:
-                out["message"] += f"; also outside: {', '.join(others)}"
-        else:
-            out["message"] = f"quantiles of {column} could not be computed: {observed}"
-    elif rule == "null_rate":
-        populated = float(observed) if observed is not None else 0.0
-        null_rate = 1.0 - populated
-        low, high = 1.0 - kwargs["max_value"], 1.0 - kwargs["min_value"]
-        by = null_rate - high if null_rate > high else low - null_rate
-        out.update(observed=_num(null_rate), allowed=[_num(low), _num(high)], baseline=meta.get("baseline"), by=_num(by))
-        out["message"] = (f"null rate of {column} is {null_rate:.3f} (allowed {low:.3f} to {high:.3f}, baseline "
-                          f"{meta.get('baseline'):.3f}): {by:.3f} points {'above' if null_rate > high else 'below'}")
-        if populated == 0.0:
-            out["message"] += "; the column is entirely null now but was populated in the baseline: did a source stop delivering?"
-        out["direction"] = "up" if null_rate > high else "down"
-    elif rule == "entities":
-        base = meta.get("baseline")
-        by = kwargs["min_value"] - observed
-        out.update(observed=observed, allowed={"min": kwargs["min_value"]}, baseline=base, by=by)
-        out["message"] = (f"{observed} {spec.entity}s (allowed at least {kwargs['min_value']}, baseline {base}): "
-                          f"{1 - observed / base:.1%} fewer than the baseline; tolerance {meta['tolerance']:.0%}")
-    elif rule == "share_true":
-        low, high = kwargs["min_value"], kwargs["max_value"]
-        by = observed - high if observed > high else low - observed
-        out.update(observed=_num(observed), allowed=[low, high], baseline=meta.get("baseline"), by=_num(by))
-        out["message"] = (f"share of true in {column} is {observed:.3f} (allowed {low:.3f} to {high:.3f}, baseline "
-                          f"{meta.get('baseline'):.3f}): {by:.3f} points outside")
-        out["direction"] = "up" if observed > high else "down"
-    elif rule in ("known_values", "value_share"):
-        unexpected = (f.unexpected_percent or 0.0) / 100
-        if rule == "known_values":
-            allowed = meta["tolerance"]
-            out.update(observed=_num(unexpected), allowed={"max_share_of_new_values": allowed}, by=_num(unexpected - allowed))
-            out["message"] = (f"{unexpected:.1%} of {column} values were never seen in the baseline (allowed "
-                              f"{allowed:.0%}), e.g. {f.unexpected_sample}")
-        else:
-            share = 1.0 - unexpected
-            value, mostly = meta.get("value"), kwargs.get("mostly")
-            out.update(observed=_num(share), allowed={"min_share": mostly}, baseline=meta.get("baseline"),
-                       by=_num(mostly - share), value=value)
-            out["message"] = (f"share of {value!r} in {column} is {share:.3f} (allowed at least {mostly:.3f}, baseline "
-                              f"{meta.get('baseline'):.3f}): {mostly - share:.3f} points below")
-    elif rule == "exists":
-        out["message"] = f"column {column} of the baseline is missing from the table"
-    else:
-        allowed = {k: _plain(v) for k, v in kwargs.items() if k in ("min_value", "max_value", "regex", "strict_min", "column_list",
-                                                                     "column_A", "column_B", "or_equal") and v is not None}
-        out.update(observed=_plain(observed) if observed is not None else None, allowed=allowed)
-        where = column or ", ".join(kwargs.get("column_list") or [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c])
-        count = f.unexpected_count if f.unexpected_count is not None else "?"
-        unit = "distinct value(s)" if f.expectation in ON_DISTINCT_VALUES else "row(s)"
-        out["message"] = f"{rule} on {where or 'the table'}: {count} {unit} break it ({meta.get('why', f.expectation)})"
-        if f.unexpected_sample:
-            out["message"] += f", e.g. {f.unexpected_sample}"
-    if gate == "profile":
-        out["to_accept"] = accept
-    elif gate == "pinned":
-        out["to_accept"] = f"the bound is pinned in {meta.get('why', '').removeprefix('pinned in ')} of the deployment's expectations directory: change it there"
-    else:
-        out["to_accept"] = "an invariant cannot be accepted: fix the data or the model"
+    describe = _DESCRIBE_BY_RULE.get(rule, _describe_bound)
+    describe(out, f, meta, column, spec)
+    out["to_accept"] = _how_to_accept(gate, meta, accept)
     out["sample_rows"] = _sample_rows(f, out, spec, frame)
     return out
+
+
+def _how_to_accept(gate: str, meta: dict, accept: str) -> str:
+    if gate == "profile":
+        return accept
+    if gate == "pinned":
+        return (f"the bound is pinned in {meta.get('why', '').removeprefix('pinned in ')} of the deployment's "
+                "expectations directory: change it there")
+    return "an invariant cannot be accepted: fix the data or the model"
+
+
+def _describe_quantiles(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    """The quantiles outside their range, the worst first, in units of the baseline's spread."""
+    kwargs, observed = f.kwargs, f.observed
+    if not isinstance(observed, dict):
+        _describe_bound(out, f, meta, column, spec)
+        return
+    spread = meta.get("spread") or 0.0
+    worst = None
+    outside = {}
+    for q, value, (low, high) in zip(observed.get("quantiles", []), observed.get("values", []),
+                                     kwargs["quantile_ranges"]["value_ranges"]):
+        name = f"p{round(q * 100):02d}"
+        if value is None:
+            continue
+        by = value - high if value > high else (low - value if value < low else 0.0)
+        if by > 0:
+            outside[name] = {"observed": value, "allowed": [low, high], "baseline": meta["baseline"].get(name),
+                             "by": _num(by), "spreads": _num(by / spread) if spread else None}
+            if worst is None or by > outside[worst]["by"]:
+                worst = name
+    out.update(observed=dict(zip((f"p{round(q * 100):02d}" for q in observed.get("quantiles", [])), observed.get("values", []))),
+               allowed=kwargs["quantile_ranges"], baseline=meta.get("baseline"), by=outside)
+    if not worst:
+        out["message"] = f"quantiles of {column} could not be computed: {observed}"
+        return
+    w = outside[worst]
+    direction = "above" if w["observed"] > w["allowed"][1] else "below"
+    out["message"] = (f"{worst} of {column} is {_fmt(w['observed'])} (allowed {_fmt(w['allowed'][0])} to "
+                      f"{_fmt(w['allowed'][1])}, baseline {_fmt(w['baseline'])}): {_fmt(w['by'])} {direction} the range, "
+                      f"{_fmt(w['spreads'])}x the baseline's p1-p99 spread ({_fmt(spread)}); tolerance "
+                      f"{meta['tolerance']} spreads")
+    out["direction"] = "up" if direction == "above" else "down"
+    others = [f"{q} {_fmt(v['observed'])} (baseline {_fmt(v['baseline'])})" for q, v in outside.items() if q != worst]
+    if others:
+        out["message"] += f"; also outside: {', '.join(others)}"
+
+
+def _describe_null_rate(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    kwargs, observed = f.kwargs, f.observed
+    populated = float(observed) if observed is not None else 0.0
+    null_rate = 1.0 - populated
+    low, high = 1.0 - kwargs["max_value"], 1.0 - kwargs["min_value"]
+    by = null_rate - high if null_rate > high else low - null_rate
+    out.update(observed=_num(null_rate), allowed=[_num(low), _num(high)], baseline=meta.get("baseline"), by=_num(by))
+    out["message"] = (f"null rate of {column} is {null_rate:.3f} (allowed {low:.3f} to {high:.3f}, baseline "
+                      f"{meta.get('baseline'):.3f}): {by:.3f} points {'above' if null_rate > high else 'below'}")
+    if populated == 0.0:
+        out["message"] += "; the column is entirely null now but was populated in the baseline: did a source stop delivering?"
+    out["direction"] = "up" if null_rate > high else "down"
+
+
+def _describe_entities(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    kwargs, observed = f.kwargs, f.observed
+    base = meta.get("baseline")
+    by = kwargs["min_value"] - observed
+    out.update(observed=observed, allowed={"min": kwargs["min_value"]}, baseline=base, by=by)
+    out["message"] = (f"{observed} {spec.entity}s (allowed at least {kwargs['min_value']}, baseline {base}): "
+                      f"{1 - observed / base:.1%} fewer than the baseline; tolerance {meta['tolerance']:.0%}")
+
+
+def _describe_share_true(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    kwargs, observed = f.kwargs, f.observed
+    low, high = kwargs["min_value"], kwargs["max_value"]
+    by = observed - high if observed > high else low - observed
+    out.update(observed=_num(observed), allowed=[low, high], baseline=meta.get("baseline"), by=_num(by))
+    out["message"] = (f"share of true in {column} is {observed:.3f} (allowed {low:.3f} to {high:.3f}, baseline "
+                      f"{meta.get('baseline'):.3f}): {by:.3f} points outside")
+    out["direction"] = "up" if observed > high else "down"
+
+
+def _describe_known_values(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    unexpected = (f.unexpected_percent or 0.0) / 100
+    allowed = meta["tolerance"]
+    out.update(observed=_num(unexpected), allowed={"max_share_of_new_values": allowed}, by=_num(unexpected - allowed))
+    out["message"] = (f"{unexpected:.1%} of {column} values were never seen in the baseline (allowed "
+                      f"{allowed:.0%}), e.g. {f.unexpected_sample}")
+
+
+def _describe_value_share(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    share = 1.0 - (f.unexpected_percent or 0.0) / 100
+    value, mostly = meta.get("value"), f.kwargs.get("mostly")
+    out.update(observed=_num(share), allowed={"min_share": mostly}, baseline=meta.get("baseline"),
+               by=_num(mostly - share), value=value)
+    out["message"] = (f"share of {value!r} in {column} is {share:.3f} (allowed at least {mostly:.3f}, baseline "
+                      f"{meta.get('baseline'):.3f}): {mostly - share:.3f} points below")
+
+
+def _describe_missing_column(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    out["message"] = f"column {column} of the baseline is missing from the table"
+
+
+def _describe_bound(out: dict, f: FailedExpectation, meta: dict, column: str | None, spec: TableSpec) -> None:
+    """Any other rule (an invariant or a pinned bound): the rule, how many rows or values break it, why."""
+    kwargs, observed = f.kwargs, f.observed
+    allowed = {k: _plain(v) for k, v in kwargs.items() if k in ("min_value", "max_value", "regex", "strict_min", "column_list",
+                                                                 "column_A", "column_B", "or_equal") and v is not None}
+    out.update(observed=_plain(observed) if observed is not None else None, allowed=allowed)
+    where = column or ", ".join(kwargs.get("column_list") or [c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c])
+    count = f.unexpected_count if f.unexpected_count is not None else "?"
+    unit = "distinct value(s)" if f.expectation in ON_DISTINCT_VALUES else "row(s)"
+    out["message"] = f"{out['rule']} on {where or 'the table'}: {count} {unit} break it ({meta.get('why', f.expectation)})"
+    if f.unexpected_sample:
+        out["message"] += f", e.g. {f.unexpected_sample}"
+
+
+_DESCRIBE_BY_RULE = {
+    "quantiles": _describe_quantiles,
+    "null_rate": _describe_null_rate,
+    "entities": _describe_entities,
+    "share_true": _describe_share_true,
+    "known_values": _describe_known_values,
+    "value_share": _describe_value_share,
+    "exists": _describe_missing_column,
+}
 
 
 def _sample_rows(f: FailedExpectation, described: dict, spec: TableSpec, frame: pd.DataFrame) -> list[dict]:

@@ -1,16 +1,7 @@
-"""Profile expectations: what a feature table looks like in *this* deployment, learnt from its
-own data and compared with the last good run.
-
-- `latest_rows` + `compute_profile`: the profiling step. It describes the rows the online store
-  would publish (the latest row per entity): per numeric column null rate, min, p1/p50/p99, max,
-  mean, std; per flag the share of true; per category its value shares; the entity count.
-- The baseline is that profile of the last passing (or accepted) run, a reviewable JSON file of
-  the deployment: `<expectations_dir>/<table>.profile.json` (Settings.expectations_path).
-- `<expectations_dir>/<table>.overrides.yml` (optional, per deployment): pinned bounds,
-  tolerances, disabled expectations (expectations/example.overrides.yml documents every key).
-- `drift_expectations`: GX expectations that compare today's profile with the baseline, with
-  tolerances that scale with the data (quantile shift in units of the baseline's own p1-p99
-  spread, null rates and shares in absolute points), never with constants of one shop.
+"""Profile expectations: what a feature table looks like in *this* deployment, learnt from its own
+data (`latest_rows`, `compute_profile`), stored as its baseline, overridden per deployment, and
+compared with the last good run (`drift_expectations`). Files and tolerances:
+docs/data_quality.md; design: docs/adr/blocking-feature-gates.md.
 """
 
 from __future__ import annotations
@@ -18,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, fields, replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -276,14 +268,9 @@ def drift_expectations(baseline: dict, overrides: Overrides, current: dict) -> t
     notes on what was not compared (and why)."""
     import great_expectations.expectations as gxe
 
-    notes = []
+    notes: list[str] = []
     expectations = []
-    recorded = baseline.get("recorded_at", "?")
-
-    def meta(rule: str, column: str | None, base, tolerance, **extra) -> dict:
-        return {"gate": "profile", "rule": rule, "baseline": base, "tolerance": tolerance,
-                "baseline_recorded_at": recorded, **({"column": column} if column else {}), **extra}
-
+    meta = partial(_profile_meta, baseline.get("recorded_at", "?"))
     entities = baseline.get("entities") or 0
     if entities and not overrides.disable_entities:
         drop = overrides.tolerances.entity_drop
@@ -294,62 +281,91 @@ def drift_expectations(baseline: dict, overrides: Overrides, current: dict) -> t
         notes.append("no rows: only the entity count is compared with the baseline")
         return expectations, notes
     for name, base in baseline.get("columns", {}).items():
-        kind = base.get("kind")
-        now = current["columns"].get(name)
-        if overrides.disabled(name, "exists"):
-            continue
-        if now is None:
-            expectations.append(gxe.ExpectColumnToExist(column=name, meta=meta("exists", name, "present", None)))
-            continue
-        tol = overrides.tolerances_for(name)
-        if base["values"] == 0:
-            if now["values"] > 0:
-                notes.append(f"{name}: newly populated (entirely null in the baseline); not compared, "
-                             "becomes part of the baseline when this run passes")
-            continue
-        if not overrides.disabled(name, "null_rate"):
-            populated = 1.0 - base["null_rate"]
-            expectations.append(gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
-                column=name, min_value=max(0.0, _round(populated - tol.null_rate_points)),
-                max_value=min(1.0, _round(populated + tol.null_rate_points)),
-                meta=meta("null_rate", name, base["null_rate"], tol.null_rate_points)))
-        if now["values"] == 0 or base["values"] < MIN_VALUES:
-            if base["values"] < MIN_VALUES:
-                notes.append(f"{name}: {base['values']} values in the baseline (< {MIN_VALUES}): distribution not compared")
-            continue
-        if kind in NUMERIC_KINDS and not overrides.disabled(name, "quantiles"):
-            spread = (base.get("p99") or 0.0) - (base.get("p01") or 0.0)
-            if spread <= 0:
-                notes.append(f"{name}: constant in the baseline ({base.get('p50')}): no spread to compare its quantiles with")
-                continue
-            band = tol.quantile_spreads * spread
-            qs = [q for q in QUANTILES if base.get(quantile_key(q)) is not None]
-            # the invariants already bound these kinds: a range beyond them would only confuse the report
-            floor = 0.0 if kind in ("count", "money", "rate", "ratio") else -math.inf
-            ceiling = 1.0 if kind == "rate" else math.inf
-            ranges = [[_round(max(floor, base[quantile_key(q)] - band)), _round(min(ceiling, base[quantile_key(q)] + band))] for q in qs]
-            expectations.append(gxe.ExpectColumnQuantileValuesToBeBetween(
-                column=name,
-                quantile_ranges={"quantiles": list(qs), "value_ranges": ranges},
-                meta=meta("quantiles", name, {quantile_key(q): base[quantile_key(q)] for q in qs}, tol.quantile_spreads,
-                          spread=_round(spread))))
-        elif kind == "flag" and base.get("share_true") is not None and not overrides.disabled(name, "share"):
-            share = base["share_true"]
-            expectations.append(gxe.ExpectColumnMeanToBeBetween(
-                column=name, min_value=max(0.0, _round(share - tol.share_points)), max_value=min(1.0, _round(share + tol.share_points)),
-                meta=meta("share_true", name, share, tol.share_points)))
-        elif kind == "category" and base.get("shares"):
-            if not overrides.disabled(name, "values"):
-                expectations.append(gxe.ExpectColumnValuesToBeInSet(
-                    column=name, value_set=sorted(base["shares"]), mostly=_round(1 - tol.new_value_share),
-                    meta=meta("known_values", name, sorted(base["shares"]), tol.new_value_share)))
-            if not overrides.disabled(name, "share"):
-                for value, share in base["shares"].items():
-                    if share - tol.share_points > 0:
-                        expectations.append(gxe.ExpectColumnValuesToBeInSet(
-                            column=name, value_set=[value], mostly=_round(share - tol.share_points),
-                            meta=meta("value_share", name, share, tol.share_points, value=value)))
+        expectations += _column_drift(name, base, current["columns"].get(name), overrides, meta, notes)
     return expectations, notes
+
+
+def _profile_meta(recorded: str, rule: str, column: str | None, base, tolerance, **extra) -> dict:
+    """A profile expectation's metadata: what the gate reports about it when it fails."""
+    return {"gate": "profile", "rule": rule, "baseline": base, "tolerance": tolerance,
+            "baseline_recorded_at": recorded, **({"column": column} if column else {}), **extra}
+
+
+def _column_drift(name: str, base: dict, now: dict | None, overrides: Overrides, meta, notes: list[str]) -> list:
+    """One column's expectations against its baseline profile (notes say what is not compared)."""
+    import great_expectations.expectations as gxe
+
+    if overrides.disabled(name, "exists"):
+        return []
+    if now is None:
+        return [gxe.ExpectColumnToExist(column=name, meta=meta("exists", name, "present", None))]
+    tol = overrides.tolerances_for(name)
+    if base["values"] == 0:
+        if now["values"] > 0:
+            notes.append(f"{name}: newly populated (entirely null in the baseline); not compared, "
+                         "becomes part of the baseline when this run passes")
+        return []
+    expectations = []
+    if not overrides.disabled(name, "null_rate"):
+        populated = 1.0 - base["null_rate"]
+        expectations.append(gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
+            column=name, min_value=max(0.0, _round(populated - tol.null_rate_points)),
+            max_value=min(1.0, _round(populated + tol.null_rate_points)),
+            meta=meta("null_rate", name, base["null_rate"], tol.null_rate_points)))
+    if now["values"] == 0 or base["values"] < MIN_VALUES:
+        if base["values"] < MIN_VALUES:
+            notes.append(f"{name}: {base['values']} values in the baseline (< {MIN_VALUES}): distribution not compared")
+        return expectations
+    kind = base.get("kind")
+    if kind in NUMERIC_KINDS and not overrides.disabled(name, "quantiles"):
+        expectations += _quantile_drift(name, base, kind, tol, meta, notes)
+    elif kind == "flag" and base.get("share_true") is not None and not overrides.disabled(name, "share"):
+        share = base["share_true"]
+        expectations.append(gxe.ExpectColumnMeanToBeBetween(
+            column=name, min_value=max(0.0, _round(share - tol.share_points)), max_value=min(1.0, _round(share + tol.share_points)),
+            meta=meta("share_true", name, share, tol.share_points)))
+    elif kind == "category" and base.get("shares"):
+        expectations += _category_drift(name, base, overrides, tol, meta)
+    return expectations
+
+
+def _quantile_drift(name: str, base: dict, kind: str, tol, meta, notes: list[str]) -> list:
+    """p1/p50/p99 within the baseline's value plus or minus a share of its own p1-p99 spread."""
+    import great_expectations.expectations as gxe
+
+    spread = (base.get("p99") or 0.0) - (base.get("p01") or 0.0)
+    if spread <= 0:
+        notes.append(f"{name}: constant in the baseline ({base.get('p50')}): no spread to compare its quantiles with")
+        return []
+    band = tol.quantile_spreads * spread
+    qs = [q for q in QUANTILES if base.get(quantile_key(q)) is not None]
+    # the invariants already bound these kinds: a range beyond them would only confuse the report
+    floor = 0.0 if kind in ("count", "money", "rate", "ratio") else -math.inf
+    ceiling = 1.0 if kind == "rate" else math.inf
+    ranges = [[_round(max(floor, base[quantile_key(q)] - band)), _round(min(ceiling, base[quantile_key(q)] + band))] for q in qs]
+    return [gxe.ExpectColumnQuantileValuesToBeBetween(
+        column=name,
+        quantile_ranges={"quantiles": list(qs), "value_ranges": ranges},
+        meta=meta("quantiles", name, {quantile_key(q): base[quantile_key(q)] for q in qs}, tol.quantile_spreads,
+                  spread=_round(spread)))]
+
+
+def _category_drift(name: str, base: dict, overrides: Overrides, tol, meta) -> list:
+    """Few values never seen in the baseline, and each value's share not fallen by more than the tolerance."""
+    import great_expectations.expectations as gxe
+
+    expectations = []
+    if not overrides.disabled(name, "values"):
+        expectations.append(gxe.ExpectColumnValuesToBeInSet(
+            column=name, value_set=sorted(base["shares"]), mostly=_round(1 - tol.new_value_share),
+            meta=meta("known_values", name, sorted(base["shares"]), tol.new_value_share)))
+    if not overrides.disabled(name, "share"):
+        for value, share in base["shares"].items():
+            if share - tol.share_points > 0:
+                expectations.append(gxe.ExpectColumnValuesToBeInSet(
+                    column=name, value_set=[value], mostly=_round(share - tol.share_points),
+                    meta=meta("value_share", name, share, tol.share_points, value=value)))
+    return expectations
 
 
 def spec_for(table: str) -> TableSpec:

@@ -1,11 +1,6 @@
-"""Great Expectations suites for the raw source tables, generated from the source contracts.
-
-Ingestion already enforces every hard contract rule on every row (required values, types,
-accepted values, ranges, timestamps with an offset and not in the future, keys unique per file):
-rows that break one never reach raw.<entity>. These suites re-assert the contract on what was
-loaded, as an independent second line, on a bounded, seeded sample of the table (GX on a pandas
-frame of a 10M-row table is too slow), plus the column types of the DuckDB table itself.
-"""
+"""Great Expectations suites for the raw source tables, generated from the source contracts and
+run on a bounded, seeded sample of each table, plus its DuckDB column types: a second line
+after ingestion's row checks (docs/adr/raw-suites-as-a-second-line.md)."""
 
 from __future__ import annotations
 

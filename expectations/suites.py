@@ -1,9 +1,7 @@
-"""Invariants of the feature tables: what holds for every retailer's data, whatever its prices,
-basket sizes or sources. One `TableSpec` per table names the roles of its columns; the GX suite
-is built from the spec and the frame's own schema (an integer feature is a count, so >= 0).
-
-Business ranges (order values, prices, shipping costs, null shares) are deliberately absent:
-they are profile expectations learnt from the deployment's data (expectations/profile.py)."""
+"""Invariants of the feature tables: what holds for every retailer's data. One `TableSpec` per
+table names the roles of its columns; the GX suite is built from the spec and the frame's own
+schema. Business ranges are profile expectations (expectations/profile.py), not invariants:
+docs/adr/blocking-feature-gates.md."""
 
 from __future__ import annotations
 

@@ -482,3 +482,27 @@ def test_a_rejected_file_does_not_hide_the_same_row_in_a_good_file(conn, tmp_pat
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined, result.duplicates_removed) == (2, 1, 1, 0)
     assert conn.execute("select _source_file from raw.crm__email_events").fetchall() == [(str(good),)]
     assert result.is_reconciled
+
+
+def test_a_load_drops_every_temp_table_its_plan_names(conn, tmp_path):
+    """The steps pass temp tables along by the names in their LoadPlan; none outlives the load,
+    also when a file holds duplicates, a repeated key and a line that does not parse."""
+    from dataclasses import fields
+
+    from dagster_project.ingestion.plan import LoadPlan
+
+    landing = tmp_path / "landing"
+    _write(
+        landing / "oms" / "order_lines" / "2026-01-02.csv",
+        "order_line_id,order_id,line_number,product_id,quantity,unit_price,discount_amount\n"
+        "L1,O1,1,P1,2,10.50,0\n"
+        "L1,O1,1,P1,2,10.50,0\n"
+        "L1,O1,1,P1,3,10.50,0\n"
+        '"L2,O1\n',
+    )
+    result = ingest_entity(conn, get_contract("oms", "order_lines"), landing)
+    assert (result.rows_read, result.duplicates_removed) == (4, 1) and result.is_reconciled
+    plan_tables = {f.default for f in fields(LoadPlan) if isinstance(f.default, str)}
+    assert {"landed", "landed_file", "checked", "delivery_files", "duplicate_rows"} <= plan_tables
+    left = {name for (name,) in conn.execute("select table_name from duckdb_tables() where temporary").fetchall()}
+    assert not left & (plan_tables | {"csv_line_map"}), left

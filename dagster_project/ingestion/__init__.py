@@ -1,20 +1,9 @@
 """Loading landing files into the warehouse's `raw` schema, enforcing the source contracts.
 
-For one source entity (`ingest_entity`): the landing folder's delivery files are found and the
-other files listed as ignored (`discovery`); every file is read as text with each record's
-physical line (`reading`); whole files that cannot be what their name says are rejected, each
-row is checked against the contract (`values`: a value must denote exactly one value of its
-type, within range, accepted values, event time neither in the future nor beyond the event
-horizon), exact duplicates are counted, and raw, quarantine and reconciliation tables are
-written in one transaction (`load`, whose steps run in the order written there). Bad rows go to
-`raw.<system>__<entity>__quarantine` with file, physical line and reason; rows read = loaded +
-quarantined + duplicates removed, per file (`results`, `tables`).
-
-A file that cannot be loaded at all (a required column missing, an empty or repeated header
-name, a wrong delimiter, a changed column type, an unreadable file) raises `ContractViolation`
-naming the file; a missing landing folder, or a full refresh that finds no files where rows were
-loaded before, raises `DeliveriesMissing`. The raw tables are then left as they were. Every check
-is set-based SQL in DuckDB: nothing runs per row in Python.
+`ingest_entity` plans a load (`plan`), then runs its steps (`load`): land every file as text
+(`discovery`, `reading`), check files and rows (`values`), deduplicate, write raw, quarantine
+and reconciliation tables in one transaction (`tables`), report (`results`). Why rows are
+quarantined rather than dropped: docs/adr/ingestion-quarantine-and-reconciliation.md.
 """
 
 from dagster_project.ingestion.discovery import (

@@ -1,6 +1,6 @@
-"""Landing one file as text in the temp table `landed_file`: one row per record, with the
-physical line it starts on, or the reason it could not be read. Also the header checks and the
-changed-type check that fail a whole file."""
+"""Landing one file as text in a temp table (the plan's `landed_file`): one row per record, with
+the physical line it starts on, or the reason it could not be read. Also the header checks and
+the changed-type check that fail a whole file."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from dagster_project.ingestion.values import type_problem
 
 
 LANDED_COLUMNS = ("_extra_columns", "_source_file", "_source_line", "_not_parsed", "_raw_line")
+# The temp table mapping a CSV file's logical lines (records and blank lines) to physical ones.
+_LINE_MAP = "csv_line_map"
 
 # A column of a file whose non-empty values almost all fail to parse as the contract type has
 # changed type in the export: failing the entity with one clear message beats quarantining
@@ -25,9 +27,9 @@ CHANGED_TYPE_SHARE = 0.9
 CHANGED_TYPE_SAMPLE = 10_000
 
 
-def _insert_landed(contract: SourceEntity) -> str:
+def _insert_landed(contract: SourceEntity, table: str) -> str:
     names = [quote(c.name) for c in contract.columns] + list(LANDED_COLUMNS)
-    return f"insert into landed_file ({', '.join(names)})"
+    return f"insert into {table} ({', '.join(names)})"
 
 
 def _compression(path: Path) -> str:
@@ -95,8 +97,8 @@ def _reject_reason(kind: str) -> str:
     )
 
 
-def land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> bool:
-    """Land one CSV file in landed_file; False for an empty file (nothing landed)."""
+def land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult, table: str) -> bool:
+    """Land one CSV file in `table`; False for an empty file (nothing landed)."""
     header = _csv_header(path)
     if header is None:
         return False
@@ -124,25 +126,25 @@ def land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult) 
     conn.execute("drop table if exists csv_reject_scans")
     parsed = conn.execute(
         f"""
-        {_insert_landed(contract)}
+        {_insert_landed(contract, table)}
         select {select}, {extra_select}, {literal(str(path))}, row_number() over () + 1, null, null
         from read_csv({literal(str(path))}, columns = {columns}, header = true, auto_detect = false,
                       delim = ',', quote = '"', escape = '"', compression = '{_compression(path)}',
                       store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
         """
     ).fetchone()[0]
-    rejected = _quarantine_rejects(conn, path, "unparseable CSV line")
-    _assign_physical_lines(conn, path, result, parsed, rejected)
+    rejected = _quarantine_rejects(conn, path, "unparseable CSV line", table)
+    _assign_physical_lines(conn, path, result, parsed, rejected, table)
     return True
 
 
-def _quarantine_rejects(conn, path: Path, kind: str) -> list[int]:
+def _quarantine_rejects(conn, path: Path, kind: str, table: str) -> list[int]:
     """One quarantine row per line DuckDB's reader rejected, numbered as DuckDB numbers it;
     returns those numbers."""
     # DuckDB reports one error per missing column: one reason per line is enough. The text it
     # keeps of a line starts with the blank lines before it, which are not part of the record.
     count = conn.execute(
-        "insert into landed_file (_source_file, _source_line, _not_parsed, _raw_line) "
+        f"insert into {table} (_source_file, _source_line, _not_parsed, _raw_line) "
         f"select ?, line, {_reject_reason(kind)}, ltrim(any_value(csv_line), chr(13) || chr(10)) "
         "from csv_rejects group by line",
         [str(path)],
@@ -162,7 +164,8 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-def _assign_physical_lines(conn, path: Path, result: IngestionResult, parsed: int, rejected: list[int]) -> None:
+def _assign_physical_lines(conn, path: Path, result: IngestionResult, parsed: int, rejected: list[int],
+                           table: str) -> None:
     """Give every landed record of a CSV file the physical line it starts on.
 
     DuckDB numbers a rejected record by "logical line" (records and blank lines, the header
@@ -170,43 +173,19 @@ def _assign_physical_lines(conn, path: Path, result: IngestionResult, parsed: in
     records plus the header, both are physical lines. Otherwise (a quoted value spanning lines,
     blank lines, or gzip, whose lines are not counted up front) the file is read once more as
     plain lines: a line starts a logical line when the quotes before it are balanced."""
-    path_text = str(path)
     records = parsed + len(rejected)
     if _compression(path) == "none" and _count_lines(path) == records + 1:
         if rejected:
-            _renumber_after_rejects(conn, path, rejected, first_line=2)
+            _renumber_after_rejects(conn, path, rejected, table, first_line=2)
         return
-    # Quote parity of each line: escaped quotes ("") cancel out; a quote counts only at a field's
-    # start or end, so a stray quote inside an unquoted value (12" screen) changes nothing.
-    quotes = (
-        "(length(s) - length(replace(s, ',\"', ''))) // 2 + (length(s) - length(replace(s, '\",', ''))) // 2"
-        " - (length(s) - length(replace(s, ',\",', ''))) // 3"
-        " + starts_with(s, '\"')::int + ends_with(s, '\"')::int"
-        " - (starts_with(s, '\",') or s = '\"')::int - (ends_with(s, ',\"') and s <> '\"')::int"
-    )
-    # latin-1: every byte decodes, so lines that are not UTF-8 are counted like the others.
-    conn.execute(
-        f"""
-        create or replace temp table csv_line_map as
-        select physical, row_number() over (order by physical) as logical, blank
-        from (
-            select physical, blank,
-                   coalesce(sum(quotes) over (order by physical rows between unbounded preceding and 1 preceding), 0) % 2 = 0
-                       as starts_outside_quotes
-            from (
-                select row_number() over () as physical, coalesce(line, '') = '' as blank,
-                       coalesce(({quotes}), 0) as quotes
-                from (select line, replace(line, '""', '') as s from {_lines_sql(path, encoding='latin-1', rejects=False)})
-            )
-        )
-        where starts_outside_quotes
-        """
-    )
+    _map_logical_lines(conn, path)
     # Logical lines that hold records: neither the header nor blank.
     record_lines = conn.execute(
-        "select count(*) from csv_line_map where logical > 1 and not blank"
+        f"select count(*) from {_LINE_MAP} where logical > 1 and not blank"
     ).fetchone()[0]
-    if record_lines != records:
+    if record_lines == records:
+        _apply_line_map(conn, path, table)
+    else:
         # A file that breaks RFC 4180 quoting in a way the parity cannot follow: keep record
         # numbers, and say so rather than pretend they are lines.
         result.warnings.append(
@@ -214,69 +193,116 @@ def _assign_physical_lines(conn, path: Path, result: IngestionResult, parsed: in
             "_source_line holds record numbers (header = 1) there"
         )
         if rejected:
-            _renumber_after_rejects(conn, path, rejected, first_line=2)
-        conn.execute("drop table csv_line_map")
-        return
+            _renumber_after_rejects(conn, path, rejected, table, first_line=2)
+    conn.execute(f"drop table {_LINE_MAP}")
+
+
+# Quote parity of a line `s`: escaped quotes ("") cancel out; a quote counts only at a field's
+# start or end, so a stray quote inside an unquoted value (12" screen) changes nothing.
+_QUOTES = (
+    "(length(s) - length(replace(s, ',\"', ''))) // 2 + (length(s) - length(replace(s, '\",', ''))) // 2"
+    " - (length(s) - length(replace(s, ',\",', ''))) // 3"
+    " + starts_with(s, '\"')::int + ends_with(s, '\"')::int"
+    " - (starts_with(s, '\",') or s = '\"')::int - (ends_with(s, ',\"') and s <> '\"')::int"
+)
+
+
+def _map_logical_lines(conn, path: Path) -> None:
+    """`csv_line_map`: the physical line each logical line of the file starts on, and whether
+    it is blank."""
+    # latin-1: every byte decodes, so lines that are not UTF-8 are counted like the others.
     conn.execute(
-        """
-        update landed_file set _source_line = m.physical
+        f"""
+        create or replace temp table {_LINE_MAP} as
+        select physical, row_number() over (order by physical) as logical, blank
         from (
-            select true as is_reject, logical as old_line, physical from csv_line_map
+            select physical, blank,
+                   coalesce(sum(quotes) over (order by physical rows between unbounded preceding and 1 preceding), 0) % 2 = 0
+                       as starts_outside_quotes
+            from (
+                select row_number() over () as physical, coalesce(line, '') = '' as blank,
+                       coalesce(({_QUOTES}), 0) as quotes
+                from (select line, replace(line, '""', '') as s from {_lines_sql(path, encoding='latin-1', rejects=False)})
+            )
+        )
+        where starts_outside_quotes
+        """
+    )
+
+
+def _apply_line_map(conn, path: Path, table: str) -> None:
+    """Rejected records carry their logical line, parsed ones their record number (header = 1):
+    both become the physical line the record starts on."""
+    conn.execute(
+        f"""
+        update {table} set _source_line = m.physical
+        from (
+            select true as is_reject, logical as old_line, physical from {_LINE_MAP}
             union all
-            select false, row_number() over (order by logical) + 1, physical from csv_line_map
+            select false, row_number() over (order by logical) + 1, physical from {_LINE_MAP}
             where logical > 1 and not blank and logical not in (select line from csv_rejects)
         ) m
-        where landed_file._source_file = $1 and m.is_reject = (landed_file._not_parsed is not null)
-          and m.old_line = landed_file._source_line
+        where {table}._source_file = $1 and m.is_reject = ({table}._not_parsed is not null)
+          and m.old_line = {table}._source_line
         """,
-        [path_text],
+        [str(path)],
     )
-    conn.execute("drop table csv_line_map")
 
 
-def _renumber_after_rejects(conn, path: Path, rejected_lines: list[int], first_line: int = 2) -> None:
+def _renumber_after_rejects(conn, path: Path, rejected_lines: list[int], table: str, first_line: int = 2) -> None:
     """Record i of the parsed rows sits on the i-th line that was not rejected."""
     conn.execute(
-        """
-        update landed_file set _source_line = real.line
+        f"""
+        update {table} set _source_line = real.line
         from (
             select row_number() over (order by l) + $4 - 1 as record_line, l as line
-            from range($4, (select coalesce(max(_source_line), 0) from landed_file
+            from range($4, (select coalesce(max(_source_line), 0) from {table}
                             where _source_file = $1 and _not_parsed is null) + $2 + 1) t(l)
             where l not in (select unnest($3::bigint[]))
         ) real
-        where landed_file._source_file = $1 and landed_file._not_parsed is null
-          and landed_file._source_line = real.record_line
+        where {table}._source_file = $1 and {table}._not_parsed is null
+          and {table}._source_line = real.record_line
         """,
         [str(path), len(rejected_lines), rejected_lines, first_line],
     )
 
 
-def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult) -> bool:
-    # Read each line as text so that one broken object is quarantined instead of failing the file.
-    # DuckDB's reader drops a UTF-8 byte order mark at the start of the file and rejects lines
-    # with invalid UTF-8 (store_rejects), which are quarantined like broken objects. Blank lines
-    # are numbered (line numbers are physical) but are not records.
+def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult, table: str) -> bool:
+    """Land one JSON-lines file in `table`, a broken line quarantined rather than failing the
+    file; always True (an empty file never gets here)."""
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
-    lines = f"select ltrim(line, chr(65279)) as line, row_number() over () as line_number from {_lines_sql(path)}"
-    # One json_extract with the list of the contract's paths parses each document once (a call
-    # per column would parse it once per column); vals[i] is the i-th column's JSON value.
-    paths = ", ".join(literal("$." + c.name) for c in contract.columns)
-    extracts = []
-    for i, c in enumerate(contract.columns, start=1):
-        if c.type == "JSON":
-            # a JSON null is a missing value, like an absent key
-            extracts.append(f"case when vals[{i}] is not null and json_type(vals[{i}]) <> 'NULL' then vals[{i}]::varchar end")
-        else:
-            extracts.append(f"json_extract_string(vals[{i}], '$')")
-    select = ", ".join(f"{e} as {quote(c.name)}" for e, c in zip(extracts, contract.columns))
-    known = ", ".join(literal(c.name) for c in contract.columns)
-    # Keys the contract does not list (schema drift) are kept as one JSON object per row.
-    extra = (
-        "case when len(extra_keys) > 0 then to_json(map_from_entries(list_transform(extra_keys, "
-        "lambda k: {'key': k, 'value': json_extract(doc, '$.\"' || replace(k, '\"', '\\\"') || '\"')})))::varchar end"
+    conn.execute(
+        f"""
+        {_insert_landed(contract, table)}
+        select {_jsonl_columns(contract)}, {_JSONL_EXTRA_KEYS}, {literal(str(path))}, line_number, problem,
+               case when problem is not null then line end
+        from (
+            select *, case when doc is not null then json_extract(doc, [{_jsonl_paths(contract)}]) end as vals,
+                   case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({_jsonl_known_keys(contract)})) end
+                       as extra_keys
+            from (
+                select case when problem is null then line::json end as doc, problem, line_number, line
+                from ({_jsonl_objects(path)})
+            )
+        )
+        """
     )
+    rejected = _quarantine_rejects(conn, path, "unreadable line", table)
+    if rejected:
+        _renumber_after_rejects(conn, path, rejected, table, first_line=1)
+    _report_extra_keys(conn, path, result, table)
+    return True
+
+
+def _jsonl_objects(path: Path) -> str:
+    """SQL: each non-blank line of a JSON-lines file with its physical line number and, when it
+    is not one JSON object with each key once, the problem."""
+    # Each line is read as text so that one broken object is quarantined instead of failing the
+    # file. DuckDB's reader drops a UTF-8 byte order mark at the start of the file and rejects
+    # lines with invalid UTF-8 (store_rejects), which are quarantined like broken objects. Blank
+    # lines are numbered (line numbers are physical) but are not records.
+    lines = f"select ltrim(line, chr(65279)) as line, row_number() over () as line_number from {_lines_sql(path)}"
     # A key repeated in an object (at any depth) has two values, and which one a reader takes
     # is the parser's choice: the line is quarantined naming the key.
     # The key lists of the objects with a repeat are found once per line; naming the keys runs
@@ -289,51 +315,65 @@ def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult
         "list_sort(list_distinct(flatten(list_transform(repeating, "
         "lambda ks: list_filter(ks, lambda k, i: list_position(ks, k) < i)))))"
     )
-    conn.execute(
-        f"""
-        {_insert_landed(contract)}
-        select {select}, {extra}, {literal(str(path))}, line_number, problem,
-               case when problem is not null then line end
+    return f"""
+        select line, line_number,
+               case when not is_object then 'line is not a JSON object'
+                    when len(repeating) > 0
+                    then 'JSON object repeats key(s) ' || array_to_string({repeated}, ', ')
+               end as problem
         from (
-            select *, case when doc is not null then json_extract(doc, [{paths}]) end as vals,
-                   case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({known})) end as extra_keys
+            select *, case when is_object then {repeating} end as repeating
             from (
-                select case when problem is null then line::json end as doc, problem, line_number, line
-                from (
-                    select line, line_number,
-                           case when not is_object then 'line is not a JSON object'
-                                when len(repeating) > 0
-                                then 'JSON object repeats key(s) ' || array_to_string({repeated}, ', ')
-                           end as problem
-                    from (
-                        select *, case when is_object then {repeating} end as repeating
-                        from (
-                            -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
-                            select line, line_number,
-                                   coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
-                            from ({lines})
-                            where trim(line) <> ''
-                        )
-                    )
-                )
+                -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
+                select line, line_number,
+                       coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
+                from ({lines})
+                where trim(line) <> ''
             )
         )
-        """
-    )
-    rejected = _quarantine_rejects(conn, path, "unreadable line")
-    if rejected:
-        _renumber_after_rejects(conn, path, rejected, first_line=1)
+    """
+
+
+def _jsonl_paths(contract: SourceEntity) -> str:
+    # One json_extract with the list of the contract's paths parses each document once (a call
+    # per column would parse it once per column); vals[i] is the i-th column's JSON value.
+    return ", ".join(literal("$." + c.name) for c in contract.columns)
+
+
+def _jsonl_known_keys(contract: SourceEntity) -> str:
+    return ", ".join(literal(c.name) for c in contract.columns)
+
+
+def _jsonl_columns(contract: SourceEntity) -> str:
+    """SQL: each contract column's value as text, from `vals` (see `_jsonl_paths`)."""
+    extracts = []
+    for i, c in enumerate(contract.columns, start=1):
+        if c.type == "JSON":
+            # a JSON null is a missing value, like an absent key
+            extracts.append(f"case when vals[{i}] is not null and json_type(vals[{i}]) <> 'NULL' then vals[{i}]::varchar end")
+        else:
+            extracts.append(f"json_extract_string(vals[{i}], '$')")
+    return ", ".join(f"{e} as {quote(c.name)}" for e, c in zip(extracts, contract.columns))
+
+
+# Keys the contract does not list (schema drift) are kept as one JSON object per row.
+_JSONL_EXTRA_KEYS = (
+    "case when len(extra_keys) > 0 then to_json(map_from_entries(list_transform(extra_keys, "
+    "lambda k: {'key': k, 'value': json_extract(doc, '$.\"' || replace(k, '\"', '\\\"') || '\"')})))::varchar end"
+)
+
+
+def _report_extra_keys(conn, path: Path, result: IngestionResult, table: str) -> None:
     keys = conn.execute(
         "select list(distinct k order by k) from (select unnest(json_keys(_extra_columns::json)) as k "
-        "from landed_file where _extra_columns is not null)",
+        f"from {table} where _extra_columns is not null)",
     ).fetchone()[0]
     if keys:
         result.extra_columns[str(path)] = keys
         result.warnings.append(f"{path.name}: key(s) not in the contract kept in _extra_columns: {', '.join(keys)}")
-    return True
 
 
-def check_changed_types(conn, contract: SourceEntity) -> None:
+def check_changed_types(conn, contract: SourceEntity, landed: str) -> None:
     """Fail on the first file where a typed column's values almost all fail to parse (a changed
     type). One query over every landed file: a query per file would cost more than the reading
     of hundreds of small daily files.
@@ -349,7 +389,7 @@ def check_changed_types(conn, contract: SourceEntity) -> None:
         bad = f"({type_problem(c)}) is not null"
         parts.append(f"count({v}), count(*) filter (where {bad}), any_value({v}) filter (where {bad})")
     rows = conn.execute(
-        f"select _source_file, {', '.join(parts)} from landed "
+        f"select _source_file, {', '.join(parts)} from {landed} "
         f"where _not_parsed is null and _source_line <= {CHANGED_TYPE_SAMPLE + 1} group by 1 order by 1"
     ).fetchall()
     for file, *counts in rows:
