@@ -21,6 +21,7 @@ from test_dbt_staging import DBT_PROJECT_DIR, DEV_SALT, create_raw_tables
 REQUIRED_UNIT_TESTS = {
     "customer_feature_windows_count_the_last_30_and_90_days",
     "customer_features_are_known_the_midnight_after_their_day",
+    "product_activity_counts_each_source_per_product_and_day",
     "product_features_keep_the_days_a_value_changes_stamped_the_day_after",
     "cart_is_abandoned_after_24_hours_without_activity_or_order",
     "available_to_promise_is_unreserved_stock_never_below_zero",
