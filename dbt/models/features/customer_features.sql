@@ -87,7 +87,7 @@ final as (
 
     select
         running.customer_id,
-        cast(running.activity_date + interval 1 day as timestamp) as event_timestamp,
+        {{ known_after_day('running.activity_date') }} as event_timestamp,
         running.activity_date as feature_date,
         cast(running.orders_lifetime as bigint) as orders_lifetime,
         cast(running.revenue_lifetime as double) as revenue_lifetime,

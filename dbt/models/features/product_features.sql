@@ -17,25 +17,23 @@
     read between rows may show an earlier count date than the latest (never a later one). -#}
 with
 
-product_versions as (select * from {{ ref('stg_pim__product_versions') }}),
+product_versions as (select * from {{ ref('int_product_versions_daily') }}),
+activity as (select * rename (activity_date as feature_date) from {{ ref('int_product_activity_daily') }}),
+inventory as (select * from {{ ref('inventory_positions') }}),
 order_lines as (select * from {{ ref('order_lines') }}),
-returns as (select * from {{ ref('stg_oms__returns') }}),
-web_events as (select * from {{ ref('stg_web__events') }}),
-reviews as (select * from {{ ref('stg_pim__reviews') }}),
-inventory as (select * from {{ ref('stg_wms__inventory_snapshots') }}),
-locations as (select * from {{ ref('stg_wms__locations') }}),
+web_events as (select * from {{ ref('int_web_events_attributed') }}),
 
 calendar as (
 
     -- up to the last day any source has data for (a missing source does not end the calendar)
     select cast(range as date) as feature_date
     from range(
-        (select min(cast(updated_at as date)) from product_versions),
+        (select min(version_date) from product_versions),
         greatest(
-            (select max(snapshot_date) from inventory),
+            (select max(position_date) from inventory),
             (select max(order_date) from order_lines),
             (select max(event_date) from web_events),
-            (select max(cast(updated_at as date)) from product_versions)
+            (select max(version_date) from product_versions)
         ) + interval 1 day,
         interval 1 day
     )
@@ -46,69 +44,29 @@ product_days as (
 
     -- every product from the day its first version appeared
     select products.product_id, calendar.feature_date
-    from (select product_id, min(cast(updated_at as date)) as first_date from product_versions group by all) as products
+    from (select product_id, min(version_date) as first_date from product_versions group by all) as products
     inner join calendar on calendar.feature_date >= products.first_date
 
 ),
 
 version_in_force as (
 
-    -- the latest version updated on or before the day: an ASOF join (a merge of the two sorted
-    -- sides) rather than every earlier version per day and a max, which at a year of 20k
+    -- the version of the latest change on or before the day: an ASOF join (a merge of the two
+    -- sorted sides) rather than every earlier version per day and a max, which at a year of 20k
     -- products did not fit in the memory limit
     select product_days.product_id, product_days.feature_date,
            product_versions.price, product_versions.category_level_1, product_versions.brand,
            product_versions.is_active,
-    from (
-        select *, cast(feature_date + interval 1 day as timestamp) as day_end from product_days
-    ) as product_days
+    from product_days
     asof inner join product_versions
         on product_versions.product_id = product_days.product_id
-       and product_days.day_end > product_versions.updated_at
-
-),
-
-web_daily as (
-
-    select product_id, event_date as feature_date,
-           count(*) filter (where event_name = 'Product Viewed') as product_views,
-           count(*) filter (where event_name = 'Product Added') as add_to_carts,
-    from web_events
-    where product_id is not null
-    group by all
-
-),
-
-sales_daily as (
-
-    select product_id, order_date as feature_date,
-           sum(quantity) as units_sold, sum(line_amount) as revenue, count(*) as order_lines,
-    from order_lines
-    where not is_cancelled
-    group by all
-
-),
-
-returns_daily as (
-
-    select product_id, cast(requested_at as date) as feature_date, sum(quantity) as units_returned
-    from returns
-    group by all
-
-),
-
-reviews_daily as (
-
-    select product_id, cast(submitted_at as date) as feature_date,
-           count(*) as reviews, sum(rating) as rating_sum,
-    from reviews
-    group by all
+       and product_days.feature_date >= product_versions.version_date
 
 ),
 
 location_counts as (
 
-    select distinct location_id, snapshot_date from inventory
+    select distinct location_id, position_date as snapshot_date from inventory
 
 ),
 
@@ -141,14 +99,13 @@ inventory_daily as (
 
     select inventory.product_id, count_in_force.feature_date,
            sum(inventory.on_hand) as units_on_hand,
-           sum(greatest(inventory.on_hand - inventory.reserved, 0)) as units_available,
-           count(*) filter (where inventory.on_hand - inventory.reserved > 0) as locations_in_stock,
-           count(*) filter (where inventory.on_hand - inventory.reserved > 0 and locations.location_type = 'store') as stores_in_stock,
+           sum(inventory.available_to_promise) as units_available,
+           count(*) filter (where inventory.available_to_promise > 0) as locations_in_stock,
+           count(*) filter (where inventory.available_to_promise > 0 and inventory.location_type = 'store') as stores_in_stock,
     from count_in_force
     inner join inventory
         on inventory.location_id = count_in_force.location_id
-       and inventory.snapshot_date = count_in_force.count_date
-    left join locations on inventory.location_id = locations.location_id
+       and inventory.position_date = count_in_force.count_date
     group by all
 
 ),
@@ -158,14 +115,14 @@ daily as (
     select
         product_days.product_id,
         product_days.feature_date,
-        coalesce(web_daily.product_views, 0) as product_views,
-        coalesce(web_daily.add_to_carts, 0) as add_to_carts,
-        coalesce(sales_daily.units_sold, 0) as units_sold,
-        coalesce(sales_daily.revenue, 0) as revenue,
-        coalesce(sales_daily.order_lines, 0) as order_lines,
-        coalesce(returns_daily.units_returned, 0) as units_returned,
-        coalesce(reviews_daily.reviews, 0) as reviews,
-        coalesce(reviews_daily.rating_sum, 0) as rating_sum,
+        coalesce(activity.product_views, 0) as product_views,
+        coalesce(activity.add_to_carts, 0) as add_to_carts,
+        coalesce(activity.units_sold, 0) as units_sold,
+        coalesce(activity.revenue, 0) as revenue,
+        coalesce(activity.order_lines, 0) as order_lines,
+        coalesce(activity.units_returned, 0) as units_returned,
+        coalesce(activity.reviews, 0) as reviews,
+        coalesce(activity.rating_sum, 0) as rating_sum,
         -- a product absent from every count in force has no stock anywhere (contract)
         coalesce(inventory_daily.units_on_hand, 0) as units_on_hand,
         coalesce(inventory_daily.units_available, 0) as units_available,
@@ -173,10 +130,7 @@ daily as (
         coalesce(inventory_daily.stores_in_stock, 0) as stores_in_stock,
         stock_counted.stock_counted_on,
     from product_days
-    left join web_daily using (product_id, feature_date)
-    left join sales_daily using (product_id, feature_date)
-    left join returns_daily using (product_id, feature_date)
-    left join reviews_daily using (product_id, feature_date)
+    left join activity using (product_id, feature_date)
     left join inventory_daily using (product_id, feature_date)
     left join stock_counted using (feature_date)
 
@@ -216,7 +170,7 @@ daily_values as (
 
     select
         windowed.product_id,
-        cast(windowed.feature_date + interval 1 day as timestamp) as event_timestamp,
+        {{ known_after_day('windowed.feature_date') }} as event_timestamp,
         windowed.feature_date,
         cast(version_in_force.price as double) as price,
         version_in_force.category_level_1,

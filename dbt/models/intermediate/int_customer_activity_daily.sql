@@ -49,9 +49,9 @@ return_days as (
 web_days as (
 
     select customer_id, event_date as activity_date,
-           count(*) filter (where event_name = 'Product Viewed') as product_views,
-           count(*) filter (where event_name = 'Product Added') as add_to_carts,
-           count(*) filter (where event_name = 'Products Searched') as searches,
+           count(*) filter (where event_name = {{ event_name('product_viewed') }}) as product_views,
+           count(*) filter (where event_name = {{ event_name('product_added') }}) as add_to_carts,
+           count(*) filter (where event_name = {{ event_name('products_searched') }}) as searches,
            count(*) as web_events,
     from web_events
     where customer_id is not null

@@ -77,7 +77,7 @@ pairs as (
            web_events._source_file, web_events._source_line
     from web_events
     inner join orders on web_events.order_id = orders.order_id
-    where web_events.event_name = 'Order Completed' and orders.email_hash is not null
+    where web_events.event_name = {{ event_name('order_completed') }} and orders.email_hash is not null
 
     union all
     -- a guest order without a usable email (placeholder typed) still belongs to the browser
@@ -86,7 +86,7 @@ pairs as (
            web_events._source_file, web_events._source_line
     from web_events
     inner join orders on web_events.order_id = orders.order_id
-    where web_events.event_name = 'Order Completed' and orders.email_hash is null and orders.oms_customer_id is null
+    where web_events.event_name = {{ event_name('order_completed') }} and orders.email_hash is null and orders.oms_customer_id is null
 
     union all
     -- newsletter click landing: cookie <-> the CRM record the e-mail was sent to

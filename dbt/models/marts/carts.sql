@@ -26,13 +26,13 @@ carts as (
         max(customer_id) as customer_id,
         min(event_at) as created_at,
         max(event_at) as last_activity_at,
-        count(*) filter (where event_name = 'Product Added') as items_added,
-        count(*) filter (where event_name = 'Product Removed') as items_removed,
-        sum(case event_name when 'Product Added' then price * coalesce(quantity, 1)
-                            when 'Product Removed' then -price * coalesce(quantity, 1) else 0 end) as cart_value,
+        count(*) filter (where event_name = {{ event_name('product_added') }}) as items_added,
+        count(*) filter (where event_name = {{ event_name('product_removed') }}) as items_removed,
+        sum(case event_name when {{ event_name('product_added') }} then price * coalesce(quantity, 1)
+                            when {{ event_name('product_removed') }} then -price * coalesce(quantity, 1) else 0 end) as cart_value,
         max(checkout_step) as max_checkout_step,
         arg_max(shipping_amount, event_at) filter (where shipping_amount is not null) as shipping_amount_seen,
-        max(order_id) filter (where event_name = 'Order Completed') as completed_order_id,
+        max(order_id) filter (where event_name = {{ event_name('order_completed') }}) as completed_order_id,
         arg_min(device_type, event_at) as device_type,
     from cart_events
     group by cart_id

@@ -47,7 +47,7 @@ inbound as (
 
 ),
 
-final as (
+positions as (
 
     select
         snapshots.snapshot_date as position_date,
@@ -58,15 +58,24 @@ final as (
         locations.city,
         snapshots.on_hand,
         snapshots.reserved,
-        greatest(snapshots.on_hand - snapshots.reserved, 0) as available_to_promise,
+        {{ available_to_promise('snapshots.on_hand', 'snapshots.reserved') }} as available_to_promise,
         coalesce(inbound.units_inbound, 0) as units_inbound,
         inbound.next_inbound_expected_at,
-        snapshots.on_hand - snapshots.reserved <= 0 as is_stock_out,
         -- kept with the location's attributes null, listed in audit.orphans
         locations.location_id is null as has_unknown_location,
     from snapshots
     left join locations using (location_id)
     left join inbound using (snapshot_date, product_id, location_id)
+
+),
+
+final as (
+
+    select
+        * exclude (has_unknown_location),
+        available_to_promise = 0 as is_stock_out,
+        has_unknown_location,
+    from positions
 
 )
 

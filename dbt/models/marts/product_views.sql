@@ -17,7 +17,7 @@ final as (
         utm_source,
         utm_medium,
     from events
-    where event_name = 'Product Viewed' and product_id is not null
+    where event_name = {{ event_name('product_viewed') }} and product_id is not null
 
 )
 

@@ -15,7 +15,7 @@ final as (
         event_date as searched_date,
         device_type,
     from events
-    where event_name = 'Products Searched' and search_query is not null and search_query <> ''
+    where event_name = {{ event_name('products_searched') }} and search_query is not null and search_query <> ''
 
 )
 

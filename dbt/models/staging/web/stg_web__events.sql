@@ -32,7 +32,7 @@ flattened as (
         -- what happened
         lower(trim(type)) as event_type,
         case
-            when lower(trim(type)) = 'page' then 'Page Viewed'
+            when lower(trim(type)) = 'page' then {{ event_name('page_viewed') }}
             else nullif(trim(event), '')
         end as event_name,
 
