@@ -304,6 +304,19 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
             "exec_seconds": round(time.monotonic() - exec_started, 3),
         }
 
+    # ---- reads: an entity without this view's values is not found
+
+    def _get_features_for_entity(self, values, feature_view, requested_features):
+        """Feast's conversion of one HMGET reply, except that a hash without the view's timestamp
+        field (an unknown entity, or one that only other views hold) reads as not found
+        (None, None), as on SQLite. Feast's own version answers empty values stamped 1970-01-01,
+        which its readers report as PRESENT. Overriding this one conversion covers every Redis
+        read path (online_read, the SDK's batched read, their async variants). Private name of
+        Feast's RedisOnlineStore: tests/test_serving_semantics.py fails if an upgrade changes it."""
+        if values[requested_features.index(f"_ts:{feature_view}")] is None:
+            return None, None
+        return super()._get_features_for_entity(values, feature_view, requested_features)
+
     # ---- Feast's write path (push, `feast materialize`): one transaction per call
 
     def online_write_batch(

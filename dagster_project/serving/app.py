@@ -1,0 +1,165 @@
+"""The HTTP app (Starlette): `POST /get-online-features`, `POST /push`, `GET /health`. Bodies are
+read within the size limit, parsed with orjson, validated (dagster_project/serving/request.py),
+answered by the read path (read.py) or Feast's push, and serialized with orjson. A bad request
+is a 4xx with `{"detail": message}`; an unexpected error a 500 with a generic message (logged)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dagster_project.serving.catalog import Catalog, load_catalog, open_online_store
+from dagster_project.serving.read import read_online_features
+from dagster_project.serving.request import Limits, RequestError, parse_online_request, parse_push_request
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGISTRY_TTL_SECONDS = 30.0
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content) -> bytes:
+        return orjson.dumps(content)
+
+
+@dataclass
+class ServerState:
+    store: object  # feast.FeatureStore
+    online_store: object
+    catalog: Catalog
+    limits: Limits
+    clock: Callable[[], datetime]
+
+
+async def _json_body(request: Request, limits: Limits):
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestError(415, "the body must be JSON, sent with Content-Type: application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limits.max_body_bytes):
+        raise RequestError(413, f"the body is larger than the limit of {limits.max_body_bytes} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_body_bytes:
+            raise RequestError(413, f"the body is larger than the limit of {limits.max_body_bytes} bytes")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, f"the body is not valid JSON ({str(exc).split(':')[0]})") from None
+
+
+def _error(exc: RequestError) -> JSON:
+    return JSON({"detail": exc.message}, status_code=exc.status)
+
+
+async def get_online_features(request: Request) -> Response:
+    state: ServerState = request.app.state.serving
+    try:
+        body = await _json_body(request, state.limits)
+        catalog = state.catalog
+        parsed = parse_online_request(body, catalog, state.limits)
+        # A read is a few loopback round trips (Redis) or one indexed query (SQLite): done on the
+        # event loop, cheaper than a thread hop; more throughput comes from more workers.
+        return JSON(read_online_features(catalog, state.online_store, state.store.config, parsed, state.clock()))
+    except RequestError as exc:
+        return _error(exc)
+
+
+async def push(request: Request) -> Response:
+    state: ServerState = request.app.state.serving
+    try:
+        body = await _json_body(request, state.limits)
+        parsed = parse_push_request(body, state.catalog, state.limits)
+    except RequestError as exc:
+        return _error(exc)
+    import pandas as pd
+    from feast.data_source import PushMode
+
+    frame = pd.DataFrame(parsed.columns)
+    frame[parsed.timestamp_field] = pd.to_datetime(parsed.timestamps, utc=True)
+    mode = {"online": PushMode.ONLINE, "offline": PushMode.OFFLINE,
+            "online_and_offline": PushMode.ONLINE_AND_OFFLINE}[parsed.to]
+    try:
+        await run_in_threadpool(state.store.push, parsed.push_source_name, frame, allow_registry_cache=True, to=mode)
+    except (ValueError, TypeError) as exc:  # values Feast could not convert to the view's types
+        log.info("push to %s refused: %s", parsed.push_source_name, exc)
+        return JSON({"detail": f"push refused: {exc.__class__.__name__}: {str(exc)[:200]}"}, status_code=422)
+    return JSON({"pushed": len(frame)})
+
+
+async def health(request: Request) -> Response:
+    state: ServerState = request.app.state.serving
+    return JSON({"status": "ok", "feature_views": len(state.catalog.views),
+                 "registry_age_seconds": round(time.monotonic() - state.catalog.loaded_at, 1)})
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("error serving %s", request.url.path)
+    return JSON({"detail": "internal error; see the server log"}, status_code=500)
+
+
+async def _refresh_catalog(app: Starlette, every: float) -> None:
+    """Swap in a fresh catalog every `every` seconds (a registry that cannot be read keeps the last one)."""
+    while True:
+        await asyncio.sleep(every)
+        state: ServerState = app.state.serving
+        try:
+            state.catalog = await run_in_threadpool(load_catalog, state.store)
+        except Exception:  # a registry being rewritten: keep serving the catalog we have
+            log.warning("registry refresh failed; serving the previous catalog", exc_info=True)
+
+
+def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[], datetime] | None = None,
+               registry_ttl_seconds: float | None = None) -> Starlette:
+    """The app for `settings` (default: the environment's). The registry is read at start-up."""
+    from dagster_project.feature_store import get_feature_store
+    from dagster_project.settings import get_settings
+
+    settings = settings or get_settings()
+    limits = limits or Limits.from_env()
+    every = registry_ttl_seconds or float(os.environ.get("RCL_SERVE_REGISTRY_TTL_SECONDS", DEFAULT_REGISTRY_TTL_SECONDS))
+    store = get_feature_store(settings)
+    state = ServerState(store=store, online_store=open_online_store(store), catalog=load_catalog(store),
+                        limits=limits, clock=clock or (lambda: datetime.now(timezone.utc)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        task = asyncio.create_task(_refresh_catalog(app, every))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = Starlette(
+        routes=[
+            Route("/get-online-features", get_online_features, methods=["POST"]),
+            Route("/push", push, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={Exception: _server_error},
+        lifespan=lifespan,
+    )
+    app.state.serving = state
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for each worker process (settings come from the environment)."""
+    return create_app()
