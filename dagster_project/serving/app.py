@@ -17,7 +17,7 @@ from typing import Callable
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -54,11 +54,14 @@ async def _json_body(request: Request, limits: Limits):
     if declared is not None and (not declared.isdigit() or int(declared) > limits.max_body_bytes):
         raise RequestError(413, f"the body is larger than the limit of {limits.max_body_bytes} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise RequestError(413, f"the body is larger than the limit of {limits.max_body_bytes} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_body_bytes:
+                raise RequestError(413, f"the body is larger than the limit of {limits.max_body_bytes} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody left to answer; the status is for the log
+        raise RequestError(400, "the client disconnected before the body was complete") from None
     try:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as exc:
