@@ -81,11 +81,13 @@ def _schema(columns: dict, strings: set, ints: set, bools: set = frozenset()) ->
     return pa.schema([(name, kind(name)) for name in columns])
 
 
-def build_served_world(data_dir: Path, online_store: str = "sqlite", redis_url: str | None = None):
+def build_served_world(data_dir: Path, online_store: str = "sqlite", redis_url: str | None = None,
+                       feast_project: str | None = None):
     """Settings of a data dir whose three feature views are published online (no pipeline run)."""
     from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, materialize_view
 
-    overrides = {"feast_project": f"rcl_serving_{uuid.uuid4().hex[:10]}"}  # own key space in a shared Redis
+    # by default an own key space in a shared Redis
+    overrides = {"feast_project": feast_project or f"rcl_serving_{uuid.uuid4().hex[:10]}"}
     if online_store == "redis":
         overrides.update(online_store="redis", redis_url=redis_url)
     settings = make_settings(data_dir, **overrides)
