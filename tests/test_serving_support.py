@@ -132,12 +132,13 @@ def running_server(settings, **app_options):
         thread.join(timeout=10)
 
 
-def post(port: int, path: str, body, content_type: str = "application/json", timeout: float = 10.0):
+def post(port: int, path: str, body, content_type: str = "application/json", timeout: float = 10.0,
+         headers: dict | None = None):
     """(status, parsed JSON or raw text) of one POST; `body` is JSON-encoded unless bytes."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers = {"Content-Type": content_type} if content_type else {}
+        headers = {**({"Content-Type": content_type} if content_type else {}), **(headers or {})}
         conn.request("POST", path, body=data, headers=headers)
         response = conn.getresponse()
         payload = response.read()

@@ -1,7 +1,8 @@
 """The HTTP app (Starlette): `POST /get-online-features`, `POST /push`, `GET /health`. Bodies are
 read within the size limit, parsed with orjson, validated (dagster_project/serving/request.py),
 answered by the read path (read.py) or Feast's push, and serialized with orjson. A bad request
-is a 4xx with `{"detail": message}`; an unexpected error a 500 with a generic message (logged)."""
+is a 4xx with `{"detail": message}`; an unexpected error a 500 with a generic message (logged).
+Each read is answered with an `x-request-id` header and recorded in the served-context log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -24,10 +26,13 @@ from starlette.routing import Route
 from dagster_project.serving.catalog import Catalog, load_catalog, open_online_store
 from dagster_project.serving.read import read_online_features
 from dagster_project.serving.request import Limits, RequestError, parse_online_request, parse_push_request
+from dagster_project.serving.served_log import ServedContextLog
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REGISTRY_TTL_SECONDS = 30.0
+SERVED_LOG_FLUSH_SECONDS = 2.0
+MAX_REQUEST_ID_LENGTH = 128
 
 
 class JSON(Response):
@@ -44,6 +49,7 @@ class ServerState:
     catalog: Catalog
     limits: Limits
     clock: Callable[[], datetime]
+    served_log: ServedContextLog | None = None
 
 
 async def _json_body(request: Request, limits: Limits):
@@ -78,11 +84,26 @@ async def get_online_features(request: Request) -> Response:
         body = await _json_body(request, state.limits)
         catalog = state.catalog
         parsed = parse_online_request(body, catalog, state.limits)
-        # A read is a few loopback round trips (Redis) or one indexed query (SQLite): done on the
-        # event loop, cheaper than a thread hop; more throughput comes from more workers.
-        return JSON(read_online_features(catalog, state.online_store, state.store.config, parsed, state.clock()))
     except RequestError as exc:
         return _error(exc)
+    now = state.clock()
+    # A read is a few loopback round trips (Redis) or one indexed query (SQLite): done on the
+    # event loop, cheaper than a thread hop; more throughput comes from more workers.
+    answer = read_online_features(catalog, state.online_store, state.store.config, parsed, now)
+    request_id = _request_id(request)
+    if state.served_log is not None:
+        features = [f"{c.view}:{c.feature}" for c in parsed.columns]
+        if state.served_log.record(request_id, parsed.feature_service, features, parsed.entities, answer, now):
+            asyncio.get_running_loop().run_in_executor(None, state.served_log.flush)
+    return JSON(answer, headers={"x-request-id": request_id})
+
+
+def _request_id(request: Request) -> str:
+    """The caller's X-Request-Id (to tie a generated text to this read), else a new one."""
+    given = request.headers.get("x-request-id", "")
+    if 0 < len(given) <= MAX_REQUEST_ID_LENGTH and given.isprintable():
+        return given
+    return uuid.uuid4().hex
 
 
 async def push(request: Request) -> Response:
@@ -118,6 +139,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSON({"detail": "internal error; see the server log"}, status_code=500)
 
 
+async def _flush_served_log(served_log: ServedContextLog) -> None:
+    while True:
+        await asyncio.sleep(SERVED_LOG_FLUSH_SECONDS)
+        try:
+            await run_in_threadpool(served_log.flush)
+        except Exception:  # a full disk must not stop serving; the rows stay lost, the log says so
+            log.exception("writing the served-context log failed")
+
+
 async def _refresh_catalog(app: Starlette, every: float) -> None:
     """Swap in a fresh catalog every `every` seconds (a registry that cannot be read keeps the last one)."""
     while True:
@@ -130,7 +160,7 @@ async def _refresh_catalog(app: Starlette, every: float) -> None:
 
 
 def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[], datetime] | None = None,
-               registry_ttl_seconds: float | None = None) -> Starlette:
+               registry_ttl_seconds: float | None = None, served_log: ServedContextLog | None = None) -> Starlette:
     """The app for `settings` (default: the environment's). The registry is read at start-up."""
     from dagster_project.feature_store import get_feature_store
     from dagster_project.settings import get_settings
@@ -139,16 +169,23 @@ def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[
     limits = limits or Limits.from_env()
     every = registry_ttl_seconds or float(os.environ.get("RCL_SERVE_REGISTRY_TTL_SECONDS", DEFAULT_REGISTRY_TTL_SECONDS))
     store = get_feature_store(settings)
+    served_log = ServedContextLog.from_env(settings.data_dir) if served_log is None else served_log
     state = ServerState(store=store, online_store=open_online_store(store), catalog=load_catalog(store),
-                        limits=limits, clock=clock or (lambda: datetime.now(timezone.utc)))
+                        limits=limits, clock=clock or (lambda: datetime.now(timezone.utc)),
+                        served_log=served_log if served_log and served_log.sample_rate > 0 else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        task = asyncio.create_task(_refresh_catalog(app, every))
+        tasks = [asyncio.create_task(_refresh_catalog(app, every))]
+        if state.served_log is not None:
+            tasks.append(asyncio.create_task(_flush_served_log(state.served_log)))
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
+            if state.served_log is not None:
+                state.served_log.flush()
 
     app = Starlette(
         routes=[

@@ -68,6 +68,7 @@ class OnlineRequest:
     columns: list[FeatureColumn]  # requested features, in the client's (or the service's) order
     max_age_seconds: float | None
     include_age: bool
+    feature_service: str | None = None
 
 
 def shown(name: object, limit: int = 64) -> str:
@@ -114,7 +115,7 @@ def parse_online_request(body: object, catalog: Catalog, limits: Limits) -> Onli
                                 or not math.isfinite(max_age) or max_age <= 0):
         raise RequestError(422, "max_age_seconds must be a positive number of seconds")
     return OnlineRequest(entities=entities, columns=columns, max_age_seconds=max_age,
-                         include_age=_flag(body, "include_age"))
+                         include_age=_flag(body, "include_age"), feature_service=body.get("feature_service"))
 
 
 def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names: bool) -> list[FeatureColumn]:
