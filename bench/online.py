@@ -318,11 +318,14 @@ def measure_push(port: int, customers: list[str], pushes: int = 200) -> dict:
 SERVING_WORKERS = 2  # one per core of the reference machine
 
 
-def start_project_server(settings, port: int, log_file, workers: int = SERVING_WORKERS) -> subprocess.Popen:
+def start_project_server(settings, port: int, log_file, served_context_dir: Path,
+                         workers: int = SERVING_WORKERS) -> subprocess.Popen:
+    """`rcl serve` on `settings` (exported: the bench's own Feast directory and project), with
+    the served-context log on (the default) written to the bench's work dir."""
     settings.export_env()
     cmd = [sys.executable, "-m", "dagster_project.serving", "serve", "--port", str(port), "--workers", str(workers),
-           "--online-store", settings.online_store, "--data-dir", str(settings.data_dir)]
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+           "--online-store", settings.online_store]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RCL_SERVED_CONTEXT_DIR=str(served_context_dir))
     return subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -362,7 +365,7 @@ def measure_serving(settings, pairs, work_dir: Path, duration: float, requests: 
     empty.write_text("{}\n")
     project_port, empty_port = free_port(), free_port()
     logs = open(work_dir / "serving.log", "w")
-    project = start_project_server(settings, project_port, logs, workers)
+    project = start_project_server(settings, project_port, logs, work_dir / "served_context", workers)
     baseline = start_empty_uvicorn(empty_port, logs, workers)
     try:
         started = wait_ready(project_port, project)

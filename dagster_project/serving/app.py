@@ -1,4 +1,5 @@
-"""The HTTP app (Starlette): `POST /get-online-features`, `POST /push`, `GET /health`. Bodies are
+"""The HTTP app (Starlette): `POST /get-online-features`, `POST /push`, `POST /context`,
+`POST /claims`, `GET /health`. Bodies are
 read within the size limit, parsed with orjson, validated (dagster_project/serving/request.py),
 answered by the read path (read.py) or Feast's push, and serialized with orjson. A bad request
 is a 4xx with `{"detail": message}`; an unexpected error a 500 with a generic message (logged).
@@ -91,10 +92,7 @@ async def get_online_features(request: Request) -> Response:
     # event loop, cheaper than a thread hop; more throughput comes from more workers.
     answer = read_online_features(catalog, state.online_store, state.store.config, parsed, now)
     request_id = _request_id(request)
-    if state.served_log is not None:
-        features = [f"{c.view}:{c.feature}" for c in parsed.columns]
-        if state.served_log.record(request_id, parsed.feature_service, features, parsed.entities, answer, now):
-            asyncio.get_running_loop().run_in_executor(None, state.served_log.flush)
+    _log_read(state, request_id, parsed, answer, now)
     return JSON(answer, headers={"x-request-id": request_id})
 
 
@@ -104,6 +102,54 @@ def _request_id(request: Request) -> str:
     if 0 < len(given) <= MAX_REQUEST_ID_LENGTH and given.isprintable():
         return given
     return uuid.uuid4().hex
+
+
+async def context(request: Request) -> Response:
+    """Facts of a feature service per entity, with provenance (dagster_project/serving/context.py)."""
+    from dagster_project.serving.context import build_context
+
+    state: ServerState = request.app.state.serving
+    try:
+        body = await _json_body(request, state.limits)
+        max_facts = body.pop("max_facts", None) if isinstance(body, dict) else None
+        if max_facts is not None and (isinstance(max_facts, bool) or not isinstance(max_facts, int) or max_facts < 1):
+            raise RequestError(422, "max_facts must be a positive integer")
+        if isinstance(body, dict):
+            body["include_age"] = True
+        parsed = parse_online_request(body, state.catalog, state.limits)
+    except RequestError as exc:
+        return _error(exc)
+    now = state.clock()
+    answer = read_online_features(state.catalog, state.online_store, state.store.config, parsed, now)
+    request_id = _request_id(request)
+    _log_read(state, request_id, parsed, answer, now)
+    return JSON({"request_id": request_id, "contexts": build_context(answer, parsed, state.catalog, max_facts)},
+                headers={"x-request-id": request_id})
+
+
+async def claims(request: Request) -> Response:
+    """True/false for claims about products, on current values (dagster_project/serving/context.py)."""
+    from dagster_project.serving.context import check_claims, claims_read, parse_claims
+
+    state: ServerState = request.app.state.serving
+    try:
+        body = await _json_body(request, state.limits)
+        checked, max_age = parse_claims(body, state.limits)
+        parsed = parse_online_request(claims_read(checked, max_age), state.catalog, state.limits)
+    except RequestError as exc:
+        return _error(exc)
+    now = state.clock()
+    answer = read_online_features(state.catalog, state.online_store, state.store.config, parsed, now)
+    request_id = _request_id(request)
+    _log_read(state, request_id, parsed, answer, now)
+    return JSON({"request_id": request_id, "claims": check_claims(checked, answer)}, headers={"x-request-id": request_id})
+
+
+def _log_read(state: ServerState, request_id: str, parsed, answer: dict, now: datetime) -> None:
+    if state.served_log is not None:
+        features = [f"{c.view}:{c.feature}" for c in parsed.columns]
+        if state.served_log.record(request_id, parsed.feature_service, features, parsed.entities, answer, now):
+            asyncio.get_running_loop().run_in_executor(None, state.served_log.flush)
 
 
 async def push(request: Request) -> Response:
@@ -191,6 +237,8 @@ def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[
         routes=[
             Route("/get-online-features", get_online_features, methods=["POST"]),
             Route("/push", push, methods=["POST"]),
+            Route("/context", context, methods=["POST"]),
+            Route("/claims", claims, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ],
         exception_handlers={Exception: _server_error},
