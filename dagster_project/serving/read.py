@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
@@ -46,6 +47,7 @@ def native(value: ValueProto):
     return list(field.val) if hasattr(field, "val") else field
 
 
+@lru_cache(maxsize=65_536)  # feature rows share timestamps (one per day): each is formatted once
 def timestamp_text(ts: datetime) -> str:
     """RFC 3339 with a Z, fractions only when present (as Feast's server writes them)."""
     base = ts.strftime("%Y-%m-%dT%H:%M:%S")
@@ -90,32 +92,33 @@ def read_online_features(catalog: Catalog, online_store, config, request: Online
         limit = served.ttl_seconds
         if request.max_age_seconds is not None:
             limit = request.max_age_seconds if limit is None else min(limit, request.max_age_seconds)
-        per_key = dict(zip(unique, stored))
+        outs = []
         for column in columns:
             out = {"values": [None] * rows, "statuses": [NOT_FOUND] * rows, "event_timestamps": [NO_TIME] * rows}
             if request.include_age:
                 out["ages_seconds"] = [None] * rows
             columns_out[(view_name, column.feature)] = out
-        texts: dict[datetime, str] = {}
+            outs.append((column.feature, out["values"], out["statuses"], out["event_timestamps"],
+                         out.get("ages_seconds")))
+        per_key = dict(zip(unique, stored))
         for row, key in enumerate(keys):
             event_time, values = per_key[key]
             if event_time is None or values is None:
                 continue
-            text = texts.get(event_time) or texts.setdefault(event_time, timestamp_text(event_time.astimezone(timezone.utc)))
+            text = timestamp_text(event_time.astimezone(timezone.utc))
             age = now_seconds - event_time.timestamp()
             stale = limit is not None and age > limit
-            for column in columns:
-                out = columns_out[(view_name, column.feature)]
-                out["event_timestamps"][row] = text
-                if request.include_age:
-                    out["ages_seconds"][row] = round(age, 3)
+            for feature, out_values, out_statuses, out_times, out_ages in outs:
+                out_times[row] = text
+                if out_ages is not None:
+                    out_ages[row] = round(age, 3)
                 if stale:
-                    out["statuses"][row] = OUTSIDE_MAX_AGE
+                    out_statuses[row] = OUTSIDE_MAX_AGE
                     continue
-                stored_value = values.get(column.feature)
+                stored_value = values.get(feature)
                 value = None if stored_value is None else native(stored_value)
-                out["values"][row] = value
-                out["statuses"][row] = NULL_VALUE if value is None else PRESENT
+                out_values[row] = value
+                out_statuses[row] = NULL_VALUE if value is None else PRESENT
     for column in request.columns:
         names.append(column.output_name)
         results.append(columns_out[(column.view, column.feature)])
