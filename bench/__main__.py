@@ -454,8 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown groups {sorted(unknown)}")
     if args.built_data_dir is not None:
         if not set(groups) <= {"feast", "serving", "training"}:
-            parser.error("--built-data-dir is for the feast and serving groups only (and the optional training "
-                         "group): add --only feast, --only serving or --only training")
+            parser.error("--built-data-dir is for the feast group only (and the serving and the optional training "
+                         "groups): add --only feast, --only serving or --only training")
         if not (args.built_data_dir / "features" / "customer_features.parquet").exists():
             parser.error(f"{args.built_data_dir} has no features/customer_features.parquet: build it first")
 
