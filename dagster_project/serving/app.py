@@ -1,7 +1,7 @@
 """The HTTP app (Starlette): `POST /get-online-features`, `POST /push`, `POST /context`,
-`POST /claims`, `GET /health`. Bodies are
-read within the size limit, parsed with orjson, validated (dagster_project/serving/request.py),
-answered by the read path (read.py) or Feast's push, and serialized with orjson. A bad request
+`POST /claims`, `GET /health`. Bodies are read within the size limit, parsed with orjson,
+validated (dagster_project/serving/request.py), answered by the read path (read.py), the context
+and claim checks (context.py) or Feast's push, and serialized with orjson. A bad request
 is a 4xx with `{"detail": message}`; an unexpected error a 500 with a generic message (logged).
 Each read is answered with an `x-request-id` header and recorded in the served-context log."""
 

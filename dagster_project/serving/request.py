@@ -166,7 +166,7 @@ def _entity_columns(entities: object, what: str, needed_keys: list[str], key_typ
     if unknown:
         raise RequestError(422, f"unknown column(s) {', '.join(shown(k) for k in unknown[:5])} in {what}; "
                                 f"expected: {', '.join([*needed_keys, *extra_columns])}")
-    missing = [k for k in [*needed_keys, *(extra_columns if what == "df" else ())] if k not in entities]
+    missing = [k for k in [*needed_keys, *extra_columns] if k not in entities]  # a push gives every column
     if missing:
         raise RequestError(422, f"missing column(s) {', '.join(missing)} in {what}")
     lengths = set()
