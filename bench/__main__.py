@@ -262,8 +262,8 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
                   f"cart_features_push, to the Redis online store), each polled through /get-online-features on the "
                   f"same server until the pushed cart_value came back: p50 {push['p50_ms']:.2f} ms, max "
                   f"{push['max_ms']:.2f} ms, {push['mean_polls']:.2f} polls on average (1 = visible on the first read)."))
-        feast_best = [c["best"]["rps"] if c["best"] else 0.0 for c in http["feast_capacity_runs"]]
-        empty_best = [c["best"]["rps"] if c["best"] else None for c in http["empty_capacity_runs"]]
+        feast_best = [c["best"]["rate"] if c["best"] else 0.0 for c in http["feast_capacity_runs"]]
+        empty_best = [c["best"]["rate"] if c["best"] else None for c in http["empty_capacity_runs"]]
         ratios = ratio_runs(feast_best, empty_best)
         out["online_http_vs_empty_rps_ratio"] = median(ratios)
         out["online_http_vs_empty_rps_ratio_detail"] = detail(
