@@ -12,12 +12,13 @@ SCALE ?= small
 export UV_PYTHON_DOWNLOADS := never
 export DBT_PROFILES_DIR := $(CURDIR)/dbt
 
-.PHONY: help install demo run test dev lock bench clean distclean
+.PHONY: help install demo run serve test dev lock bench clean distclean
 
 help:
 	@echo "make demo   - install, generate sample data, materialize every asset, print online features"
 	@echo "make test   - install if needed and run the test suite"
 	@echo "make run LANDING=DIR [DATA=DIR] - the whole pipeline on your own landing folder (rcl run)"
+	@echo "make serve [DATA=DIR] [PORT=6566] [WORKERS=2] - online feature server on 127.0.0.1 (rcl serve)"
 	@echo "make dev    - open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - benchmark suite (SCALE=small|standard), writes bench/results/latest.json"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -42,6 +43,9 @@ demo: install
 
 run: install
 	$(BIN)/rcl run --landing-dir $(LANDING) $(if $(DATA),--data-dir $(DATA))
+
+serve: install
+	$(BIN)/rcl serve --port $(or $(PORT),6566) --workers $(or $(WORKERS),2) $(if $(DATA),--data-dir $(DATA))
 
 test: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -2,8 +2,9 @@
 `python -m bench --write-docs`  regenerates the table in docs/benchmarks.md from latest.json.
 
 Groups (in run order): generate, build (build_vs_sql + identity), incremental, orchestration,
-feast (historical, materialize, online SDK + HTTP), rss, and on request only: training (a training
-set of --training-rows label rows, 10M by default). Everything runs in a temporary data dir;
+feast (historical, materialize, online SDK + HTTP), serving (the project's server, `rcl serve`, open
+loop against an empty endpoint), rss, and on request only: training (a training set of
+--training-rows label rows, 10M by default). Everything runs in a temporary data dir;
 Redis keys of the run's own Feast project are removed at the end.
 """
 
@@ -22,11 +23,11 @@ from pathlib import Path
 from bench import report
 from bench.common import detail, log, machine, make_settings, median, null_detail
 
-GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "rss", "training")
+GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "serving", "rss", "training")
 # rss = a separate child process running the whole full_pipeline job (standard scale by default);
 # without it, peak_rss_gib comes from polling this process tree during the build runs
-DEFAULT_GROUPS = {"small": ("generate", "build", "incremental", "orchestration", "feast"),
-                  "standard": ("generate", "build", "incremental", "orchestration", "feast", "rss")}
+DEFAULT_GROUPS = {"small": ("generate", "build", "incremental", "orchestration", "feast", "serving"),
+                  "standard": ("generate", "build", "incremental", "orchestration", "feast", "serving", "rss")}
 
 # per scale: runs, historical entity rows, online load bounds
 PLAN = {
@@ -247,7 +248,8 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
             response_feature_columns=http["response_feature_columns"],
             latency_without_worker_recycling=http["latency_without_worker_recycling"],
             note=(f"feast serve (gunicorn + uvicorn worker, 1 worker) on loopback, load from bench.loadgen in another "
-                  f"process, concurrency 1, up to {plan['latency_requests']} requests / {plan['latency_duration']:.0f}s "
+                  f"process, open loop at {online.LATENCY_RATE} req/s, up to {plan['latency_requests']} requests / "
+                  f"{plan['latency_duration']:.0f}s "
                   f"per run; p50 {median([r['p50_ms'] for r in http['latency_runs']]):.2f} ms. Diagnostic run with "
                   f"gunicorn worker recycling off (--max-requests 0, feast's default is 1000): p50 "
                   f"{http['latency_without_worker_recycling']['p50_ms']:.2f} ms, p99 "
@@ -260,8 +262,8 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
                   f"cart_features_push, to the Redis online store), each polled through /get-online-features on the "
                   f"same server until the pushed cart_value came back: p50 {push['p50_ms']:.2f} ms, max "
                   f"{push['max_ms']:.2f} ms, {push['mean_polls']:.2f} polls on average (1 = visible on the first read)."))
-        feast_best = [c["best"]["rps"] if c["best"] else 0.0 for c in http["feast_capacity_runs"]]
-        empty_best = [c["best"]["rps"] if c["best"] else None for c in http["empty_capacity_runs"]]
+        feast_best = [c["best"]["rate"] if c["best"] else 0.0 for c in http["feast_capacity_runs"]]
+        empty_best = [c["best"]["rate"] if c["best"] else None for c in http["empty_capacity_runs"]]
         ratios = ratio_runs(feast_best, empty_best)
         out["online_http_vs_empty_rps_ratio"] = median(ratios)
         out["online_http_vs_empty_rps_ratio_detail"] = detail(
@@ -271,7 +273,7 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
             empty_max_rps_any_p99=[c["max_rps_any_p99"] for c in http["empty_capacity_runs"]],
             feast_levels_last_run=http["feast_capacity_runs"][-1]["levels"],
             empty_levels_last_run=http["empty_capacity_runs"][-1]["levels"],
-            note=(f"best req/s with p99 <= 10 ms, concurrency stepped {online.CONCURRENCY_STEPS}, "
+            note=(f"highest open-loop rate with p99 <= 10 ms, rates stepped {online.CAPACITY_RATES}, "
                   f"{plan['step_duration']:.0f}s / {plan['step_requests']} requests per step: feature server "
                   f"{median(feast_best):,.0f} vs empty endpoint {median(empty_best) or 0:,.0f} req/s (medians). "
                   "Load generator and servers share the 2 cores."))
@@ -282,6 +284,71 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
             log(f"teardown of Feast project {project} failed: {exc}")
         _delete_project_keys(redis_settings)
         settings.export_env()
+
+
+def run_serving(out: dict, settings, plan: dict, work: Path) -> None:
+    """The project's server (rcl serve, Redis) and an empty endpoint on its stack, open loop."""
+    from bench import online
+    from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, get_feature_store, materialize_view
+
+    project = f"bench_{uuid.uuid4().hex[:10]}"
+    redis_settings = make_settings(settings.data_dir, feast_dir=work / "feast_serving", online_store="redis",
+                                   feast_project=project)
+    apply_feature_repo(redis_settings)
+    try:
+        for view in FEATURE_VIEWS:
+            materialize_view(redis_settings, view)
+        pairs = online.sample_pairs(redis_settings)
+        hw = work / "serving"
+        hw.mkdir(exist_ok=True)
+        m = online.measure_serving(redis_settings, pairs, hw, plan["step_duration"], plan["step_requests"])
+        _serving_figures(out, m, plan)
+    finally:
+        try:
+            get_feature_store(redis_settings).teardown()
+        except Exception as exc:
+            log(f"teardown of Feast project {project} failed: {exc}")
+        _delete_project_keys(redis_settings)
+        settings.export_env()
+
+
+def _serving_figures(out: dict, m: dict, plan: dict) -> None:
+    def at(profile: dict, rate: int) -> dict:
+        return next(level for level in profile["levels"] if level["rate"] == rate)
+
+    one, hundred, empty = m["one_entity"], m["hundred_entities"], m["empty"]
+    common = dict(workers=m["workers"], one_entity_levels=one["levels"], hundred_entities_levels=hundred["levels"],
+                  empty_levels=empty["levels"], present_in_sample=m["present_in_sample"],
+                  values_in_sample=m["values_in_sample"])
+    level = at(one, 500)
+    out["serving_http_p99_ms_at_500rps"] = level["p99_ms"]
+    out["serving_http_p99_ms_at_500rps_detail"] = detail(
+        level["p99_ms"], unit="ms", runs=[level["p99_ms"]], target=5, comparison="<=", **common,
+        note=(f"rcl serve ({m['workers']} uvicorn workers, Redis) on loopback, personalization_v1 for 1 customer x 1 "
+              f"product ({m['response_columns']} columns), open loop at 500 req/s for {plan['step_duration']:.0f}s: "
+              f"p50 {level['p50_ms']:.2f} ms; at 100 req/s p99 {at(one, 100)['p99_ms']:.2f} ms, at 1,000 req/s p99 "
+              f"{at(one, 1000)['p99_ms']:.2f} ms. Load generator and servers share the 2 cores."))
+    def best_rate(profile: dict):
+        return ((profile.get("capacity") or {}).get("best") or {}).get("rate")
+
+    best, base = best_rate(one), best_rate(empty)
+    ratio = best / base if best and base else (0.0 if base else None)
+    out["serving_vs_empty_capacity_ratio"] = ratio
+    out["serving_vs_empty_capacity_ratio_detail"] = detail(
+        ratio, baseline=base, unit="ratio (req/s / req/s)", runs=[ratio], target=0.5, comparison=">=",
+        serving_capacity=one["capacity"], empty_capacity=empty["capacity"], hundred_entities_capacity=hundred["capacity"],
+        note=(f"highest open-loop rate with p99 <= 10 ms (rates {CAPACITY_NOTE}): rcl serve {best or 0:,} vs the "
+              f"empty Starlette endpoint under the same uvicorn options {base or 0:,} req/s; 100 entities per "
+              f"request: {best_rate(hundred) or 0:,} req/s."))
+    level = at(hundred, 100)
+    out["serving_http_100_entities_p99_ms"] = level["p99_ms"]
+    out["serving_http_100_entities_p99_ms_detail"] = detail(
+        level["p99_ms"], unit="ms", runs=[level["p99_ms"]], target=20, comparison="<=", **common,
+        note=(f"personalization_v1 for 100 customer x product pairs per request at 100 req/s open loop: p50 "
+              f"{level['p50_ms']:.2f} ms; at 500 req/s p99 {at(hundred, 500)['p99_ms']:.2f} ms."))
+
+
+CAPACITY_NOTE = "100 .. 8,000 req/s"
 
 
 def run_training(out: dict, settings, rows: int, work: Path) -> None:
@@ -386,9 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown groups {sorted(unknown)}")
     if args.built_data_dir is not None:
-        if not set(groups) <= {"feast", "training"}:
-            parser.error("--built-data-dir is for the feast group only (and the optional training group): "
-                         "add --only feast or --only training")
+        if not set(groups) <= {"feast", "serving", "training"}:
+            parser.error("--built-data-dir is for the feast group only (and the serving and the optional training "
+                         "groups): add --only feast, --only serving or --only training")
         if not (args.built_data_dir / "features" / "customer_features.parquet").exists():
             parser.error(f"{args.built_data_dir} has no features/customer_features.parquet: build it first")
 
@@ -417,13 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # the later groups need the landing files and a built warehouse
         need_data = args.built_data_dir is None and any(
-            g in groups for g in ("build", "incremental", "orchestration", "feast", "rss", "training"))
+            g in groups for g in ("build", "incremental", "orchestration", "feast", "serving", "rss", "training"))
         if "generate" in groups or need_data:
             attempt("generate", run_generate, out, data_dir, scale, plan["generate_runs"] if "generate" in groups else 1, work)
             if "generate" not in groups:
                 out.pop("generate_rows_per_s", None), out.pop("generate_rows_per_s_detail", None)
         if "build" in groups or (need_data and any(g in groups for g in ("incremental", "orchestration", "feast",
-                                                                         "training"))):
+                                                                         "serving", "training"))):
             attempt("build", run_build, out, settings, plan["build_runs"] if "build" in groups else 1, work, args.profile,
                     scale)
         if "incremental" in groups:
@@ -432,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("orchestration", run_orchestration, out, settings, plan["orchestration_runs"], work)
         if "feast" in groups:
             attempt("feast", run_feast, out, settings, plan, work)
+        if "serving" in groups:
+            attempt("serving", run_serving, out, settings, plan, work)
         if "rss" in groups:
             attempt("rss", run_rss, out, settings, scale, work)
         if "training" in groups:
@@ -453,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         "orchestration": ["orchestration_overhead_ratio"],
         "feast": ["historical_vs_asof_ratio", "materialize_vs_raw_redis_ratio", "online_sdk_p50_ms",
                   "online_http_p99_ms", "online_http_vs_empty_rps_ratio", "push_to_online_p99_ms"],
+        "serving": ["serving_http_p99_ms_at_500rps", "serving_vs_empty_capacity_ratio",
+                    "serving_http_100_entities_p99_ms"],
         "rss": ["peak_rss_gib"],
         "training": ["training_set_peak_rss_gib"],
     }

@@ -1,4 +1,6 @@
-"""Online figures against Redis: the SDK call and Feast's HTTP feature server.
+"""Online figures against Redis: the SDK call, Feast's HTTP feature server, and the project's own
+server (dagster_project/serving) against an empty endpoint on its stack. Every HTTP figure is
+open loop (bench/loadgen.py: fixed arrival rate, latency from the scheduled send time).
 
 Request: 1 customer x 1 candidate product, all 16 customer_features + all 17 product_features
 (33 features: every feature the project has for that pair; the issue's "~50" is more than exist).
@@ -11,8 +13,8 @@ Request: 1 customer x 1 candidate product, all 16 customer_features + all 17 pro
 * push_to_online_p99_ms: on the same `feast serve`, a cart change POSTed to /push (push source
   cart_features_push, to the online store) and then polled through /get-online-features until the
   server returns the pushed value; 200 pushes one after another, distinct values, client-side time.
-* online_http_vs_empty_rps_ratio: the same load generator steps concurrency 1, 2, 4, 8, 16 for
-  each server; the best requests/s whose p99 <= 10 ms is the server's capacity; the baseline is
+* online_http_vs_empty_rps_ratio: the same load generator steps the arrival rate up (CAPACITY_RATES)
+  for each server; the highest rate whose p99 <= 10 ms is the server's capacity; the baseline is
   bench/empty_app.py (POST returning {}) under gunicorn + the same uvicorn worker class, worker
   count and gunicorn options as feast serve's defaults.
 """
@@ -40,7 +42,10 @@ PRODUCT_FEATURES = (
 FEATURE_REFS = [f"customer_features:{f}" for f in CUSTOMER_FEATURES] + [f"product_features:{f}" for f in PRODUCT_FEATURES]
 P99_LIMIT_MS = 10.0
 MAX_ERROR_RATE = 0.01  # errors tolerated in a qualifying level (reported in the levels)
-CONCURRENCY_STEPS = (1, 2, 4, 8, 16)
+# open-loop arrival rates (requests/s): the fixed levels reported, and the steps of the capacity search
+REPORTED_RATES = (100, 500, 1000)
+LATENCY_RATE = 100
+CAPACITY_RATES = (100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000, 6000, 8000)
 # feast serve's defaults (feast/cli/serve.py), applied to the empty app as well
 GUNICORN_OPTIONS = ["--workers", "1", "--worker-connections", "1000", "--max-requests", "1000",
                     "--max-requests-jitter", "50", "--keep-alive", "30"]
@@ -128,31 +133,40 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def loadgen(port: int, body_file: Path, concurrency: int, requests: int, duration: float) -> dict:
+def loadgen(port: int, body_file: Path, rate: float, requests: int, duration: float) -> dict:
+    """One open-loop level (python -m bench.loadgen in another process): `rate` requests/s."""
     cmd = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--body-file", str(body_file),
-           "--concurrency", str(concurrency), "--requests", str(requests), "--duration", str(duration)]
+           "--rate", str(rate), "--requests", str(requests), "--duration", str(duration)]
     out = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=duration + 120)
     if out.returncode != 0:
         raise RuntimeError(f"loadgen failed: {out.stderr[-1000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _level(r: dict) -> dict:
+    return {k: r[k] for k in ("rate", "requests", "errors", "achieved_rps", "p50_ms", "p99_ms", "late_send_p99_ms")}
+
+
+def _qualifies(r: dict) -> bool:
+    return (r["errors"] <= MAX_ERROR_RATE * max(r["requests"], 1) and r["p99_ms"] is not None
+            and r["p99_ms"] <= P99_LIMIT_MS)
+
+
 def capacity(port: int, body_file: Path, duration: float, requests: int) -> dict:
-    """Step concurrency up; the best rps whose p99 <= 10 ms (and at most 1 % errors)."""
+    """Step the open-loop arrival rate up; the highest rate whose p99 <= 10 ms (and at most 1 %
+    errors) is the capacity. Stops after two rates in a row miss."""
     levels, best = [], None
     over = 0
-    for c in CONCURRENCY_STEPS:
-        r = loadgen(port, body_file, c, requests, duration)
-        levels.append({k: r[k] for k in ("concurrency", "requests", "errors", "rps", "p50_ms", "p99_ms")})
-        # a few errors are gunicorn recycling its worker (--max-requests) under a kept-alive connection
-        ok = (r["errors"] <= MAX_ERROR_RATE * max(r["requests"], 1) and r["p99_ms"] is not None
-              and r["p99_ms"] <= P99_LIMIT_MS)
-        if ok and (best is None or r["rps"] > best["rps"]):
+    for rate in CAPACITY_RATES:
+        r = loadgen(port, body_file, rate, max(requests, int(rate * duration)), duration)
+        levels.append(_level(r))
+        ok = _qualifies(r)
+        if ok and (best is None or rate > best["rate"]):
             best = levels[-1]
         over = 0 if ok else over + 1
         if over >= 2:
             break
-    top = max(levels, key=lambda x: x["rps"]) if levels else None
+    top = max(levels, key=lambda x: x["achieved_rps"]) if levels else None
     return {"best": best, "levels": levels, "max_rps_any_p99": top}
 
 
@@ -186,7 +200,7 @@ def measure_http(settings, pairs, runs: int, latency_requests: int, latency_dura
         values = sample.get("results", [])
         latency_runs, feast_caps, empty_caps = [], [], []
         for i in range(runs):
-            lat = loadgen(feast_port, body_file, 1, latency_requests, latency_duration)
+            lat = loadgen(feast_port, body_file, LATENCY_RATE, latency_requests, latency_duration)
             latency_runs.append(lat)
             log(f"http latency run {i + 1}: p50 {lat['p50_ms']:.2f} ms p99 {lat['p99_ms']:.2f} ms "
                 f"({lat['requests']} requests, {lat['errors']} errors)")
@@ -202,7 +216,7 @@ def measure_http(settings, pairs, runs: int, latency_requests: int, latency_dura
         port2 = free_port()
         feast_proc = start_feast_server(settings, port2, feast_log, ("--max-requests", "0"))
         wait_ready(port2, feast_proc)
-        no_recycle = loadgen(port2, body_file, 1, latency_requests, latency_duration)
+        no_recycle = loadgen(port2, body_file, LATENCY_RATE, latency_requests, latency_duration)
         log(f"http latency, --max-requests 0: p50 {no_recycle['p50_ms']:.2f} ms p99 {no_recycle['p99_ms']:.2f} ms")
         return {
             "push": push,
@@ -297,3 +311,82 @@ def measure_push(port: int, customers: list[str], pushes: int = 200) -> dict:
         conn.close()
     return {"pushes": pushes, "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99),
             "max_ms": max(times), "mean_polls": sum(polls) / len(polls)}
+
+
+# ------------------------------------------------------------------ the project's server (rcl serve)
+
+SERVING_WORKERS = 2  # one per core of the reference machine
+
+
+def start_project_server(settings, port: int, log_file, served_context_dir: Path,
+                         workers: int = SERVING_WORKERS) -> subprocess.Popen:
+    """`rcl serve` on `settings` (exported: the bench's own Feast directory and project), with
+    the served-context log on (the default) written to the bench's work dir."""
+    settings.export_env()
+    cmd = [sys.executable, "-m", "dagster_project.serving", "serve", "--port", str(port), "--workers", str(workers),
+           "--online-store", settings.online_store]
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RCL_SERVED_CONTEXT_DIR=str(served_context_dir))
+    return subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def start_empty_uvicorn(port: int, log_file, workers: int = SERVING_WORKERS) -> subprocess.Popen:
+    """The empty endpoint on the project server's stack: Starlette under uvicorn, same options."""
+    cmd = [str(VENV_BIN / "uvicorn"), "bench.empty_app:starlette_app", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+           "--log-level", "warning", "--timeout-keep-alive", "30"]
+    return subprocess.Popen(cmd, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), cwd=REPO_ROOT, stdout=log_file,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def write_service_bodies(pairs, path: Path, entities: int, service: str = "personalization_v1") -> None:
+    """Requests of `entities` customer x product pairs each, every feature of the service."""
+    with open(path, "w") as f:
+        for i in range(max(1, len(pairs) // entities) if entities > 1 else len(pairs)):
+            chunk = [pairs[(i * entities + j) % len(pairs)] for j in range(entities)]
+            f.write(json.dumps({"feature_service": service,
+                                "entities": {"customer_id": [c for c, _ in chunk],
+                                             "product_id": [p for _, p in chunk]}}) + "\n")
+
+
+def open_loop_profile(port: int, body_file: Path, duration: float, requests: int, search: bool = True) -> dict:
+    """p50/p99 at the reported rates, and (search) the highest rate with p99 <= 10 ms."""
+    levels = [_level(loadgen(port, body_file, rate, max(requests, int(rate * duration)), duration))
+              for rate in REPORTED_RATES]
+    return {"levels": levels, "capacity": capacity(port, body_file, duration, requests) if search else None}
+
+
+def measure_serving(settings, pairs, work_dir: Path, duration: float, requests: int,
+                    workers: int = SERVING_WORKERS) -> dict:
+    """The project's server and the empty endpoint, same stack and worker count, open loop."""
+    one, hundred, empty = work_dir / "one_entity.jsonl", work_dir / "hundred_entities.jsonl", work_dir / "empty.jsonl"
+    write_service_bodies(pairs, one, 1)
+    write_service_bodies(pairs, hundred, 100)
+    empty.write_text("{}\n")
+    project_port, empty_port = free_port(), free_port()
+    logs = open(work_dir / "serving.log", "w")
+    project = start_project_server(settings, project_port, logs, work_dir / "served_context", workers)
+    baseline = start_empty_uvicorn(empty_port, logs, workers)
+    try:
+        started = wait_ready(project_port, project)
+        wait_ready(empty_port, baseline)
+        req = urllib.request.Request(f"http://127.0.0.1:{project_port}/get-online-features",
+                                     data=one.read_text().splitlines()[0].encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            sample = json.loads(r.read())
+        statuses = [s for column in sample["results"] for s in column["statuses"]]
+        result = {"workers": workers, "server_start_seconds": started,
+                  "response_columns": len(sample["results"]),
+                  "present_in_sample": statuses.count("PRESENT"), "values_in_sample": len(statuses)}
+        result["one_entity"] = open_loop_profile(project_port, one, duration, requests)
+        log(f"rcl serve, 1 entity: {result['one_entity']}")
+        result["hundred_entities"] = open_loop_profile(project_port, hundred, duration, requests)
+        log(f"rcl serve, 100 entities: {result['hundred_entities']}")
+        result["empty"] = open_loop_profile(empty_port, empty, duration, requests)
+        log(f"empty endpoint: {result['empty']}")
+        return result
+    finally:
+        stop(project)
+        stop(baseline)
+        logs.close()

@@ -3,6 +3,7 @@
     rcl run [--landing-dir DIR] [--data-dir DIR] [--partition DAY | --partition FIRST..LAST]
     rcl sample [--world default|...] [--scale small] [--seed 42] [--data-dir DIR]
     rcl baseline accept|show TABLE [--data-dir DIR]
+    rcl serve [--port 6566] [--data-dir DIR] [--host 127.0.0.1] [--workers 1]
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -352,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     baseline_parser.add_argument("table", choices=FEATURE_VIEWS)
     baseline_parser.add_argument("--data-dir", type=Path, default=None)
     baseline_parser.set_defaults(func=_cmd_baseline)
+
+    from dagster_project.serving.server import add_serve_command
+
+    add_serve_command(sub)  # rcl serve: the online feature server (dagster_project/serving)
     return parser
 
 

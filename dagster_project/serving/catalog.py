@@ -1,0 +1,84 @@
+"""What the server can serve, resolved from the Feast registry once and refreshed on a short TTL:
+feature views (join keys and their types, features, TTL), feature services (view -> features)
+and push sources, plus the online store instance named by feature_store.yaml."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+
+from feast import FeatureStore, FeatureView, PushSource, ValueType
+
+
+@dataclass(frozen=True)
+class ServedView:
+    """One feature view as the read path needs it."""
+
+    view: FeatureView
+    join_keys: tuple[str, ...]
+    key_types: dict[str, ValueType]
+    features: tuple[str, ...]
+    feature_types: dict[str, ValueType]
+    ttl_seconds: float | None  # None: the view has no TTL (0 in Feast)
+
+
+@dataclass(frozen=True)
+class ServedPushSource:
+    name: str
+    views: tuple[str, ...]  # the feature views fed by this push source
+    timestamp_field: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    views: dict[str, ServedView]
+    # service name -> [(view name, [feature names])] in the service's order
+    services: dict[str, list[tuple[str, list[str]]]]
+    push_sources: dict[str, ServedPushSource]
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+def load_catalog(store: FeatureStore) -> Catalog:
+    """Read the registry (a fresh copy: callers refresh it on their own schedule)."""
+    store.refresh_registry()
+    entity_types = {e.join_key: e.value_type for e in store.list_entities()}
+    views: dict[str, ServedView] = {}
+    push_sources: dict[str, list[str]] = {}
+    push_timestamp: dict[str, str] = {}
+    for view in store.list_feature_views():
+        key_types = {c.name: c.dtype.to_value_type() for c in view.entity_columns}
+        join_keys = tuple(view.join_keys)
+        for key in join_keys:
+            key_types.setdefault(key, entity_types.get(key, ValueType.STRING))
+        ttl = view.ttl.total_seconds() if view.ttl else None
+        views[view.name] = ServedView(
+            view=view, join_keys=join_keys, key_types=key_types,
+            features=tuple(f.name for f in view.features),
+            feature_types={f.name: f.dtype.to_value_type() for f in view.features},
+            ttl_seconds=ttl or None,
+        )
+        if isinstance(view.stream_source, PushSource):
+            push_sources.setdefault(view.stream_source.name, []).append(view.name)
+            push_timestamp[view.stream_source.name] = view.stream_source.batch_source.timestamp_field
+    services = {
+        service.name: [(p.name, [f.name for f in p.features]) for p in service.feature_view_projections]
+        for service in store.list_feature_services()
+    }
+    return Catalog(
+        views=views,
+        services=services,
+        push_sources={name: ServedPushSource(name, tuple(names), push_timestamp[name])
+                      for name, names in push_sources.items()},
+    )
+
+
+def open_online_store(store: FeatureStore):
+    """An instance of the online store class feature_store.yaml names (its `type`), built the way
+    Feast builds it, without reaching into the FeatureStore's provider."""
+    type_name = store.config.online_store.type
+    if "." not in type_name:
+        raise ValueError(f"online store type {type_name!r}: the lean read path serves the project's own "
+                         "stores, named by their class path in feature_store.yaml")
+    module_name, class_name = type_name.rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), class_name)()
