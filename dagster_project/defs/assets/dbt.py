@@ -25,11 +25,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from dagster_project.defs.assets.ingestion import raw_asset_key
 from dagster_project.defs.partitions import daily_partitions, delivery_window
-from dagster_project.defs.project import dbt_project
+from dagster_project.defs.project import ProjectDbtCliResource, dbt_project
+from dagster_project.defs.resources import RclSettings
 from dagster_project.settings import Settings
 
 
@@ -120,21 +121,23 @@ def _build_step(name: str, models: list[str], settings: Settings,
         select=" ".join(sorted(models)),
         **partition_args,
     )
-    def _step(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def _step(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, rcl_settings: RclSettings):
+        run_settings = rcl_settings.settings
         args = ["build", *INDIRECT_SELECTION]
         if partitions is not None:
-            window = delivery_window(context, partitions, settings)
+            window = delivery_window(context, partitions, run_settings)
             args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
             context.log.info(f"incremental models over {window.describe()}")
-        yield from _run_dbt(context, dbt, args, settings)
+        yield from _run_dbt(context, dbt, args, run_settings)
 
     return _step
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], settings: Settings):
-    settings.export_env()  # the dbt profile reads the same variables
-    settings.features_dir.mkdir(parents=True, exist_ok=True)  # dbt-duckdb does not create it
-    invocation = dbt.cli(args, context=context)
+def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings):
+    # dbt-duckdb creates neither the database's folder nor the Parquet exports' folder
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.features_dir.mkdir(parents=True, exist_ok=True)
+    invocation = dbt.cli(args, context=context, env=settings.env())  # the profile and project read them
     # Row counts are read once dbt has exited: while it runs, the dbt process is the
     # warehouse's one writer and no other connection may open the file.
     events, failure = [], None
