@@ -100,11 +100,10 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> flo
 def start_feast_server(settings, port: int, log_file, extra: tuple = ()) -> subprocess.Popen:
     from dagster_project.settings import FEATURE_REPO_DIR
 
-    settings.export_env()
     cmd = [str(VENV_BIN / "feast"), "-c", str(FEATURE_REPO_DIR), "-f", str(settings.feast_yaml), "serve",
            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", "1", *extra]
-    return subprocess.Popen(cmd, env=dict(os.environ), cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(cmd, env={**os.environ, **settings.env()}, cwd=REPO_ROOT, stdout=log_file,
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_empty_server(port: int, log_file) -> subprocess.Popen:
