@@ -26,18 +26,11 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource for this environment's dbt, started with the settings' variables.
-
-    `cli(args, env=settings.env(), ...)`: dagster-dbt 0.29 starts dbt with a copy of this
-    process's environment and takes no environment of its own, so dbt is started through
-    dbt_launcher.py, which reads the variables from a private file (not the command line, which
-    dagster-dbt logs: the PII salt is one of them). This process's environment is not touched.
-
-    Two private members of DbtCliResource are replaced (tests/test_definitions.py fails if they
-    disappear on an upgrade): `_cli_version` (dagster-dbt runs `dbt --version`, a ~2 s process
-    start per step; ours is the installed dbt-core package's) and `_initialize_dbt_core_adapter`
-    (an in-process dbt adapter, used only to fetch column metadata, which this project does not
-    ask for; it would render the profile from this process's environment)."""
+    """dagster-dbt's resource for this environment's dbt. `cli(args, env=settings.env())`
+    starts dbt through dbt_launcher.py with those variables (dagster-dbt 0.29 takes no env), and
+    two private members are replaced: `_cli_version` (no `dbt --version` process per step) and
+    `_initialize_dbt_core_adapter` (only serves column metadata, not fetched here). Why:
+    docs/adr/configuration-as-resources.md; tests/test_settings.py fails if they disappear."""
 
     def cli(self, args: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs):
         if not env:

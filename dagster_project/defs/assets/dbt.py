@@ -1,24 +1,6 @@
-"""The dbt project as Dagster assets, sources mapped onto the ingestion assets so the lineage graph
-is one connected picture, dbt tests as asset checks.
-
-The models are split into several @dbt_assets (one dbt process each) along the lineage, so that
-a failure stops only what reads it: Dagster does not run a step whose upstream step failed.
-
-- `dbt_daily`, `dbt_daily_wms`: the models tagged `daily` (incremental event models and the
-  views they read). They share the ingestion assets' daily partitions: a partition's run passes
-  its delivery window to dbt as vars; a run over every partition is a `--full-refresh` of the
-  incremental models. The warehouse system (WMS) has its own step because nothing in
-  `dbt_core` reads it; the OMS and web models share one, since `dbt_core` reads both anyway and
-  a step per system would stop exactly the same steps (and cost a dbt process start each).
-- `dbt_core`: every other staging, intermediate and mart model, rebuilt on each run (identity
-  resolution and the customer marts look at all of history). A WMS failure therefore stops only
-  `inventory_positions`, `product_features` and its online view, and the audit.
-- `dbt_<feature table>`: one per feature table, so that one table's failure does not hold back
-  another feature view's online publication.
-- `dbt_audit`: the orphan audit (rows whose parent in another source or delivery is unknown).
-
-Tests run with dbt's `buildable` indirect selection: a test runs in the step that builds its
-model once every model it reads is built (in that step or upstream of it)."""
+"""The dbt project as Dagster assets: sources mapped onto the ingestion assets (one connected
+lineage), dbt tests as asset checks, models split into steps along the lineage so a failure
+stops only what reads it (docs/adr/dbt-steps-along-the-lineage.md)."""
 
 import json
 from collections.abc import Mapping
