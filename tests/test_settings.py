@@ -117,3 +117,31 @@ def test_the_partition_range_tags_are_dagsters():
 
     assert (PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG) == (
         ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
+
+
+def test_rcl_env_and_rcl_dbt_give_dbt_by_hand_the_pipelines_settings(tmp_path):
+    """`eval "$(rcl env)"` reproduces the settings in a shell; `rcl dbt` runs dbt with them."""
+    rcl = Path(sys.executable).with_name("rcl")
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "RCL_PII_SALT": "by-hand-salt", "PYTHONPATH": str(REPO_ROOT)}
+    shell = subprocess.run(
+        ["bash", "-c", f'eval "$("{rcl}" env --data-dir "{data_dir}")" && env -0'],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert shell.returncode == 0, shell.stderr
+    exported = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    expected = Settings.from_env({**env, "RCL_DATA_DIR": str(data_dir)})
+    assert Settings.from_env(exported) == expected and expected.pii_salt == "by-hand-salt"
+
+    dbt = subprocess.run([str(rcl), "dbt", "--data-dir", str(data_dir), "--", "compile", "--quiet",
+                          "--select", "stg_crm__customers", "--target-path", str(tmp_path / "target")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert dbt.returncode == 0, dbt.stdout[-2000:] + dbt.stderr[-2000:]
+    (compiled,) = (tmp_path / "target" / "compiled").rglob("stg_crm__customers.sql")
+    assert "by-hand-salt" in compiled.read_text()  # the hashes are salted with the settings' salt
+    # without the variables, dbt stops with a message naming the missing one
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("RCL_")}
+    plain = subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--target-path",
+                            str(tmp_path / "bare_target"), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                           cwd=DBT_PROJECT_DIR, env=bare, capture_output=True, text=True, timeout=600)
+    assert plain.returncode != 0 and "RCL_" in plain.stdout + plain.stderr
