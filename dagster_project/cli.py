@@ -158,21 +158,17 @@ def _first_line(text: str | None, limit: int = 300) -> str:
 
 def summarize_run(result) -> RunSummary:
     """What a finished run did, from its Dagster events."""
+    from dagster_project.contracts import CONTRACTS
+
     materialized = {
         event.asset_key.to_user_string(): {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
         for event in result.get_asset_materialization_events()
     }
     summary = RunSummary(failed_steps=_step_failures(result))
-    summary.sources = [_source_line(contract.name, materialized, summary.failed_steps) for contract in _contracts()]
+    summary.sources = [_source_line(contract.name, materialized, summary.failed_steps) for contract in CONTRACTS]
     _add_checks(summary, list(result.get_asset_check_evaluations()))
     _add_views(summary, materialized)
     return summary
-
-
-def _contracts():
-    from dagster_project.contracts import CONTRACTS
-
-    return CONTRACTS
 
 
 def _step_failures(result) -> dict[str, str]:

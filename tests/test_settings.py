@@ -95,6 +95,7 @@ def test_the_settings_resource_takes_set_variables_through_envvar_and_defaults_o
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RCL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RCL_MAX_ORPHAN_RATE", "0.3")
+    assert set(RclSettings.model_fields) == set(ENV_VARIABLES)  # one field per variable
     resource = RclSettings.from_environment()
     assert set(resource.model_dump(exclude_none=True)) == {"data_dir", "max_orphan_rate"}
     seen = {}

@@ -70,12 +70,17 @@ def dbt_cli() -> ProjectDbtCliResource:
 def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> None:
     """Parse the dbt project when asked, when its manifest is missing (fresh clone) or under
     `dagster dev` (so model edits show up on reload). dbt reads the settings' variables even to
-    parse (default: the environment's settings). One parse at a time per checkout."""
+    parse (default: the environment's settings). One parse at a time per checkout, as
+    dagster-dbt's own preparer does."""
     if not (refresh or using_dagster_dev() or not dbt_project.manifest_path.exists()):
         return
     settings = settings or Settings.from_env()
     target = Path(dbt_project.target_path)
     target.mkdir(parents=True, exist_ok=True)
+    manifest = Path(dbt_project.manifest_path)
+    started = manifest.stat().st_mtime if manifest.exists() else 0.0
     with open(target / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime > started:
+            return  # another process parsed the same models while this one waited
         dbt_cli().cli(["parse", "--quiet"], env=settings.env(), target_path=target).wait()
