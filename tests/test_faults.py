@@ -330,7 +330,7 @@ def test_a_rejected_delivery_keeps_the_last_good_load_and_fails_only_its_check(s
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     contract = next(c for c in CONTRACTS if c.name == "wms__locations")
     assets = [build_ingestion_asset(contract, settings), build_delivery_check(contract)]
-    resources = {"warehouse": build_resources(settings)["warehouse"]}
+    resources = build_resources(settings)
     instance = dg.DagsterInstance.ephemeral()
     job = dg.Definitions(assets=assets[:1], asset_checks=assets[1:], resources=resources,
                          jobs=[dg.define_asset_job("load", dg.AssetSelection.all())]).resolve_job_def("load")

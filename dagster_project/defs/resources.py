@@ -83,9 +83,10 @@ class WarehouseResource(DuckDBResource):
             yield conn
 
 
-def build_resources(settings: Settings, rcl_settings: RclSettings) -> dict:
+def build_resources(settings: Settings, rcl_settings: RclSettings | None = None) -> dict:
+    """The code location's resources; `rcl_settings` defaults to `settings` as values."""
     return {
-        RCL_SETTINGS_KEY: rcl_settings,
+        RCL_SETTINGS_KEY: rcl_settings or RclSettings.from_settings(settings),
         # bounded memory: DuckDB spills to a temp directory next to the file beyond the limit
         "warehouse": WarehouseResource(
             database=str(settings.warehouse_path),
