@@ -75,7 +75,7 @@ def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> 
     if not (refresh or using_dagster_dev() or not dbt_project.manifest_path.exists()):
         return
     settings = settings or Settings.from_env()
-    target = Path(dbt_project.target_path)
+    target = Path(dbt_project.project_dir) / dbt_project.target_path  # the project's own target folder
     target.mkdir(parents=True, exist_ok=True)
     manifest = Path(dbt_project.manifest_path)
     started = manifest.stat().st_mtime if manifest.exists() else 0.0
