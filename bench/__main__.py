@@ -283,7 +283,6 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
         except Exception as exc:  # report, do not hide the measurement's own error
             log(f"teardown of Feast project {project} failed: {exc}")
         _delete_project_keys(redis_settings)
-        settings.export_env()
 
 
 def run_serving(out: dict, settings, plan: dict, work: Path) -> None:
@@ -309,7 +308,6 @@ def run_serving(out: dict, settings, plan: dict, work: Path) -> None:
         except Exception as exc:
             log(f"teardown of Feast project {project} failed: {exc}")
         _delete_project_keys(redis_settings)
-        settings.export_env()
 
 
 def _serving_figures(out: dict, m: dict, plan: dict) -> None:
@@ -358,10 +356,7 @@ def run_training(out: dict, settings, rows: int, work: Path) -> None:
     training_settings = make_settings(settings.data_dir, feast_dir=work / "feast_training",
                                       feast_project=f"bench_{uuid.uuid4().hex[:10]}")
     apply_feature_repo(training_settings)
-    try:
-        m = offline.measure_training_set(training_settings, rows, work)
-    finally:
-        settings.export_env()
+    m = offline.measure_training_set(training_settings, rows, work)
     ours, hand = m["training_set"], m["hand_asof"]
     ok = ours["returncode"] == 0 and ours["out_rows"] == rows
     value = ours["peak_gib"] if ok else None

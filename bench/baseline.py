@@ -34,7 +34,7 @@ from collections import deque
 from pathlib import Path
 
 from dagster_project.contracts import CONTRACTS, SourceEntity
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 
 def _lit(value: str) -> str:
@@ -82,7 +82,7 @@ def compile_models(work_dir: Path, env: dict | None = None) -> dict:
     Returns the manifest's model nodes."""
     work_dir = Path(work_dir)
     target = work_dir / "target"
-    env = dict(env or os.environ)
+    env = dict(env or {**os.environ, **Settings.from_env().env()})  # dbt reads every setting
     env["RCL_WAREHOUSE_PATH"] = str(work_dir / "warehouse.duckdb")
     env["RCL_FEATURES_DIR"] = str(work_dir / "features")
     (work_dir / "features").mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ class FullRange:
     """A job whose execute_in_process runs over every daily partition in one run (a full build)."""
 
     def __init__(self, job_def):
-        from dagster_project.demo import partition_range_tags
+        from dagster_project.pipeline import partition_range_tags
 
         self.job_def = job_def
         self.tags = partition_range_tags(job_def)
@@ -87,10 +87,10 @@ def measure_build_vs_sql(settings, runs: int, work_dir: Path, profile: bool = Fa
     from dagster_project.defs.project import ensure_manifest
 
     t = time.perf_counter()
-    ensure_manifest(refresh=True)
+    ensure_manifest(settings, refresh=True)
     parse_seconds = time.perf_counter() - t
     build_job, _ = bench_jobs(settings)
-    models = baseline.compile_models(work_dir / "compile")
+    models = baseline.compile_models(work_dir / "compile", env={**os.environ, **settings.env()})
     script = baseline.build_script(models, settings.landing_dir, work_dir / "baseline" / "features")
     (work_dir / "baseline.sql").write_text(script)
     sql_warehouse = work_dir / "baseline" / "warehouse.duckdb"
@@ -187,12 +187,12 @@ def plain_dbt_build(settings, target: Path) -> subprocess.CompletedProcess:
     partial = Path(dbt_project.project_dir) / "target" / "partial_parse.msgpack"
     if partial.exists():  # what dagster-dbt does for its own target dir
         shutil.copy(partial, target / "partial_parse.msgpack")
-    settings.export_env()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb creates the file only
     dbt = str(Path(sys.executable).with_name("dbt"))
     return subprocess.run(
         [dbt, "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str(target)],
-        env=dict(os.environ), capture_output=True, text=True,
+        env={**os.environ, **settings.env()}, capture_output=True, text=True,
     )
 
 
@@ -243,7 +243,7 @@ def measure_peak_rss(landing_src: Path, work_dir: Path) -> dict:
 def _peak_rss_child(data_dir: Path) -> int:
     import dagster as dg
 
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
 
     settings = make_settings(data_dir, feast_project="retail_context_bench_rss")
     instance = dg.DagsterInstance.ephemeral()

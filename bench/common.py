@@ -20,14 +20,12 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    """Settings with every path under one data dir, exported to the environment so dbt and
-    Feast see them."""
+    """Settings with every path under one data dir (the default world's meaning settings); a
+    child process gets them as its environment: `{**os.environ, **settings.env()}`."""
     overrides.setdefault("feast_project", "retail_context_bench")
     from dagster_project.sample_data.worlds import world_settings
 
-    settings = Settings.for_data_dir(data_dir, **{**world_settings(), **overrides})
-    settings.export_env()
-    return settings
+    return Settings.for_data_dir(data_dir, **{**world_settings(), **overrides})
 
 
 def median(values):

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-DEFAULT_SALT = "retail-context-dev-salt"
+from dagster_project.settings import DEV_PII_SALT, Settings
+
+DEFAULT_SALT = DEV_PII_SALT  # the Settings default dbt hashes with
 STITCHED_TABLE = "intermediate.int_identities_stitched"
 # The URL parameter the ESP's click redirect appends to newsletter links (the CRM record).
 SUBSCRIBER_PARAM = "rcl_sub"
@@ -48,8 +49,8 @@ _EVIDENCE_TABLES = ("web__events", "oms__orders", "crm__customers", "crm__suppor
 
 
 def default_salt() -> str:
-    """The salt dbt hashes with: RCL_PII_SALT when set, else dbt_project.yml's default."""
-    return os.environ.get("RCL_PII_SALT", DEFAULT_SALT)
+    """The salt dbt hashes with: the environment's settings (RCL_PII_SALT, else the default)."""
+    return Settings.from_env().pii_salt
 
 
 # The international digits-only form of dbt/macros/hash_pii.sql::normalize_phone (national numbers
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="data dir holding warehouse.duckdb and ground_truth/identities.parquet")
     parser.add_argument("--warehouse", type=Path, help="warehouse file (default: DATA_DIR/warehouse.duckdb)")
     parser.add_argument("--ground-truth", type=Path, help="default: DATA_DIR/ground_truth/identities.parquet")
-    parser.add_argument("--salt", default=None, help="PII salt (default: $RCL_PII_SALT or the dbt default)")
+    parser.add_argument("--salt", default=None, help="PII salt (default: $RCL_PII_SALT or the settings' default)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
     warehouse = args.warehouse or args.data_dir / "warehouse.duckdb"

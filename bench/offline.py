@@ -289,7 +289,7 @@ def measure_training_set(settings, rows: int, work: Path) -> dict:
         cmd = [sys.executable, "-m", "bench.offline", "--training-child", str(settings.data_dir), str(labels), str(out)]
         if baseline:
             cmd.append("--baseline")
-        m = run_with_peak_rss(cmd, env=dict(os.environ), cwd=REPO_ROOT)
+        m = run_with_peak_rss(cmd, env={**os.environ, **settings.env()}, cwd=REPO_ROOT)
         m.pop("timeline")
         result = next((json.loads(line[7:]) for line in m["stdout_tail"].splitlines() if line.startswith("RESULT ")), None)
         m["peak_gib"] = max(v for v in (m["tree_peak_gib"], m["time_max_rss_gib"]) if v is not None)

@@ -105,11 +105,10 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> flo
 def start_feast_server(settings, port: int, log_file, extra: tuple = ()) -> subprocess.Popen:
     from dagster_project.settings import FEATURE_REPO_DIR
 
-    settings.export_env()
     cmd = [str(VENV_BIN / "feast"), "-c", str(FEATURE_REPO_DIR), "-f", str(settings.feast_yaml), "serve",
            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", "1", *extra]
-    return subprocess.Popen(cmd, env=dict(os.environ), cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(cmd, env={**os.environ, **settings.env()}, cwd=REPO_ROOT, stdout=log_file,
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_empty_server(port: int, log_file) -> subprocess.Popen:
@@ -320,12 +319,11 @@ SERVING_WORKERS = 2  # one per core of the reference machine
 
 def start_project_server(settings, port: int, log_file, served_context_dir: Path,
                          workers: int = SERVING_WORKERS) -> subprocess.Popen:
-    """`rcl serve` on `settings` (exported: the bench's own Feast directory and project), with
+    """`rcl serve` on `settings` (its environment: the bench's own Feast directory and project), with
     the served-context log on (the default) written to the bench's work dir."""
-    settings.export_env()
     cmd = [sys.executable, "-m", "dagster_project.serving", "serve", "--port", str(port), "--workers", str(workers),
            "--online-store", settings.online_store]
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RCL_SERVED_CONTEXT_DIR=str(served_context_dir))
+    env = dict(os.environ, **settings.env(), PYTHONPATH=str(REPO_ROOT), RCL_SERVED_CONTEXT_DIR=str(served_context_dir))
     return subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
                             start_new_session=True)
 

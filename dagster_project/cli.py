@@ -4,6 +4,8 @@
     rcl sample [--world default|...] [--scale small] [--seed 42] [--data-dir DIR]
     rcl baseline accept|show TABLE [--data-dir DIR]
     rcl serve [--port 6566] [--data-dir DIR] [--host 127.0.0.1] [--workers 1]
+    rcl env [--data-dir DIR]                 # the settings as shell exports
+    rcl dbt [--data-dir DIR] -- DBT_ARGS     # dbt by hand, with the settings
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -35,23 +37,24 @@ EXIT_PARTIAL = 3
 _DERIVED_PATH_VARIABLES = ("RCL_WAREHOUSE_PATH", "RCL_FEATURES_DIR", "RCL_FEAST_DIR", "RCL_PUBLISHED_WAREHOUSE")
 
 
-def settings_for(data_dir: Path | None = None, landing_dir: Path | None = None, online_store: str | None = None):
-    """The configured settings, with the command line's directories taking precedence."""
+def settings_for(data_dir: Path | None = None, landing_dir: Path | None = None, online_store: str | None = None,
+                 environ=None):
+    """The environment's settings (default: os.environ, only read), with the command line's
+    directories taking precedence."""
     from dagster_project.settings import Settings
 
+    env = dict(os.environ if environ is None else environ)
     if data_dir is not None:
-        os.environ["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
+        env["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
         for name in _DERIVED_PATH_VARIABLES:
-            os.environ.pop(name, None)
+            env.pop(name, None)
         if landing_dir is None:
-            os.environ.pop("RCL_LANDING_DIR", None)
+            env.pop("RCL_LANDING_DIR", None)
     if landing_dir is not None:
-        os.environ["RCL_LANDING_DIR"] = str(Path(landing_dir).resolve())
+        env["RCL_LANDING_DIR"] = str(Path(landing_dir).resolve())
     if online_store is not None:
-        os.environ["RCL_ONLINE_STORE"] = online_store
-    settings = Settings.from_env()
-    settings.export_env()
-    return settings
+        env["RCL_ONLINE_STORE"] = online_store
+    return Settings.from_env(env)
 
 
 def parse_partition(value: str | None) -> tuple[str, str] | None:
@@ -156,16 +159,21 @@ def _first_line(text: str | None, limit: int = 300) -> str:
 
 def summarize_run(result) -> RunSummary:
     """What a finished run did, from its Dagster events."""
-    import dagster as dg
-
     from dagster_project.contracts import CONTRACTS
-    from dagster_project.feature_store import FEATURE_VIEWS
 
-    summary = RunSummary()
-    materialized: dict[str, dict] = {}
-    for event in result.get_asset_materialization_events():
-        key = event.asset_key.to_user_string()
-        materialized[key] = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    materialized = {
+        event.asset_key.to_user_string(): {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+    }
+    summary = RunSummary(failed_steps=_step_failures(result))
+    summary.sources = [_source_line(contract.name, materialized, summary.failed_steps) for contract in CONTRACTS]
+    _add_checks(summary, list(result.get_asset_check_evaluations()))
+    _add_views(summary, materialized)
+    return summary
+
+
+def _step_failures(result) -> dict[str, str]:
+    import dagster as dg
 
     failures: dict[str, str] = {}
     for event in result.all_events:
@@ -176,29 +184,33 @@ def summarize_run(result) -> RunSummary:
             if error is not None and error.cause is not None and "Error occurred while" in (error.message or ""):
                 message = error.cause.message
             failures[event.step_key] = _first_line(message)
-    summary.failed_steps = failures
+    return failures
 
-    for contract in CONTRACTS:
-        key = f"raw/{contract.name}"
-        line = SourceLine(name=contract.name)
-        meta = materialized.get(key)
-        failed = next((m for step, m in failures.items() if contract.name in step), None)
-        if meta is not None and "delivery_rejected" in meta:
-            # rejected as a whole: the table keeps its last good load (defs/checks/delivery.py)
-            line.status, line.message = "failed", _first_line(str(meta["delivery_rejected"]))
-        elif meta is not None:
-            line.status = "loaded"
-            line.rows_read = int(meta.get("rows_read", 0))
-            line.rows_loaded = int(meta.get("rows_loaded", 0))
-            line.rows_quarantined = int(meta.get("rows_quarantined", 0))
-            line.duplicates_removed = int(meta.get("duplicates_removed", 0))
-            ignored = meta.get("ignored_files")
-            line.ignored_files = len(ignored) if isinstance(ignored, (list, dict)) else None
-        if failed is not None and line.status != "failed":
-            line.status, line.message = "failed", failed
-        summary.sources.append(line)
 
-    check_results = list(result.get_asset_check_evaluations())
+def _source_line(name: str, materialized: dict[str, dict], failures: dict[str, str]) -> SourceLine:
+    line = SourceLine(name=name)
+    meta = materialized.get(f"raw/{name}")
+    failed = next((m for step, m in failures.items() if name in step), None)
+    if meta is not None and "delivery_rejected" in meta:
+        # rejected as a whole: the table keeps its last good load (defs/checks/delivery.py)
+        line.status, line.message = "failed", _first_line(str(meta["delivery_rejected"]))
+    elif meta is not None:
+        line.status = "loaded"
+        line.rows_read = int(meta.get("rows_read", 0))
+        line.rows_loaded = int(meta.get("rows_loaded", 0))
+        line.rows_quarantined = int(meta.get("rows_quarantined", 0))
+        line.duplicates_removed = int(meta.get("duplicates_removed", 0))
+        ignored = meta.get("ignored_files")
+        line.ignored_files = len(ignored) if isinstance(ignored, (list, dict)) else None
+    if failed is not None and line.status != "failed":
+        line.status, line.message = "failed", failed
+    return line
+
+
+def _add_checks(summary: RunSummary, check_results: list) -> None:
+    """Failed error-level checks, the feature gates and the orphan counts."""
+    import dagster as dg
+
     summary.failed_checks = [
         f"{e.asset_key.to_user_string()}:{e.check_name}" for e in check_results
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
@@ -216,6 +228,12 @@ def summarize_run(result) -> RunSummary:
             by_kind = getattr(evaluation.metadata.get("orphans_by_kind"), "value", None) or {}
             summary.orphans = {kind: v["orphans"] for kind, v in sorted(by_kind.items()) if v["orphans"]}
 
+
+def _add_views(summary: RunSummary, materialized: dict[str, dict]) -> None:
+    """Each feature view: published, held back (by its gate or a failed source), or missing."""
+    from dagster_project.feature_store import FEATURE_VIEWS
+
+    failures = summary.failed_steps
     for view in FEATURE_VIEWS:
         if f"online_store/{view}" in materialized:
             summary.views_published.append(view)
@@ -228,7 +246,6 @@ def summarize_run(result) -> RunSummary:
         else:
             step = next((s for s in failures if view in s), None)
             summary.views_missing[view] = failures[step] if step else "not materialized"
-    return summary
 
 
 def write_event_log(result, settings) -> Path:
@@ -245,7 +262,7 @@ def write_event_log(result, settings) -> Path:
 
 def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool = False, instance=None) -> RunSummary:
     """Run full_pipeline (a full refresh, or the given delivery days) and summarize it."""
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
 
     if not settings.landing_dir.is_dir():
         raise SystemExit(f"rcl run: the landing folder {settings.landing_dir} does not exist "
@@ -296,11 +313,35 @@ def _cmd_baseline(args) -> int:
     """Accept (or show) a feature table's profile as the deployment's baseline for its gate."""
     from expectations.baseline import main as baseline_main
 
-    settings_for(args.data_dir)  # --data-dir moves every path derived from it
+    settings = settings_for(args.data_dir)  # --data-dir moves every path derived from it
     argv = [args.action, "--table", args.table]
     if args.data_dir is not None:
         argv += ["--data-dir", str(args.data_dir)]
-    return baseline_main(argv)
+    return baseline_main(argv, settings=settings)
+
+
+def _cmd_env(args) -> int:
+    """The settings as shell exports, for dbt or `feast serve` by hand: eval "$(rcl env)"."""
+    import shlex
+
+    for name, value in sorted(settings_for(args.data_dir).env().items()):
+        print(f"export {name}={shlex.quote(value)}")
+    return EXIT_OK
+
+
+def _cmd_dbt(args) -> int:
+    """dbt in the project folder, with the settings' variables (defaults included)."""
+    import subprocess
+
+    from dagster_project.defs.project import DBT_EXECUTABLE
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    settings = settings_for(args.data_dir)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb creates the file only
+    settings.features_dir.mkdir(parents=True, exist_ok=True)
+    dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    return subprocess.run([DBT_EXECUTABLE, *dbt_args], cwd=DBT_PROJECT_DIR,
+                          env={**os.environ, **settings.env()}).returncode
 
 
 def _instance(args):
@@ -357,6 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     from dagster_project.serving.server import add_serve_command
 
     add_serve_command(sub)  # rcl serve: the online feature server (dagster_project/serving)
+    env_parser = sub.add_parser("env", help="print the settings as shell exports (eval \"$(rcl env)\")")
+    env_parser.add_argument("--data-dir", type=Path, default=None)
+    env_parser.set_defaults(func=_cmd_env)
+
+    dbt_parser = sub.add_parser("dbt", help="run dbt by hand with the settings (rcl dbt [--data-dir DIR] -- build -s MODEL)")
+    dbt_parser.add_argument("--data-dir", type=Path, default=None)
+    dbt_parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own arguments")
+    dbt_parser.set_defaults(func=_cmd_dbt)
     return parser
 
 

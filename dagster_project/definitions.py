@@ -1,6 +1,6 @@
-"""Dagster code location: `dagster dev -m dagster_project.definitions`."""
+"""Dagster code location: `dagster dev -m dagster_project.definitions`. Configuration enters
+through the environment's RCL_* variables (dg.EnvVar); importing writes nothing."""
 
 from dagster_project.defs import build_defs
-from dagster_project.settings import get_settings
 
-defs = build_defs(get_settings())
+defs = build_defs()

@@ -18,38 +18,6 @@ from dagster_project.settings import REPO_ROOT, Settings
 log = logging.getLogger("demo")
 
 
-def run_pipeline(settings, instance=None, *, partition: str | None = None,
-                 partition_range: tuple[str, str] | None = None, job: str = "full_pipeline",
-                 log_level: str | None = None):
-    """Execute a job in process (default: full_pipeline over every daily partition, a full
-    refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
-    days in one run (first, last), the way a backfill runs. `log_level` sets the console's
-    (default: Dagster's, every event)."""
-    from dagster_project.defs import build_defs
-    from dagster_project.defs.project import ensure_manifest
-
-    ensure_manifest(refresh=True)  # the models on disk, not a manifest from an older checkout
-    defs = build_defs(settings)
-    job_def = defs.resolve_job_def(job)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
-    if partition is not None:
-        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
-                                          run_config=run_config)
-    tags = partition_range_tags(job_def, partition_range)
-    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
-
-
-def partition_range_tags(job_def, partition_range: tuple[str, str] | None = None) -> dict[str, str]:
-    """Run tags that make one run cover a range of daily partitions (default: all of them,
-    which the partitioned assets treat as a full refresh)."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    if partition_range is None:
-        keys = job_def.partitions_def.get_partition_keys()
-        partition_range = (keys[0], keys[-1])
-    return {ASSET_PARTITION_RANGE_START_TAG: partition_range[0], ASSET_PARTITION_RANGE_END_TAG: partition_range[1]}
-
-
 def print_online_features(settings, customers: int = 3, products: int = 3) -> None:
     import duckdb
     import pandas as pd
@@ -87,15 +55,16 @@ def print_online_features(settings, customers: int = 3, products: int = 3) -> No
     print(product_vectors.T.to_string())
 
 
-def sample_world_settings(world: str = "default") -> Settings:
+def sample_world_settings(world: str = "default", environ=None) -> Settings:
     """The configured settings with the generated world's deployment settings (phone numbering,
     the shop's domains, ...) wherever the environment does not set them itself."""
     from dataclasses import replace
 
     from dagster_project.sample_data.worlds import world_settings
 
-    chosen = {k for k in world_settings(world) if os.environ.get(f"RCL_{k.upper()}")}
-    return replace(Settings.from_env(), **{k: v for k, v in world_settings(world).items() if k not in chosen})
+    env = os.environ if environ is None else environ
+    chosen = {k for k in world_settings(world) if env.get(f"RCL_{k.upper()}")}
+    return replace(Settings.from_env(env), **{k: v for k, v in world_settings(world).items() if k not in chosen})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,11 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     settings = sample_world_settings()
-    settings.export_env()
     if args.prepare_only:
         from dagster_project.defs.project import ensure_manifest
 
-        ensure_manifest(refresh=True)
+        ensure_manifest(settings, refresh=True)
         return 0
 
     started = time.perf_counter()
@@ -134,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dagster import DagsterInstance
 
+    # Dagster's own setting, not ours: the demo's runs show up in `make dev` (same instance folder)
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     # the same code path as `rcl run` on a retailer's own landing folder

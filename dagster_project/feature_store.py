@@ -24,7 +24,7 @@ FEATURE_VIEWS = ("customer_features", "product_features", "cart_features")
 def get_feature_store(settings: Settings):
     from feast import FeatureStore
 
-    settings.export_env()
+    os.environ.update(settings.env())  # Feast fills its yaml from the environment (until its config is built in code)
     return FeatureStore(repo_path=str(FEATURE_REPO_DIR), fs_yaml_file=settings.feast_yaml)
 
 

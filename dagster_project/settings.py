@@ -1,42 +1,14 @@
-"""One place that knows paths and settings. Everything is driven by environment variables so
-that one setting moves the whole project (Dagster resources, the dbt profile and the Feast
-feature_store.yaml read the same variables).
+"""One place that knows paths and settings, and the one place that holds each default.
 
-RCL_DATA_DIR        root of all data files (default: <repo>/data)
-RCL_LANDING_DIR     where source systems drop files (default: $RCL_DATA_DIR/landing)
-RCL_WAREHOUSE_PATH  the pipeline's working DuckDB file (default: $RCL_DATA_DIR/work/warehouse.duckdb)
-RCL_PUBLISHED_WAREHOUSE  what analysts open: a link to the last complete build, swapped
-                    atomically at the end of each run (default: $RCL_DATA_DIR/warehouse.duckdb)
-RCL_FEATURES_DIR    Parquet exports read by Feast (default: $RCL_DATA_DIR/features)
-RCL_FEAST_DIR       Feast registry and SQLite online store (default: $RCL_DATA_DIR/feast)
-RCL_ONLINE_STORE    sqlite (default) or redis
-REDIS_URL           Redis for the online store when RCL_ONLINE_STORE=redis
-RCL_FEAST_PROJECT   Feast project name, also the key namespace in Redis (default: retail_context)
-RCL_PARTITIONS_START  first day of the daily partitions (default: the earliest delivery day found in
-                    the landing folder, else 2025-11-01; set it in production, where old files get archived)
-RCL_LATE_DATA_LOOKBACK_DAYS  days before a partition that its run reloads and recomputes, for
-                    files delivered again or late (default: 2)
-RCL_EVENT_HORIZON_DAYS  how many days before its file's delivery day an event time may lie before
-                    ingestion quarantines it (default: 3650; see dagster_project/ingestion/load.py)
-RCL_EXPECTATIONS_DIR  the deployment's Great Expectations baselines and overrides of the feature
-                    tables (default: $RCL_DATA_DIR/expectations; see expectations/profile.py)
-RCL_DUCKDB_MEMORY_LIMIT  memory DuckDB may use per connection (pipeline and dbt), beyond which it
-                    spills to disk (default: 2GB; DuckDB's own default is 80 % of the machine)
-
-What the deployment's data means (no built-in retailer: see docs/mapping_guide.md):
-RCL_PHONE_COUNTRY_CODE  country calling code of phones written in national form (e.g. 49, 1);
-                    unset: national-form phones are not used for identity matching
-RCL_PHONE_TRUNK_PREFIX  trunk prefix a national number starts with (default 0; 1 in North America)
-RCL_PRICES_INCLUDE_TAX  whether line prices, subtotals and list prices include tax (default true)
-RCL_SHOP_DOMAINS    the shop's own web domains, comma-separated: referrers there are internal
-RCL_IDENTITY_MAX_ACCOUNTS_PER_EMAIL  an email used by more OMS accounts than this is a shared
-                    (family) address and links none of them (default 2); the other identity guards
-                    are RCL_IDENTITY_MAX_ACCOUNTS_PER_IDENTIFIER, ..._PER_COOKIE, ..._EMAILS_PER_IDENTIFIER
+`Settings.from_env(environ)` reads the RCL_* variables (the table in README.md, Configuration)
+and writes nothing; `settings.env()` is what child processes (dbt, Feast, our own commands)
+are given. Design: docs/adr/configuration-as-resources.md.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -47,6 +19,41 @@ FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
 
 
 DEFAULT_PARTITIONS_START = "2025-11-01"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+DEFAULT_FEAST_PROJECT = "retail_context"
+# The development salt of email and phone hashes; production sets RCL_PII_SALT (changing it
+# changes every hashed identifier).
+DEV_PII_SALT = "retail-context-dev-salt"
+
+# Settings field -> the environment variable that sets it (the resource's fields and dbt's
+# env_var() use the same names).
+ENV_VARIABLES = {
+    "data_dir": "RCL_DATA_DIR",
+    "landing_dir": "RCL_LANDING_DIR",
+    "warehouse_path": "RCL_WAREHOUSE_PATH",
+    "published_warehouse_path": "RCL_PUBLISHED_WAREHOUSE",
+    "features_dir": "RCL_FEATURES_DIR",
+    "feast_dir": "RCL_FEAST_DIR",
+    "online_store": "RCL_ONLINE_STORE",
+    "redis_url": "REDIS_URL",
+    "feast_project": "RCL_FEAST_PROJECT",
+    "partitions_start": "RCL_PARTITIONS_START",
+    "late_data_lookback_days": "RCL_LATE_DATA_LOOKBACK_DAYS",
+    "duckdb_memory_limit": "RCL_DUCKDB_MEMORY_LIMIT",
+    "phone_country_code": "RCL_PHONE_COUNTRY_CODE",
+    "phone_trunk_prefix": "RCL_PHONE_TRUNK_PREFIX",
+    "prices_include_tax": "RCL_PRICES_INCLUDE_TAX",
+    "shop_domains": "RCL_SHOP_DOMAINS",
+    "event_horizon_days": "RCL_EVENT_HORIZON_DAYS",
+    "expectations_dir": "RCL_EXPECTATIONS_DIR",
+    "pii_salt": "RCL_PII_SALT",
+    "identity_max_accounts_per_identifier": "RCL_IDENTITY_MAX_ACCOUNTS_PER_IDENTIFIER",
+    "identity_max_emails_per_identifier": "RCL_IDENTITY_MAX_EMAILS_PER_IDENTIFIER",
+    "identity_max_accounts_per_cookie": "RCL_IDENTITY_MAX_ACCOUNTS_PER_COOKIE",
+    "identity_max_accounts_per_email": "RCL_IDENTITY_MAX_ACCOUNTS_PER_EMAIL",
+    "max_orphan_rate": "RCL_MAX_ORPHAN_RATE",
+    "max_quarantine_rate": "RCL_MAX_QUARANTINE_RATE",
+}
 
 
 def first_delivery_day(landing_dir: Path) -> str | None:
@@ -78,47 +85,60 @@ class Settings:
     partitions_start: str = DEFAULT_PARTITIONS_START
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
-    # What the deployment's data means (read by dbt through the environment)
+    # What the deployment's data means (docs/mapping_guide.md); no retailer is built in
     phone_country_code: str = ""
     phone_trunk_prefix: str = "0"
     prices_include_tax: bool = True
     shop_domains: str = ""
+    # how many days before its file's delivery day an event time may lie (ingestion/load.py)
     event_horizon_days: int = 3650
     # None: $data_dir/expectations (see expectations_path)
     expectations_dir: Path | None = None
+    pii_salt: str = DEV_PII_SALT
+    # Over-merge guards of identity stitching: an identifier linked to more accounts or emails
+    # than this (a store kiosk, a family laptop, a shared address) links nobody.
+    identity_max_accounts_per_identifier: int = 2
+    identity_max_emails_per_identifier: int = 3
+    identity_max_accounts_per_cookie: int = 1
+    identity_max_accounts_per_email: int = 2
+    # Share of a kind of rows whose parent is unknown (audit.orphan_rates) above which
+    # orphan_rate_within_limit fails; share of quarantined rows above which an ingestion check fails.
+    max_orphan_rate: float = 0.05
+    max_quarantine_rate: float = 0.05
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        data_dir = Path(os.environ.get("RCL_DATA_DIR", REPO_ROOT / "data")).resolve()
-        online_store = os.environ.get("RCL_ONLINE_STORE", "sqlite")
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """The settings the variables in `environ` (default: os.environ) give; reads only."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("RCL_DATA_DIR", REPO_ROOT / "data")).resolve()
+        online_store = env.get("RCL_ONLINE_STORE", "sqlite")
         if online_store not in ("sqlite", "redis"):
             raise ValueError(f"RCL_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
+        landing_dir = Path(env.get("RCL_LANDING_DIR", data_dir / "landing")).resolve()
         return cls(
             data_dir=data_dir,
-            landing_dir=Path(os.environ.get("RCL_LANDING_DIR", data_dir / "landing")).resolve(),
-            warehouse_path=Path(os.environ.get("RCL_WAREHOUSE_PATH", data_dir / "work" / "warehouse.duckdb")).resolve(),
-            features_dir=Path(os.environ.get("RCL_FEATURES_DIR", data_dir / "features")).resolve(),
-            feast_dir=Path(os.environ.get("RCL_FEAST_DIR", data_dir / "feast")).resolve(),
+            landing_dir=landing_dir,
+            warehouse_path=Path(env.get("RCL_WAREHOUSE_PATH", data_dir / "work" / "warehouse.duckdb")).resolve(),
+            features_dir=Path(env.get("RCL_FEATURES_DIR", data_dir / "features")).resolve(),
+            feast_dir=Path(env.get("RCL_FEAST_DIR", data_dir / "feast")).resolve(),
             online_store=online_store,
-            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
-            feast_project=os.environ.get("RCL_FEAST_PROJECT", "retail_context"),
-            published_warehouse_path=Path(
-                os.environ.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")
-            ).absolute(),
-            partitions_start=os.environ.get("RCL_PARTITIONS_START")
-            or first_delivery_day(Path(os.environ.get("RCL_LANDING_DIR", data_dir / "landing")))
-            or DEFAULT_PARTITIONS_START,
-            late_data_lookback_days=int(os.environ.get("RCL_LATE_DATA_LOOKBACK_DAYS", "2")),
-            duckdb_memory_limit=os.environ.get("RCL_DUCKDB_MEMORY_LIMIT", "2GB"),
-            **deployment_settings_from_env(),
-            event_horizon_days=int(os.environ.get("RCL_EVENT_HORIZON_DAYS", "3650")),
-            expectations_dir=Path(os.environ["RCL_EXPECTATIONS_DIR"]).resolve() if os.environ.get("RCL_EXPECTATIONS_DIR") else None,
+            redis_url=env.get("REDIS_URL", DEFAULT_REDIS_URL),
+            feast_project=env.get("RCL_FEAST_PROJECT", DEFAULT_FEAST_PROJECT),
+            # absolute, not resolved: the path is a link swapped at every publish
+            published_warehouse_path=Path(env.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")).absolute(),
+            partitions_start=env.get("RCL_PARTITIONS_START") or first_delivery_day(landing_dir) or DEFAULT_PARTITIONS_START,
+            late_data_lookback_days=int(env.get("RCL_LATE_DATA_LOOKBACK_DAYS", cls.late_data_lookback_days)),
+            duckdb_memory_limit=env.get("RCL_DUCKDB_MEMORY_LIMIT", cls.duckdb_memory_limit),
+            event_horizon_days=int(env.get("RCL_EVENT_HORIZON_DAYS", cls.event_horizon_days)),
+            expectations_dir=Path(env["RCL_EXPECTATIONS_DIR"]).resolve() if env.get("RCL_EXPECTATIONS_DIR") else None,
+            **deployment_settings_from_env(env),
         )
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides) -> "Settings":
         """Every path under one data directory, the defaults' layout (tests, benchmarks,
-        scratch environments); keyword arguments override single fields."""
+        scratch environments); keyword arguments override single fields. The deployment's
+        meaning settings and REDIS_URL still come from the environment."""
         data_dir = Path(data_dir)
         values = dict(
             **deployment_settings_from_env(),
@@ -128,8 +148,8 @@ class Settings:
             features_dir=data_dir / "features",
             feast_dir=data_dir / "feast",
             online_store="sqlite",
-            redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
-            feast_project="retail_context",
+            redis_url=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+            feast_project=DEFAULT_FEAST_PROJECT,
             published_warehouse_path=data_dir / "warehouse.duckdb",
         )
         values.update(overrides)
@@ -161,31 +181,29 @@ class Settings:
             parts.append(f"password={url.password}")
         return ",".join(parts)
 
-    def export_env(self) -> None:
-        """Write the resolved settings back to the environment so that child processes (dbt,
-        Feast) and configuration files that read ${VARS} see the same values. Also creates the
-        working database's folder (DuckDB creates the file, not its folder)."""
-        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        os.environ.update(
-            RCL_DATA_DIR=str(self.data_dir),
-            RCL_LANDING_DIR=str(self.landing_dir),
-            RCL_WAREHOUSE_PATH=str(self.warehouse_path),
-            RCL_PUBLISHED_WAREHOUSE=str(self.published_warehouse),
-            RCL_FEATURES_DIR=str(self.features_dir),
-            RCL_FEAST_DIR=str(self.feast_dir),
-            RCL_ONLINE_STORE=self.online_store,
-            REDIS_URL=self.redis_url,
-            RCL_FEAST_PROJECT=self.feast_project,
-            RCL_FEAST_REDIS_CONNECTION=self.feast_redis_connection,
-            RCL_LATE_DATA_LOOKBACK_DAYS=str(self.late_data_lookback_days),
-            RCL_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
-            RCL_PHONE_COUNTRY_CODE=self.phone_country_code,
-            RCL_PHONE_TRUNK_PREFIX=self.phone_trunk_prefix,
-            RCL_PRICES_INCLUDE_TAX="true" if self.prices_include_tax else "false",
-            RCL_SHOP_DOMAINS=self.shop_domains,
-            RCL_EVENT_HORIZON_DAYS=str(self.event_horizon_days),
-            DBT_PROFILES_DIR=str(DBT_PROJECT_DIR),
-        )
+    def env(self) -> dict[str, str]:
+        """The variables a child process (dbt, Feast, `rcl`) needs to see these settings:
+        `Settings.from_env({**os.environ, **settings.env()})` gives them back. Pure: pass it as
+        the child's environment, e.g. `subprocess.run(..., env={**os.environ, **settings.env()})`.
+        The partition start is left out: a child computes it from the landing folder it reads,
+        unless RCL_PARTITIONS_START is set."""
+        values = {
+            name: _env_value(getattr(self, field))
+            for field, name in ENV_VARIABLES.items()
+            if field not in ("partitions_start", "published_warehouse_path", "expectations_dir")
+        }
+        values["RCL_PUBLISHED_WAREHOUSE"] = str(self.published_warehouse)
+        if self.expectations_dir is not None:
+            values["RCL_EXPECTATIONS_DIR"] = str(self.expectations_dir)
+        values["RCL_FEAST_REDIS_CONNECTION"] = self.feast_redis_connection
+        values["DBT_PROFILES_DIR"] = str(DBT_PROJECT_DIR)
+        return values
+
+
+def _env_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _truthy(value: str) -> bool:
@@ -196,20 +214,29 @@ def _truthy(value: str) -> bool:
     raise ValueError(f"expected true or false, not {value!r}")
 
 
-def deployment_settings_from_env() -> dict:
-    """What the deployment's data means, from the environment (defaults: nothing assumed)."""
-    code = os.environ.get("RCL_PHONE_COUNTRY_CODE", "").strip().lstrip("+")
+def deployment_settings_from_env(environ: Mapping[str, str] | None = None) -> dict:
+    """What the deployment's data means and how identities are guarded, from `environ`
+    (default: os.environ); unset, the Settings defaults (nothing assumed about the retailer)."""
+    env = os.environ if environ is None else environ
+    code = env.get("RCL_PHONE_COUNTRY_CODE", "").strip().lstrip("+")
     if code and not code.isdigit():
         raise ValueError(f"RCL_PHONE_COUNTRY_CODE must be a country calling code such as 49 or 1, not {code!r}")
     return dict(
         phone_country_code=code,
-        phone_trunk_prefix=os.environ.get("RCL_PHONE_TRUNK_PREFIX", "0").strip(),
-        prices_include_tax=_truthy(os.environ.get("RCL_PRICES_INCLUDE_TAX", "true")),
-        shop_domains=os.environ.get("RCL_SHOP_DOMAINS", "").strip(),
+        phone_trunk_prefix=env.get("RCL_PHONE_TRUNK_PREFIX", Settings.phone_trunk_prefix).strip(),
+        prices_include_tax=_truthy(env.get("RCL_PRICES_INCLUDE_TAX", "true" if Settings.prices_include_tax else "false")),
+        shop_domains=env.get("RCL_SHOP_DOMAINS", Settings.shop_domains).strip(),
+        pii_salt=env.get("RCL_PII_SALT", Settings.pii_salt),
+        **{
+            field: int(env.get(ENV_VARIABLES[field], getattr(Settings, field)))
+            for field in ("identity_max_accounts_per_identifier", "identity_max_emails_per_identifier",
+                          "identity_max_accounts_per_cookie", "identity_max_accounts_per_email")
+        },
+        max_orphan_rate=float(env.get("RCL_MAX_ORPHAN_RATE", Settings.max_orphan_rate)),
+        max_quarantine_rate=float(env.get("RCL_MAX_QUARANTINE_RATE", Settings.max_quarantine_rate)),
     )
 
 
 def get_settings() -> Settings:
-    settings = Settings.from_env()
-    settings.export_env()
-    return settings
+    """The settings of this process's environment (`Settings.from_env()`); writes nothing."""
+    return Settings.from_env()

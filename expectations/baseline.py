@@ -75,7 +75,7 @@ def _settings(args) -> Settings:
     return Settings.from_env()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
     from dagster_project.feature_store import FEATURE_VIEWS
 
     parser = argparse.ArgumentParser(prog="python -m expectations.baseline", description=__doc__.split("\n\n")[0])
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="the deployment's data directory (default: RCL_DATA_DIR)")
     parser.add_argument("--expectations-dir", help="where baselines live (default: RCL_EXPECTATIONS_DIR or DATA_DIR/expectations)")
     args = parser.parse_args(argv)
-    settings = _settings(args)
+    settings = settings or _settings(args)
     if args.action == "show":
         from expectations.profile import baseline_path
 

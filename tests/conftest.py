@@ -25,9 +25,14 @@ def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settin
 
     overrides = {**world_settings(world), **overrides}
     overrides.setdefault("feast_project", "retail_context_test")
-    settings = Settings.for_data_dir(data_dir, **overrides)
-    settings.export_env()
-    return settings
+    return Settings.for_data_dir(data_dir, **overrides)
+
+
+def use_settings_env(monkeypatch, settings: Settings) -> None:
+    """The settings' variables in this process's environment for one test (Feast reads some
+    from there), put back when the test ends."""
+    for name, value in settings.env().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +48,7 @@ def sample_landing(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory, sample_landing):
     """One real run of the full_pipeline job (ingest -> dbt -> GX -> Feast, SQLite online store)."""
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
 
     data_dir = tmp_path_factory.mktemp("pipeline")
     shutil.copytree(sample_landing / "landing", data_dir / "landing")
@@ -57,7 +62,6 @@ def pipeline(tmp_path_factory, sample_landing):
 def pipeline_settings(pipeline) -> Settings:
     settings, result = pipeline
     assert result.success, "the session's pipeline run failed"
-    settings.export_env()
     return settings
 
 

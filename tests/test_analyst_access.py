@@ -55,9 +55,7 @@ def test_readers_never_fail_during_a_real_pipeline_run(pipeline_settings, tmp_pa
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
     settings = make_settings(data_dir)
-    env = {**os.environ, "RCL_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    settings.export_env()
-    env.update({k: v for k, v in os.environ.items() if k.startswith("RCL_")})
+    env = {**os.environ, **settings.env(), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     run = subprocess.Popen(
         [sys.executable, "-m", "dagster_project.demo", "--keep-data"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

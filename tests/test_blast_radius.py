@@ -33,7 +33,7 @@ def _break_locations(landing) -> None:
 
 @pytest.mark.slow
 def test_a_rejected_delivery_only_fails_its_source(sample_landing, tmp_path):
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
     from dagster_project.defs import build_defs
 
     data_dir = tmp_path / "data"

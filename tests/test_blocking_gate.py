@@ -10,10 +10,10 @@ import shutil
 
 import pytest
 
-from dagster_project.demo import run_pipeline
+from dagster_project.pipeline import run_pipeline
 from dagster_project.feature_store import get_feature_store
 
-from conftest import make_settings
+from conftest import make_settings, use_settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +108,7 @@ def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, t
     assert served == pytest.approx(some["price"] * 100)
 
 
-def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(pipeline_settings, tmp_path):
+def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(pipeline_settings, tmp_path, monkeypatch):
     import sqlite3
 
     from dagster_project.feature_store import apply_feature_repo
@@ -122,7 +122,7 @@ def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(p
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
     copy = make_settings(data_dir)
+    use_settings_env(monkeypatch, copy)
     apply_feature_repo(copy)
     assert online_tables(pipeline_settings.feast_dir) == original
     assert online_tables(copy.feast_dir) == original
-    pipeline_settings.export_env()

@@ -97,8 +97,9 @@ def test_the_demo_applies_its_worlds_settings_unless_the_environment_sets_them(m
     monkeypatch.setenv("RCL_SHOP_DOMAINS", "shop.example")
     settings = sample_world_settings()
     assert (settings.phone_country_code, settings.shop_domains) == ("49", "shop.example")
-    # exporting them (as every run does) and asking again changes nothing
-    settings.export_env()
+    # given to a child process as its environment (as `rcl` and dbt get them), they change nothing
+    for name, value in settings.env().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("RCL_PHONE_COUNTRY_CODE", "")
     assert sample_world_settings().phone_country_code == "49"
     monkeypatch.setenv("RCL_PHONE_COUNTRY_CODE", "44")

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import CONTRACTS, get_contract
+from dagster_project.settings import DEV_PII_SALT, Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 from dagster_project.ingestion import METADATA_COLUMNS  # noqa: E402  (the lineage columns ingestion adds)
@@ -25,7 +26,7 @@ PII_COLUMN_NAMES = (
     "email", "phone", "first_name", "last_name", "address", "postcode",
     "shipping_address", "shipping_postcode", "ip",
 )
-DEV_SALT = "retail-context-dev-salt"  # dbt_project.yml default for var('pii_salt')
+DEV_SALT = DEV_PII_SALT  # the Settings default dbt hashes with
 
 
 # ---------------------------------------------------------------- scratch raw warehouse
@@ -229,8 +230,7 @@ def staging_warehouse(tmp_path_factory) -> Path:
     dbt = Path(sys.executable).with_name("dbt")
     env = {
         **os.environ,
-        "RCL_WAREHOUSE_PATH": str(warehouse),
-        "RCL_PII_SALT": DEV_SALT,
+        **Settings.for_data_dir(tmp, warehouse_path=warehouse, pii_salt=DEV_SALT).env(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     result = subprocess.run(

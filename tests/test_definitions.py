@@ -49,7 +49,8 @@ def test_definitions_load_and_lineage_is_connected(tmp_path):
 
 
 def test_the_code_location_module_loads(monkeypatch, tmp_path):
-    make_settings(tmp_path)
+    for name, value in make_settings(tmp_path).env().items():
+        monkeypatch.setenv(name, value)
     import importlib
 
     module = importlib.import_module("dagster_project.definitions")

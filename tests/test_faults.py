@@ -22,7 +22,7 @@ from dagster_project.feature_store import FEATURE_VIEWS, feature_table_path
 from dagster_project.ingestion import ingest_entity
 from dagster_project.settings import REPO_ROOT
 
-from conftest import REQUIRE_SERVICES, make_settings
+from conftest import REQUIRE_SERVICES, make_settings, use_settings_env
 
 NONDETERMINISTIC = {"_loaded_at"}  # load time of a row: differs between runs by design
 
@@ -89,7 +89,7 @@ def test_reingesting_the_same_files_changes_nothing(sample_landing, tmp_path):
 
 @pytest.mark.slow
 def test_rerunning_the_pipeline_gives_identical_tables(pipeline_settings, tmp_path):
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
 
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir)
@@ -99,7 +99,6 @@ def test_rerunning_the_pipeline_gives_identical_tables(pipeline_settings, tmp_pa
     # compared with the first run's state (paths to landing files relative to each data dir)
     after = warehouse_state(settings)
     before = warehouse_state(pipeline_settings)
-    pipeline_settings.export_env()
     assert after.keys() == before.keys()
     assert {k: v for k, v in after.items() if v != before[k]} == {}
 
@@ -121,12 +120,10 @@ def _session_processes(session_id: int) -> list[tuple[int, str]]:
     return found
 
 
-def _run_demo(data_dir: Path, dagster_home: Path, log_path: Path, restore) -> subprocess.Popen:
+def _run_demo(data_dir: Path, dagster_home: Path, log_path: Path) -> subprocess.Popen:
     """`python -m dagster_project.demo --keep-data` on data_dir, with exactly the settings the
     tests use (make_settings), so that its result compares with the session's run."""
-    make_settings(data_dir)  # exports the settings to the environment...
-    env = dict(os.environ, DAGSTER_HOME=str(dagster_home))
-    restore.export_env()  # ...which is put back for the rest of the session
+    env = {**os.environ, **make_settings(data_dir).env(), "DAGSTER_HOME": str(dagster_home)}
     dagster_home.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", "dagster_project.demo", "--keep-data"],
@@ -142,7 +139,7 @@ def test_a_run_killed_during_dbt_and_rerun_equals_an_uninterrupted_run(pipeline_
     shutil.copytree(sample_landing / "landing", data_dir / "landing")
     shutil.copytree(sample_landing / "ground_truth", data_dir / "ground_truth")
 
-    proc = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "killed.log", pipeline_settings)
+    proc = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "killed.log")
     deadline = time.monotonic() + 600
     killed = False
     try:
@@ -165,12 +162,11 @@ def test_a_run_killed_during_dbt_and_rerun_equals_an_uninterrupted_run(pipeline_
         time.sleep(0.1)
     assert not _session_processes(proc.pid)
 
-    rerun = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "rerun.log", pipeline_settings)
+    rerun = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "rerun.log")
     assert rerun.wait(timeout=900) == 0, (tmp_path / "rerun.log").read_text(errors="replace")[-3000:]
 
     settings = make_settings(data_dir)
     got, expected = warehouse_state(settings), warehouse_state(pipeline_settings)
-    pipeline_settings.export_env()
     assert got.keys() == expected.keys()
     assert {k: v for k, v in got.items() if v != expected[k]} == {}
 
@@ -259,7 +255,8 @@ def _materialized_intervals(settings, view):
 
 
 @pytest.mark.slow
-def test_redis_down_during_materialization_never_half_publishes(pipeline_settings, private_redis, tmp_path):
+def test_redis_down_during_materialization_never_half_publishes(pipeline_settings, private_redis, tmp_path,
+                                                                 monkeypatch):
     from dagster_project.feature_store import (
         OnlineStoreUnavailable,
         apply_feature_repo,
@@ -270,50 +267,48 @@ def test_redis_down_during_materialization_never_half_publishes(pipeline_setting
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.features_dir, data_dir / "features")
     settings = make_settings(data_dir, online_store="redis", redis_url=private_redis.url, feast_project="rcl_faults")
-    try:
-        apply_feature_repo(settings)
-        materialize_view(settings, "product_features")
-        store = get_feature_store(settings)
-        products = pd.read_parquet(feature_table_path(settings, "product_features"))
-        product_ids = sorted(products.product_id.unique())[:20]
+    use_settings_env(monkeypatch, settings)
+    apply_feature_repo(settings)
+    materialize_view(settings, "product_features")
+    store = get_feature_store(settings)
+    products = pd.read_parquet(feature_table_path(settings, "product_features"))
+    product_ids = sorted(products.product_id.unique())[:20]
 
-        def online_prices():
-            return get_feature_store(settings).get_online_features(
-                features=["product_features:price"], entity_rows=[{"product_id": p} for p in product_ids]
-            ).to_dict()["price"]
+    def online_prices():
+        return get_feature_store(settings).get_online_features(
+            features=["product_features:price"], entity_rows=[{"product_id": p} for p in product_ids]
+        ).to_dict()["price"]
 
-        published = online_prices()
-        assert all(p is not None for p in published)
-        intervals = _materialized_intervals(settings, "product_features")
+    published = online_prices()
+    assert all(p is not None for p in published)
+    intervals = _materialized_intervals(settings, "product_features")
 
-        # A new day of feature rows (prices up by one) arrives while Redis is down: retried, then
-        # a clear failure; nothing recorded. (Redis stopped midway through a publish, a killed
-        # publisher and same-timestamp corrections: tests/test_atomic_publish.py.)
-        path = feature_table_path(settings, "product_features")
-        next_day = products.assign(price=products.price + 1,
-                                   event_timestamp=products.event_timestamp + pd.Timedelta(days=1))
-        pd.concat([products, next_day], ignore_index=True).to_parquet(path, index=False)
-        private_redis.stop()
-        started = time.monotonic()
-        with pytest.raises(OnlineStoreUnavailable, match="product_features"):
-            materialize_view(settings, "product_features", attempts=3, first_delay=0.2)
-        assert time.monotonic() - started >= 0.6  # 0.2 + 0.4 of backoff
-        private_redis.start()
-        assert online_prices() == published  # the last good values, untouched
-        assert _materialized_intervals(settings, "product_features") == intervals
+    # A new day of feature rows (prices up by one) arrives while Redis is down: retried, then
+    # a clear failure; nothing recorded. (Redis stopped midway through a publish, a killed
+    # publisher and same-timestamp corrections: tests/test_atomic_publish.py.)
+    path = feature_table_path(settings, "product_features")
+    next_day = products.assign(price=products.price + 1,
+                               event_timestamp=products.event_timestamp + pd.Timedelta(days=1))
+    pd.concat([products, next_day], ignore_index=True).to_parquet(path, index=False)
+    private_redis.stop()
+    started = time.monotonic()
+    with pytest.raises(OnlineStoreUnavailable, match="product_features"):
+        materialize_view(settings, "product_features", attempts=3, first_delay=0.2)
+    assert time.monotonic() - started >= 0.6  # 0.2 + 0.4 of backoff
+    private_redis.start()
+    assert online_prices() == published  # the last good values, untouched
+    assert _materialized_intervals(settings, "product_features") == intervals
 
-        # Redis comes back while the retries are still waiting: the materialization succeeds.
-        private_redis.stop()
-        import threading
+    # Redis comes back while the retries are still waiting: the materialization succeeds.
+    private_redis.stop()
+    import threading
 
-        threading.Timer(1.0, private_redis.start).start()
-        window = materialize_view(settings, "product_features", attempts=6, first_delay=0.5)
-        assert window["attempts"] > 1
-        assert online_prices() == pytest.approx([p + 1 for p in published])
-        assert _materialized_intervals(settings, "product_features") == intervals + 1
-        del store
-    finally:
-        pipeline_settings.export_env()
+    threading.Timer(1.0, private_redis.start).start()
+    window = materialize_view(settings, "product_features", attempts=6, first_delay=0.5)
+    assert window["attempts"] > 1
+    assert online_prices() == pytest.approx([p + 1 for p in published])
+    assert _materialized_intervals(settings, "product_features") == intervals + 1
+    del store
 
 
 # ---------------------------------------------------------------- rejected delivery
@@ -327,7 +322,7 @@ def test_a_rejected_delivery_keeps_the_last_good_load_and_fails_only_its_check(s
     from dagster_project.defs.assets.ingestion import build_ingestion_asset
     from dagster_project.defs.checks.delivery import build_delivery_check
     from dagster_project.defs.resources import build_resources
-    from dagster_project.demo import partition_range_tags
+    from dagster_project.pipeline import partition_range_tags
 
     data_dir = tmp_path / "data"
     shutil.copytree(sample_landing / "landing", data_dir / "landing")
@@ -335,7 +330,7 @@ def test_a_rejected_delivery_keeps_the_last_good_load_and_fails_only_its_check(s
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     contract = next(c for c in CONTRACTS if c.name == "wms__locations")
     assets = [build_ingestion_asset(contract, settings), build_delivery_check(contract)]
-    resources = {"warehouse": build_resources(settings)["warehouse"]}
+    resources = build_resources(settings)
     instance = dg.DagsterInstance.ephemeral()
     job = dg.Definitions(assets=assets[:1], asset_checks=assets[1:], resources=resources,
                          jobs=[dg.define_asset_job("load", dg.AssetSelection.all())]).resolve_job_def("load")

@@ -28,12 +28,11 @@ pytestmark = pytest.mark.slow
 
 
 def _dbt_build(settings, tmp_path, select: str) -> None:
-    settings.export_env()
     dbt = str(Path(sys.executable).with_name("dbt"))
     proc = subprocess.run(
         [dbt, "build", "--select", select, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs")],
-        capture_output=True, text=True, env=os.environ.copy(),
+        capture_output=True, text=True, env={**os.environ, **settings.env()},
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
 

@@ -27,9 +27,8 @@ HELD_BACK_DAYS = 4
 
 
 def _run(settings, **kwargs):
-    from dagster_project.demo import run_pipeline
+    from dagster_project.pipeline import run_pipeline
 
-    settings.export_env()
     result = run_pipeline(settings, **kwargs)
     failures = [e.message for e in result.all_events if e.is_failure]
     assert result.success, f"run {kwargs} failed: {failures[:3]}"

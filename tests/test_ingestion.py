@@ -395,13 +395,15 @@ def _materialize_ingestion(tmp_path, system, entity, with_delivery_check=False):
 
     from dagster_project.defs.assets.ingestion import build_ingestion_asset
     from dagster_project.defs.checks.delivery import build_delivery_check
+    from dagster_project.defs.resources import RclSettings
     from dagster_project.settings import Settings
 
     settings = Settings.for_data_dir(tmp_path, partitions_start="2026-01-01")
     asset = build_ingestion_asset(get_contract(system, entity), settings)
     checks = [build_delivery_check(get_contract(system, entity))] if with_delivery_check else []
     return dg.materialize(
-        [asset, *checks], resources={"warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+        [asset, *checks], resources={"warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
+                                     "rcl_settings": RclSettings.from_settings(settings)},
         raise_on_error=False,
         tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-02"},
     )

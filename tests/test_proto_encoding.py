@@ -24,7 +24,7 @@ from dagster_project.feature_store import (
 )
 from dagster_project.proto_encoding import encode_column, utc_datetimes, varint
 
-from conftest import make_settings
+from conftest import make_settings, use_settings_env
 
 CASES = {
     "INT64": (pa.int64(), [0, 1, 127, 128, 300, 2**31, 2**63 - 1, -1, -128, -(2**63), None]),
@@ -136,6 +136,7 @@ def test_encoded_publish_writes_the_hashes_feasts_conversion_writes(pipeline_set
         pipeline_settings.data_dir, feast_dir=tmp_path / "feast", online_store="redis", redis_url=redis_url,
         feast_project=project, features_dir=pipeline_settings.features_dir,
     )
+    use_settings_env(monkeypatch, settings)
     client = redis.Redis.from_url(redis_url)
     try:
         apply_feature_repo(settings)
@@ -154,4 +155,3 @@ def test_encoded_publish_writes_the_hashes_feasts_conversion_writes(pipeline_set
         keys = [k for k in client.scan_iter(count=5000) if k.endswith(project.encode()) or project.encode() in k]
         if keys:
             client.delete(*keys)
-        pipeline_settings.export_env()

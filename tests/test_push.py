@@ -15,7 +15,7 @@ import pytest
 
 from dagster_project.feature_store import apply_feature_repo, feature_table_path, get_feature_store, materialize_view
 
-from conftest import make_settings
+from conftest import make_settings, use_settings_env
 
 CART_REFS = [f"cart_features:{f}" for f in ("cart_id", "cart_value", "cart_items", "cart_checkout_step", "cart_ordered")]
 
@@ -42,7 +42,7 @@ def _change(customer_id: str, value: float) -> pd.DataFrame:
 
 
 @pytest.fixture
-def cart_store_settings(pipeline_settings, tmp_path):
+def cart_store_settings(pipeline_settings, tmp_path, monkeypatch):
     """A Feast folder of its own (the session's online store stays untouched), with the batch
     values of cart_features materialized."""
     settings = make_settings(
@@ -50,10 +50,10 @@ def cart_store_settings(pipeline_settings, tmp_path):
         features_dir=pipeline_settings.features_dir, warehouse_path=pipeline_settings.warehouse_path,
         published_warehouse_path=pipeline_settings.published_warehouse,
     )
+    use_settings_env(monkeypatch, settings)
     apply_feature_repo(settings)
     materialize_view(settings, "cart_features")
-    yield settings
-    pipeline_settings.export_env()
+    return settings
 
 
 def test_cart_features_are_materialized_from_the_batch_table(cart_store_settings):
@@ -98,7 +98,7 @@ def test_a_cart_change_pushed_over_http_is_served_over_http(cart_store_settings,
 
 
 @pytest.mark.redis
-def test_a_pushed_cart_change_is_served_from_redis(pipeline_settings, redis_url, tmp_path):
+def test_a_pushed_cart_change_is_served_from_redis(pipeline_settings, redis_url, tmp_path, monkeypatch):
     import redis
     from feast.data_source import PushMode
 
@@ -108,6 +108,7 @@ def test_a_pushed_cart_change_is_served_from_redis(pipeline_settings, redis_url,
         feast_project=project, features_dir=pipeline_settings.features_dir,
         warehouse_path=pipeline_settings.warehouse_path, published_warehouse_path=pipeline_settings.published_warehouse,
     )
+    use_settings_env(monkeypatch, settings)
     try:
         apply_feature_repo(settings)
         customer, _ = _a_customer_with_a_cart(settings)
@@ -119,7 +120,6 @@ def test_a_pushed_cart_change_is_served_from_redis(pipeline_settings, redis_url,
         assert redis.Redis.from_url(redis_url).dbsize() > 0
     finally:
         get_feature_store(settings).teardown()  # removes the project's keys
-        pipeline_settings.export_env()
 
 
 def test_a_publish_keeps_values_pushed_after_the_batch_table(cart_store_settings):

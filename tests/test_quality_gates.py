@@ -59,6 +59,7 @@ def test_raw_check_passes_on_loaded_rows_and_reports_failures_with_count_and_sam
     landing.mkdir(parents=True)
     (landing / "2026-02-01.csv").write_text(_orders_csv(["web", "app", "store", "web"]))
     contract = get_contract("oms", "orders")
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file only
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         ingest_entity(conn, contract, settings.landing_dir)
         passed = run_raw_check(conn, contract, settings)
@@ -98,6 +99,7 @@ def test_raw_check_validates_a_bounded_sample(tmp_path, monkeypatch):
     landing.mkdir(parents=True)
     (landing / "2026-02-01.csv").write_text(_orders_csv(["web"] * 10))
     contract = get_contract("oms", "orders")
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # DuckDB creates the file only
     with duckdb.connect(str(settings.warehouse_path)) as conn:
         ingest_entity(conn, contract, settings.landing_dir)
         df = conn.execute(raw_suites.sample_query(contract, rows=3)).df()

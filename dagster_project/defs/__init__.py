@@ -1,4 +1,4 @@
-"""Builds the code location's Definitions from the settings (environment variables)."""
+"""Builds the code location's Definitions from the deployment's settings."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ import dagster as dg
 from dagster_project.settings import Settings
 
 
-def build_defs(settings: Settings) -> dg.Definitions:
+def build_defs(settings: Settings | None = None) -> dg.Definitions:
+    """The Definitions for `settings` (tests, benchmarks, `rcl run`), or, without them, for the
+    environment's RCL_* variables, which then reach the runs through dg.EnvVar."""
     from dagster_project.defs.assets.dbt import build_dbt_assets
     from dagster_project.defs.assets.feast import build_feast_assets
     from dagster_project.defs.assets.ingestion import build_ingestion_assets
     from dagster_project.defs.assets.publish import build_publish_asset
+    from dagster_project.defs.checks.consistency import build_consistency_checks
     from dagster_project.defs.checks.delivery import build_delivery_checks
     from dagster_project.defs.checks.features import build_feature_checks
     from dagster_project.defs.checks.orphans import build_orphan_checks
     from dagster_project.defs.jobs import build_jobs, build_schedules
     from dagster_project.defs.project import ensure_manifest
-    from dagster_project.defs.resources import build_resources
+    from dagster_project.defs.resources import RclSettings, build_resources
 
-    ensure_manifest()
+    rcl_settings = RclSettings.from_environment() if settings is None else RclSettings.from_settings(settings)
+    settings = rcl_settings.settings  # what the definitions are shaped by (partitions, descriptions)
+    ensure_manifest(settings)
     dbt_models = build_dbt_assets(settings)
     # Analysts get every model that built; a failed gate on a feature table (blocking check)
     # must not hold back the marts, so publishing does not wait for the feature tables.
@@ -34,10 +39,15 @@ def build_defs(settings: Settings) -> dg.Definitions:
     partitioned = [a for a in [*ingestion_assets, *dbt_models] if a.partitions_def is not None]
     return dg.Definitions(
         assets=assets,
-        asset_checks=[*build_feature_checks(settings), *build_delivery_checks(settings), *build_orphan_checks(settings)],
+        asset_checks=[
+            *build_feature_checks(settings),
+            *build_delivery_checks(settings),
+            *build_orphan_checks(),
+            *build_consistency_checks(settings),
+        ],
         jobs=build_jobs(partitioned),
         schedules=build_schedules(),
-        resources=build_resources(settings),
+        resources=build_resources(settings, rcl_settings),
         # Every step writes the same DuckDB file (one writer at a time), so steps run one after
         # another in one process; this also saves a process start per step.
         executor=dg.in_process_executor,

@@ -1,14 +1,6 @@
-"""Daily partitions: the day a source delivered its files.
-
-Every source drops one file per entity and day (`<YYYY-MM-DD>.<ext>`), so a partition is a
-delivery day. Partitioned assets (ingestion and the incremental dbt models) take a single day,
-or a range of days in one run (`BackfillPolicy.single_run()`: a backfill of a year is one run,
-not 365). A run covering every partition is a full refresh: every landing file is loaded and the
-incremental models are rebuilt from scratch.
-
-A partition's run also reloads the files of the `late_data_lookback_days` days before it, so
-a source that delivers a day's file again (with rows it had missed) or late is picked up; the
-incremental models recompute what those rows touch.
+"""Daily partitions (a partition is a delivery day) and the delivery window a run processes:
+its days plus the `late_data_lookback_days` before them, or every file for a run over every
+partition (a full refresh). Behaviour: README.md, "Daily partitions, backfills and late data".
 """
 
 from __future__ import annotations

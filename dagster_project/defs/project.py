@@ -1,36 +1,57 @@
-"""The one dbt project of the code location, and the dbt executable of this environment."""
+"""The one dbt project of the code location, and the dbt executable of this environment, started
+with the settings' variables (docs/adr/configuration-as-resources.md)."""
 
+from __future__ import annotations
+
+import fcntl
+import json
 import os
 import sys
+import tempfile
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
-# The dbt installed next to this interpreter, whether or not the environment is activated
-# (dagster-dbt's project preparer looks for `dbt` on PATH).
+# The dbt installed next to this interpreter, whether or not the environment is activated.
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-_bin = str(Path(sys.executable).parent)
-if _bin not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+# Run by file path (no package import): reads the settings' variables and becomes dbt.
+DBT_LAUNCHER = str(Path(__file__).with_name("dbt_launcher.py"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource, knowing the dbt version of this environment without asking.
+    """dagster-dbt's resource for this environment's dbt. `cli(args, env=settings.env())`
+    starts dbt through dbt_launcher.py with those variables (dagster-dbt 0.29 takes no env), and
+    two private members are replaced: `_cli_version` (no `dbt --version` process per step) and
+    `_initialize_dbt_core_adapter` (only serves column metadata, not fetched here). Why:
+    docs/adr/configuration-as-resources.md; tests/test_settings.py fails if they disappear."""
 
-    dagster-dbt runs `dbt --version` (a whole dbt process start, ~2 s) once per step that calls
-    dbt, to tell dbt-core from the Fusion engine. Our executable is dbt-core's script next to
-    this interpreter, so its version is the installed dbt-core package's; any other executable
-    is still asked."""
+    def cli(self, args: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs):
+        if not env:
+            return super().cli(args, **kwargs)
+        fd, env_file = tempfile.mkstemp(prefix="rcl-dbt-env-", suffix=".json")  # readable by this user only
+        with os.fdopen(fd, "w") as f:
+            json.dump(dict(env), f)
+        launcher = ProjectDbtCliResource(
+            project_dir=self.project_dir, profiles_dir=self.profiles_dir, profile=self.profile,
+            target=self.target, state_path=self.state_path, dbt_executable=sys.executable,
+            global_config_flags=[DBT_LAUNCHER, env_file, self.dbt_executable, *self.global_config_flags],
+        )
+        try:
+            return launcher.cli(args, **kwargs)
+        except BaseException:
+            Path(env_file).unlink(missing_ok=True)  # the launcher removes it once dbt starts
+            raise
 
     @cached_property
     def _cli_version(self):
-        if Path(self.dbt_executable) == Path(DBT_EXECUTABLE):
+        if Path(self.dbt_executable) == Path(DBT_EXECUTABLE) or self.global_config_flags[:1] == [DBT_LAUNCHER]:
             from importlib.metadata import version as installed_version
 
             from packaging import version
@@ -38,13 +59,28 @@ class ProjectDbtCliResource(DbtCliResource):
             return version.parse(installed_version("dbt-core"))
         return super()._cli_version
 
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]):
+        return None
 
-def dbt_cli() -> DbtCliResource:
+
+def dbt_cli() -> ProjectDbtCliResource:
     return ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
-def ensure_manifest(refresh: bool = False) -> None:
+def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> None:
     """Parse the dbt project when asked, when its manifest is missing (fresh clone) or under
-    `dagster dev` (so model edits show up on reload). dagster-dbt guards concurrent parses."""
-    if refresh or using_dagster_dev() or not dbt_project.manifest_path.exists():
-        dbt_project.preparer.prepare(dbt_project)
+    `dagster dev` (so model edits show up on reload). dbt reads the settings' variables even to
+    parse (default: the environment's settings). One parse at a time per checkout, as
+    dagster-dbt's own preparer does."""
+    if not (refresh or using_dagster_dev() or not dbt_project.manifest_path.exists()):
+        return
+    settings = settings or Settings.from_env()
+    target = Path(dbt_project.project_dir) / dbt_project.target_path  # the project's own target folder
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = Path(dbt_project.manifest_path)
+    started = manifest.stat().st_mtime if manifest.exists() else 0.0
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime > started:
+            return  # another process parsed the same models while this one waited
+        dbt_cli().cli(["parse", "--quiet"], env=settings.env(), target_path=target).wait()

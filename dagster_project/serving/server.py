@@ -17,7 +17,8 @@ def serve(settings, host: str = "127.0.0.1", port: int = DEFAULT_PORT, workers: 
     """Run until interrupted. Worker processes read the settings from the environment."""
     import uvicorn
 
-    settings.export_env()
+    # worker processes read the settings from the environment they inherit
+    os.environ.update(settings.env())
     # No --limit-max-requests: a recycled worker drops its kept-alive connections and stalls
     # requests while the replacement imports Feast (1-3 s). Memory stays flat: the server holds
     # the registry's catalog and one connection to the online store.
@@ -30,13 +31,14 @@ def settings_for_serving(data_dir: Path | None, online_store: str | None):
     """The environment's settings, with a data dir and online store from the command line."""
     from dagster_project.settings import Settings
 
+    environ = dict(os.environ)
     if data_dir is not None:
-        os.environ["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
+        environ["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
         for name in _DERIVED_PATH_VARIABLES:
-            os.environ.pop(name, None)
+            environ.pop(name, None)
     if online_store is not None:
-        os.environ["RCL_ONLINE_STORE"] = online_store
-    return Settings.from_env()
+        environ["RCL_ONLINE_STORE"] = online_store
+    return Settings.from_env(environ)
 
 
 def add_serve_command(subparsers) -> None:

@@ -1,35 +1,18 @@
-"""The dbt project as Dagster assets, sources mapped onto the ingestion assets so the lineage graph
-is one connected picture, dbt tests as asset checks.
-
-The models are split into several @dbt_assets (one dbt process each) along the lineage, so that
-a failure stops only what reads it: Dagster does not run a step whose upstream step failed.
-
-- `dbt_daily`, `dbt_daily_wms`: the models tagged `daily` (incremental event models and the
-  views they read). They share the ingestion assets' daily partitions: a partition's run passes
-  its delivery window to dbt as vars; a run over every partition is a `--full-refresh` of the
-  incremental models. The warehouse system (WMS) has its own step because nothing in
-  `dbt_core` reads it; the OMS and web models share one, since `dbt_core` reads both anyway and
-  a step per system would stop exactly the same steps (and cost a dbt process start each).
-- `dbt_core`: every other staging, intermediate and mart model, rebuilt on each run (identity
-  resolution and the customer marts look at all of history). A WMS failure therefore stops only
-  `inventory_positions`, `product_features` and its online view, and the audit.
-- `dbt_<feature table>`: one per feature table, so that one table's failure does not hold back
-  another feature view's online publication.
-- `dbt_audit`: the orphan audit (rows whose parent in another source or delivery is unknown).
-
-Tests run with dbt's `buildable` indirect selection: a test runs in the step that builds its
-model once every model it reads is built (in that step or upstream of it)."""
+"""The dbt project as Dagster assets: sources mapped onto the ingestion assets (one connected
+lineage), dbt tests as asset checks, models split into steps along the lineage so a failure
+stops only what reads it (docs/adr/dbt-steps-along-the-lineage.md)."""
 
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from dagster_project.defs.assets.ingestion import raw_asset_key
 from dagster_project.defs.partitions import daily_partitions, delivery_window
-from dagster_project.defs.project import dbt_project
+from dagster_project.defs.project import ProjectDbtCliResource, dbt_project
+from dagster_project.defs.resources import RclSettings
 from dagster_project.settings import Settings
 
 
@@ -120,21 +103,23 @@ def _build_step(name: str, models: list[str], settings: Settings,
         select=" ".join(sorted(models)),
         **partition_args,
     )
-    def _step(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def _step(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, rcl_settings: RclSettings):
+        run_settings = rcl_settings.settings
         args = ["build", *INDIRECT_SELECTION]
         if partitions is not None:
-            window = delivery_window(context, partitions, settings)
+            window = delivery_window(context, partitions, run_settings)
             args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
             context.log.info(f"incremental models over {window.describe()}")
-        yield from _run_dbt(context, dbt, args, settings)
+        yield from _run_dbt(context, dbt, args, run_settings)
 
     return _step
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str], settings: Settings):
-    settings.export_env()  # the dbt profile reads the same variables
-    settings.features_dir.mkdir(parents=True, exist_ok=True)  # dbt-duckdb does not create it
-    invocation = dbt.cli(args, context=context)
+def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings):
+    # dbt-duckdb creates neither the database's folder nor the Parquet exports' folder
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.features_dir.mkdir(parents=True, exist_ok=True)
+    invocation = dbt.cli(args, context=context, env=settings.env())  # the profile and project read them
     # Row counts are read once dbt has exited: while it runs, the dbt process is the
     # warehouse's one writer and no other connection may open the file.
     events, failure = [], None

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.defs.resources import RclSettings
 from dagster_project.publish import publish_warehouse
 from dagster_project.settings import Settings
 
@@ -20,8 +21,8 @@ def build_publish_asset(settings: Settings, upstream: list[dg.AssetKey]) -> dg.A
             "read-only at any time, also while a run is writing."
         ),
     )
-    def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        publication = publish_warehouse(settings)
+    def published_warehouse(context: dg.AssetExecutionContext, rcl_settings: RclSettings) -> dg.MaterializeResult:
+        publication = publish_warehouse(rcl_settings.settings)
         context.log.info(f"published {publication.path} as {publication.link}")
         return dg.MaterializeResult(
             metadata={

@@ -1,6 +1,6 @@
 """Asset checks after each online publish: sampled entities' online values equal the latest rows
 of the offline feature table (dagster_project/serving/consistency.py); a mismatch fails the check
-with examples. Wired in dagster_project/defs/__init__.py with `*build_consistency_checks(settings)`."""
+with examples."""
 
 import dagster as dg
 

@@ -1,12 +1,6 @@
-"""A rejected delivery: what the ingestion asset reports, and the check that fails the run for it.
-
-A delivery that breaks its source's contract as a whole (a missing required column, a wrong
-delimiter, a changed column type, a missing folder) is not loaded: ingestion raises before it
-writes, so the raw table keeps its last good load. That is data the rest of the graph can use,
-so the ingestion step still succeeds and records the rejection; downstream models, features and
-online views run on the last good rows of that source and the new rows of every other source.
-The run still fails, for this source only: `delivery_accepted` raises for the rejected entity,
-naming the file and the reason, and nothing depends on that check."""
+"""A rejected delivery: what the ingestion asset reports (the raw table keeps its last good load,
+downstream runs on it) and the `delivery_accepted` check that fails the run for that source
+only (docs/failure_isolation.md)."""
 
 import dagster as dg
 

@@ -1,24 +1,25 @@
 """The orphan-rate check on the audit model: referential problems are data, kept and counted
 (`audit.orphans`, `audit.orphan_rates`); a kind fails this check only above the configured rate
-(dbt var `max_orphan_rate`, from RCL_MAX_ORPHAN_RATE). Nothing depends on the check, so a
+(settings.max_orphan_rate, given to dbt as RCL_MAX_ORPHAN_RATE). Nothing depends on the check, so a
 breach is reported without holding back any model, feature or publication."""
 
 import dagster as dg
 
-from dagster_project.settings import Settings
+from dagster_project.defs.resources import RclSettings
 
 ORPHAN_RATES_KEY = dg.AssetKey(["audit", "orphan_rates"])
 
 
-def build_orphan_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+def build_orphan_checks() -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(
         asset=ORPHAN_RATES_KEY,
         name="orphan_rate_within_limit",
         description="Per kind, orphan rows / child rows is at most max_orphan_rate (RCL_MAX_ORPHAN_RATE).",
     )
-    def orphan_rate_within_limit(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def orphan_rate_within_limit(context: dg.AssetCheckExecutionContext, rcl_settings: RclSettings) -> dg.AssetCheckResult:
         import duckdb
 
+        settings = rcl_settings.settings
         with duckdb.connect(str(settings.warehouse_path), read_only=True,
                             config={"memory_limit": settings.duckdb_memory_limit}) as conn:
             rows = conn.execute(

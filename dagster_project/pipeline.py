@@ -1,0 +1,38 @@
+"""Running the pipeline in process: `run_pipeline(settings, ...)` (tests, benchmarks, `rcl run`)."""
+
+from __future__ import annotations
+
+# Dagster's documented run tags of a single-run backfill over a partition range
+# (tests/test_definitions.py checks them against Dagster's own).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_pipeline(settings, instance=None, *, partition: str | None = None,
+                 partition_range: tuple[str, str] | None = None, job: str = "full_pipeline",
+                 log_level: str | None = None):
+    """Execute a job in process (default: full_pipeline over every daily partition, a full
+    refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
+    days in one run (first, last), the way a backfill runs. `log_level` sets the console's
+    (default: Dagster's, every event)."""
+    from dagster_project.defs import build_defs
+    from dagster_project.defs.project import ensure_manifest
+
+    ensure_manifest(settings, refresh=True)  # the models on disk, not a manifest from an older checkout
+    defs = build_defs(settings)
+    job_def = defs.resolve_job_def(job)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
+    if partition is not None:
+        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
+                                          run_config=run_config)
+    tags = partition_range_tags(job_def, partition_range)
+    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
+
+
+def partition_range_tags(job_def, partition_range: tuple[str, str] | None = None) -> dict[str, str]:
+    """Run tags that make one run cover a range of daily partitions (default: all of them,
+    which the partitioned assets treat as a full refresh)."""
+    if partition_range is None:
+        keys = job_def.partitions_def.get_partition_keys()
+        partition_range = (keys[0], keys[-1])
+    return {PARTITION_RANGE_START_TAG: partition_range[0], PARTITION_RANGE_END_TAG: partition_range[1]}
