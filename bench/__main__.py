@@ -179,7 +179,8 @@ def _dbt_node_times(path: Path) -> dict | None:
 
 def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
     from bench import offline, online
-    from dagster_project.feature_store import apply_feature_repo, get_feature_store, materialize_view
+    from dagster_project.feast_ext.publish import materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
     runs = plan["runs"]
     project = f"bench_{uuid.uuid4().hex[:10]}"
@@ -286,7 +287,7 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
 
 def run_training(out: dict, settings, rows: int, work: Path) -> None:
     from bench import offline
-    from dagster_project.feature_store import apply_feature_repo
+    from dagster_project.feast_ext.repo import apply_feature_repo
 
     training_settings = make_settings(settings.data_dir, feast_dir=work / "feast_training",
                                       feast_project=f"bench_{uuid.uuid4().hex[:10]}")

@@ -158,7 +158,7 @@ def summarize_run(result) -> RunSummary:
     import dagster as dg
 
     from dagster_project.contracts import CONTRACTS
-    from dagster_project.feature_store import FEATURE_VIEWS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     summary = RunSummary()
     materialized: dict[str, dict] = {}
@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--landing-dir", type=Path, default=None)
     sample_parser.set_defaults(func=_cmd_sample)
 
-    from dagster_project.feature_store import FEATURE_VIEWS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     baseline_parser = sub.add_parser(
         "baseline", help="accept a feature table's data as its gate's new baseline (after an intended change)")

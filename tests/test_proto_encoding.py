@@ -1,4 +1,4 @@
-"""The publish's fast path (dagster_project/proto_encoding.py and feature_store.latest_rows) must
+"""The publish's fast path (dagster_project/feast_ext/proto_encoding.py and feature_store.latest_rows) must
 write exactly what Feast's own conversion writes: the same `ValueProto` bytes for every type and
 edge case, the same latest row per entity, and - on a real Redis, for every feature view of a
 real pipeline run - byte-identical hashes."""
@@ -13,16 +13,10 @@ import pyarrow as pa
 import pytest
 import redis
 
-from dagster_project.feature_store import (
-    FEATURE_VIEWS,
-    apply_feature_repo,
-    event_time_range,
-    feature_table_path,
-    get_feature_store,
-    latest_rows,
-    materialize_view,
-)
-from dagster_project.proto_encoding import encode_column, utc_datetimes, varint
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, event_time_range, feature_table_path
+from dagster_project.feast_ext.proto_encoding import encode_column, utc_datetimes, varint
+from dagster_project.feast_ext.publish import latest_rows, materialize_view
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
 from conftest import make_settings
 
@@ -129,7 +123,7 @@ def test_encoded_publish_writes_the_hashes_feasts_conversion_writes(pipeline_set
     """Every view of the session's pipeline run published to a real Redis twice: through the
     encoded path, then (after deleting the project's keys) through Feast's protobuf conversion;
     every hash, field and byte is the same."""
-    from dagster_project.online_store import AtomicRedisOnlineStore
+    from dagster_project.feast_ext.online_stores import AtomicRedisOnlineStore
 
     project = f"enc_{uuid.uuid4().hex[:8]}"
     settings = make_settings(
