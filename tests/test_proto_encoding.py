@@ -148,4 +148,3 @@ def test_encoded_publish_writes_the_hashes_feasts_conversion_writes(pipeline_set
         keys = [k for k in client.scan_iter(count=5000) if k.endswith(project.encode()) or project.encode() in k]
         if keys:
             client.delete(*keys)
-        pipeline_settings.export_env()

@@ -54,8 +54,7 @@ def cart_store_settings(pipeline_settings, tmp_path):
     )
     apply_feature_repo(settings)
     materialize_view(settings, "cart_features")
-    yield settings
-    pipeline_settings.export_env()
+    return settings
 
 
 def test_cart_features_are_materialized_from_the_batch_table(cart_store_settings):
@@ -121,7 +120,6 @@ def test_a_pushed_cart_change_is_served_from_redis(pipeline_settings, redis_url,
         assert redis.Redis.from_url(redis_url).dbsize() > 0
     finally:
         get_feature_store(settings).teardown()  # removes the project's keys
-        pipeline_settings.export_env()
 
 
 def test_a_publish_keeps_values_pushed_after_the_batch_table(cart_store_settings):
