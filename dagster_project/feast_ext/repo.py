@@ -1,5 +1,6 @@
 """The Feast feature store of a deployment: its RepoConfig built from Settings, opening it, and
-applying the feature repo (feature_repo/) to its registry with `FeatureStore.apply`.
+applying the feature repo (feature_repo/) to its registry with `FeatureStore.apply`
+(docs/adr/feast-config-in-code.md).
 
 Applying also writes the resolved configuration to `<feast_dir>/feature_store.yaml`, so that the
 `feast` CLI works on the same store from any shell: `feast -c <feast_dir> serve`.
