@@ -93,7 +93,9 @@ def test_event_timestamps_are_aware_utc():
 def test_latest_rows_equal_feasts_offline_read(pipeline_settings, view_name):
     """The DuckDB read returns the rows of Feast's pull_latest_from_table_or_query, for the whole
     table and for a window that cuts it (boundaries included)."""
-    from feast.utils import _get_column_names
+    from feast.infra.provider import get_provider
+
+    from dagster_project.feast_ext._private import _get_column_names
 
     store = get_feature_store(pipeline_settings)
     view = store.get_feature_view(view_name)
@@ -103,7 +105,7 @@ def test_latest_rows_equal_feasts_offline_read(pipeline_settings, view_name):
     middle = first + (last - first) / 2
     for start, end in [(first, last), (first + timedelta(days=3), middle)]:
         ours = latest_rows(store, view, join_keys, features, ts_field, created, start, end, memory_limit="1GB")
-        feasts = store._get_provider().offline_store.pull_latest_from_table_or_query(
+        feasts = get_provider(store.config).offline_store.pull_latest_from_table_or_query(
             config=store.config, data_source=view.batch_source, join_key_columns=join_keys,
             feature_name_columns=features, timestamp_field=ts_field, created_timestamp_column=created,
             start_date=start, end_date=end,
