@@ -63,6 +63,29 @@ def _timestamp_bytes(value: datetime) -> Tuple[bytes, int]:
 # ------------------------------------------------------------------------------------- Redis
 
 
+def _hset_commands(rows: Sequence[Row], view_name: str, project: str, version: int, features: Dict[str, bytes],
+                   ts_field: bytes, ttl: Optional[int], published: set, ts_cache: Dict[datetime, bytes]) -> List[tuple]:
+    """The HSET (and EXPIRE) commands of one chunk of a publish, in Feast's key layout; adds the
+    chunk's keys to `published` (an entity twice in one publish is an error)."""
+    commands: List[tuple] = []
+    for entity_key, values, timestamp, _ in rows:
+        key = _redis_key(project, entity_key, entity_key_serialization_version=version)
+        if key in published:
+            raise ValueError(f"feature view {view_name!r}: entity {entity_key} appears twice in one publish")
+        published.add(key)
+        ts_bytes = ts_cache.get(timestamp)
+        if ts_bytes is None:  # feature rows share timestamps (one per day): encode each once
+            ts_bytes = ts_cache[timestamp] = _timestamp_bytes(timestamp)[0]
+        args: List[Any] = ["HSET", key, ts_field, ts_bytes]
+        for name, value in values.items():
+            # already the ValueProto's bytes (publish_view's encoded path) or a ValueProto
+            args += [features[name], value if isinstance(value, bytes) else value.SerializeToString()]
+        commands.append(tuple(args))
+        if ttl:
+            commands.append(("EXPIRE", key, ttl))
+    return commands
+
+
 class _TransactionalRedis(Redis):
     """A redis-py client whose pipelines are always MULTI/EXEC transactions, whatever the caller
     asks: Feast's read and write paths build `pipeline(transaction=False)`; through this client
@@ -209,23 +232,7 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
             ts_cache: Dict[datetime, bytes] = {}
             queued = 0
             for rows in batches:
-                commands: List[tuple] = []
-                for entity_key, values, timestamp, _ in rows:
-                    key = _redis_key(project, entity_key, entity_key_serialization_version=version)
-                    if key in published:
-                        raise ValueError(f"feature view {table.name!r}: entity {entity_key} appears twice in one publish")
-                    published.add(key)
-                    ts_bytes = ts_cache.get(timestamp)
-                    if ts_bytes is None:  # feature rows share timestamps (one per day): encode each once
-                        ts_bytes = ts_cache[timestamp] = _timestamp_bytes(timestamp)[0]
-                    args: List[Any] = ["HSET", key, ts_field, ts_bytes]
-                    for name, value in values.items():
-                        # already the ValueProto's bytes (publish_view's encoded path) or a ValueProto
-                        args += [features[name], value if isinstance(value, bytes) else value.SerializeToString()]
-                    commands.append(tuple(args))
-                    if ttl:
-                        commands.append(("EXPIRE", key, ttl))
-                queue(commands)
+                queue(_hset_commands(rows, table.name, project, version, features, ts_field, ttl, published, ts_cache))
                 queued += len(rows)
                 if on_queued:
                     on_queued(queued)
