@@ -180,7 +180,8 @@ def _dbt_node_times(path: Path) -> dict | None:
 
 def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
     from bench import offline, online
-    from dagster_project.feature_store import apply_feature_repo, get_feature_store, materialize_view
+    from dagster_project.feast_ext.publish import materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
     runs = plan["runs"]
     project = f"bench_{uuid.uuid4().hex[:10]}"
@@ -288,7 +289,9 @@ def run_feast(out: dict, settings, plan: dict, work: Path) -> None:
 def run_serving(out: dict, settings, plan: dict, work: Path) -> None:
     """The project's server (rcl serve, Redis) and an empty endpoint on its stack, open loop."""
     from bench import online
-    from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, get_feature_store, materialize_view
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+    from dagster_project.feast_ext.publish import materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
     project = f"bench_{uuid.uuid4().hex[:10]}"
     redis_settings = make_settings(settings.data_dir, feast_dir=work / "feast_serving", online_store="redis",
@@ -351,7 +354,7 @@ CAPACITY_NOTE = "100 .. 8,000 req/s"
 
 def run_training(out: dict, settings, rows: int, work: Path) -> None:
     from bench import offline
-    from dagster_project.feature_store import apply_feature_repo
+    from dagster_project.feast_ext.repo import apply_feature_repo
 
     training_settings = make_settings(settings.data_dir, feast_dir=work / "feast_training",
                                       feast_project=f"bench_{uuid.uuid4().hex[:10]}")

@@ -7,7 +7,7 @@ columns (the view's TTL applied: a value older than 365 days is null, as in Feas
 in a pandas DataFrame; row counts and non-null counts are checked equal.
 
 training_set_peak_rss_gib (optional group `training`, 10M label rows by default):
-`dagster_project.offline_store.training_set` in a child process, label rows from a Parquet file
+`dagster_project.feast_ext.offline_store.training_set` in a child process, label rows from a Parquet file
 (customer_id, product_id, event_timestamp with nanoseconds, label, weight) against every feature
 of every view (customer, product, cart), written straight to Parquet; peak RSS of the child's
 process tree and its time, next to a hand-written DuckDB ASOF join (same memory limit) writing
@@ -89,7 +89,8 @@ def feast_historical(store, entity_df):
 
 
 def measure_historical(settings, rows: int, runs: int) -> dict:
-    from dagster_project.feature_store import feature_table_path, get_feature_store
+    from dagster_project.feast_ext.feature_tables import feature_table_path
+    from dagster_project.feast_ext.repo import get_feature_store
 
     path = feature_table_path(settings, "customer_features")
     entity_df = entity_dataframe(path, rows)
@@ -114,8 +115,8 @@ def measure_historical(settings, rows: int, runs: int) -> dict:
     same = all(c["feast_rows"] == c["asof_rows"] == rows and
                c["feast_non_null_orders_lifetime"] == c["asof_non_null_orders_lifetime"] for c in checks)
     # reference, not the figure: the same request through Feast's stock DuckDB join (ibis), which
-    # the project's offline store replaced (dagster_project/offline_store.py); one run
-    import dagster_project.offline_store as offline_store
+    # the project's offline store replaced (dagster_project/feast_ext/offline_store.py); one run
+    import dagster_project.feast_ext.offline_store as offline_store
 
     original = offline_store.asof_historical_features
     offline_store.asof_historical_features = lambda *args, **kwargs: None
@@ -141,7 +142,8 @@ def measure_materialize(redis_settings, runs: int) -> dict:
     """redis_settings: Settings with online_store=redis and a unique feast_project (already applied)."""
     import redis
 
-    from dagster_project.feature_store import feature_table_path, materialize_view
+    from dagster_project.feast_ext.feature_tables import feature_table_path
+    from dagster_project.feast_ext.publish import materialize_view
 
     client = redis.Redis.from_url(redis_settings.redis_url)
     import duckdb
@@ -205,7 +207,7 @@ def write_labels(settings, rows: int, path: Path) -> None:
     weight."""
     import duckdb
 
-    from dagster_project.feature_store import feature_table_path
+    from dagster_project.feast_ext.feature_tables import feature_table_path
 
     cust, prod = feature_table_path(settings, "customer_features"), feature_table_path(settings, "product_features")
     conn = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit})
@@ -232,8 +234,9 @@ def write_labels(settings, rows: int, path: Path) -> None:
 def _training_child(data_dir: Path, labels: Path, out: Path, baseline: bool) -> int:
     """One measured run in its own process: the project's training_set, or the hand-written join."""
     from bench.common import make_settings
-    from dagster_project.feature_store import feature_table_path, get_feature_store
-    from dagster_project.offline_store import training_set
+    from dagster_project.feast_ext.feature_tables import feature_table_path
+    from dagster_project.feast_ext.repo import get_feature_store
+    from dagster_project.feast_ext.offline_store import training_set
 
     settings = make_settings(data_dir, feast_project=os.environ.get("RCL_FEAST_PROJECT", "retail_context_bench"),
                              feast_dir=Path(os.environ["RCL_FEAST_DIR"]))

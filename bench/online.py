@@ -54,7 +54,7 @@ GUNICORN_OPTIONS = ["--workers", "1", "--worker-connections", "1000", "--max-req
 def sample_pairs(settings, n: int = 200, seed: int = 42) -> list[tuple[str, str]]:
     import duckdb
 
-    from dagster_project.feature_store import feature_table_path
+    from dagster_project.feast_ext.feature_tables import feature_table_path
 
     conn = duckdb.connect()
     customers = [r[0] for r in conn.execute(
@@ -103,9 +103,8 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120.0) -> flo
 
 
 def start_feast_server(settings, port: int, log_file, extra: tuple = ()) -> subprocess.Popen:
-    from dagster_project.settings import FEATURE_REPO_DIR
-
-    cmd = [str(VENV_BIN / "feast"), "-c", str(FEATURE_REPO_DIR), "-f", str(settings.feast_yaml), "serve",
+    # the feature_store.yaml that applying the repo wrote into the Feast folder (fully resolved)
+    cmd = [str(VENV_BIN / "feast"), "-c", str(settings.feast_dir), "serve",
            "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", "1", *extra]
     return subprocess.Popen(cmd, env={**os.environ, **settings.env()}, cwd=REPO_ROOT, stdout=log_file,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -160,6 +160,7 @@ def _first_line(text: str | None, limit: int = 300) -> str:
 def summarize_run(result) -> RunSummary:
     """What a finished run did, from its Dagster events."""
     from dagster_project.contracts import CONTRACTS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     materialized = {
         event.asset_key.to_user_string(): {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
@@ -231,7 +232,7 @@ def _add_checks(summary: RunSummary, check_results: list) -> None:
 
 def _add_views(summary: RunSummary, materialized: dict[str, dict]) -> None:
     """Each feature view: published, held back (by its gate or a failed source), or missing."""
-    from dagster_project.feature_store import FEATURE_VIEWS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     failures = summary.failed_steps
     for view in FEATURE_VIEWS:
@@ -386,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample_parser.add_argument("--landing-dir", type=Path, default=None)
     sample_parser.set_defaults(func=_cmd_sample)
 
-    from dagster_project.feature_store import FEATURE_VIEWS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     baseline_parser = sub.add_parser(
         "baseline", help="accept a feature table's data as its gate's new baseline (after an intended change)")

@@ -22,7 +22,8 @@ def print_online_features(settings, customers: int = 3, products: int = 3) -> No
     import duckdb
     import pandas as pd
 
-    from dagster_project.feature_store import feature_table_path, get_feature_store
+    from dagster_project.feast_ext.feature_tables import feature_table_path
+    from dagster_project.feast_ext.repo import get_feature_store
 
     customer_ids = [
         r[0]

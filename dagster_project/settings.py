@@ -167,11 +167,6 @@ class Settings:
         return self.expectations_dir or self.data_dir / "expectations"
 
     @property
-    def feast_yaml(self) -> Path:
-        name = "feature_store.yaml" if self.online_store == "sqlite" else "feature_store.redis.yaml"
-        return FEATURE_REPO_DIR / name
-
-    @property
     def feast_redis_connection(self) -> str:
         """REDIS_URL (redis://host:port/db) in the form Feast's Redis store takes (host:port,db=N)."""
         url = urlparse(self.redis_url)

@@ -20,7 +20,7 @@ from dagster_project.settings import Settings
 
 
 def accept_baseline(settings: Settings, table: str) -> dict:
-    from dagster_project.feature_store import feature_table_path
+    from dagster_project.feast_ext.feature_tables import feature_table_path
     from expectations.profile import compute_profile, latest_rows, load_baseline, read_frame, save_baseline, spec_for
 
     spec = spec_for(table)
@@ -76,7 +76,7 @@ def _settings(args) -> Settings:
 
 
 def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
-    from dagster_project.feature_store import FEATURE_VIEWS
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
     parser = argparse.ArgumentParser(prog="python -m expectations.baseline", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["accept", "show"])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from dagster_project.feature_store import feature_table_path
+from dagster_project.feast_ext.feature_tables import feature_table_path
 from dagster_project.settings import Settings
 from expectations.profile import (
     baseline_path,

@@ -57,7 +57,7 @@ def read_frame(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from dagster_project.feature_store import feature_table_is_empty
+    from dagster_project.feast_ext.feature_tables import feature_table_is_empty
 
     schema = pq.read_schema(path)
     table = pq.read_table(path, columns=[f.name for f in schema if not pa.types.is_date(f.type)])

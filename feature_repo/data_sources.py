@@ -1,15 +1,14 @@
 """Feast data sources: the Parquet files dbt exports from the feature models (dbt/models/features),
-and a push source for the cart state the shop's tracking layer sends as it changes."""
+and a push source for the cart state the shop's tracking layer sends as it changes.
+
+Paths are relative to the deployment's features folder; applying the repo
+(dagster_project/feast_ext/repo.py) resolves them there."""
 
 from feast import FileSource, PushSource
 
-from dagster_project.settings import get_settings
-
-_features_dir = get_settings().features_dir
-
 customer_features_source = FileSource(
     name="customer_features_source",
-    path=str(_features_dir / "customer_features.parquet"),
+    path="customer_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_features, one row per customer and activity day.",
     tags={"dbt_model": "customer_features"},
@@ -17,7 +16,7 @@ customer_features_source = FileSource(
 
 product_features_source = FileSource(
     name="product_features_source",
-    path=str(_features_dir / "product_features.parquet"),
+    path="product_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/product_features, one row per product and day.",
     tags={"dbt_model": "product_features"},
@@ -25,7 +24,7 @@ product_features_source = FileSource(
 
 cart_features_source = FileSource(
     name="cart_features_source",
-    path=str(_features_dir / "cart_features.parquet"),
+    path="cart_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/cart_features, one row per cart of an identified customer.",
     tags={"dbt_model": "cart_features"},

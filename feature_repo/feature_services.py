@@ -2,7 +2,7 @@
 
 from feast import FeatureService
 
-from feature_views import cart_features, customer_features, product_features
+from feature_repo.feature_views import cart_features, customer_features, product_features
 
 personalization_v1 = FeatureService(
     name="personalization_v1",

@@ -10,8 +10,8 @@ from datetime import timedelta
 from feast import FeatureView, Field
 from feast.types import Bool, Float64, Int64, String
 
-from data_sources import cart_features_push, customer_features_source, product_features_source
-from entities import customer, product
+from feature_repo.data_sources import cart_features_push, customer_features_source, product_features_source
+from feature_repo.entities import customer, product
 
 customer_features = FeatureView(
     name="customer_features",

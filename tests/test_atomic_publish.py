@@ -1,4 +1,4 @@
-"""Never a half-published feature view (dagster_project/online_store.py): a publish interrupted at
+"""Never a half-published feature view (dagster_project/feast_ext/online_stores.py): a publish interrupted at
 any point - Redis stopped midway, the publishing process killed with SIGKILL - leaves every
 entity of the view with its previous values; the retry or re-run ends in exactly the state of an
 uninterrupted run; and a re-publish replaces values even at the same event timestamp.
@@ -28,13 +28,9 @@ import pandas as pd
 import pytest
 import redis
 
-from dagster_project.feature_store import (
-    OnlineStoreUnavailable,
-    apply_feature_repo,
-    feature_table_path,
-    get_feature_store,
-    materialize_view,
-)
+from dagster_project.feast_ext.feature_tables import feature_table_path
+from dagster_project.feast_ext.publish import OnlineStoreUnavailable, materialize_view
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 from dagster_project.settings import REPO_ROOT
 
 from conftest import make_settings
@@ -187,7 +183,7 @@ PUBLISH_SCRIPT = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from conftest import make_settings
-    from dagster_project.feature_store import materialize_view
+    from dagster_project.feast_ext.publish import materialize_view
     settings = make_settings(Path({data!r}), feast_dir=Path({feast!r}), online_store={store!r},
                              redis_url={url!r}, feast_project={project!r})
     materialize_view(settings, {view!r})

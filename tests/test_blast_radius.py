@@ -10,7 +10,7 @@ import shutil
 import duckdb
 import pytest
 
-from dagster_project.feature_store import FEATURE_VIEWS
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 
 from conftest import make_settings
 

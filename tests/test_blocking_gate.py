@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from dagster_project.pipeline import run_pipeline
-from dagster_project.feature_store import get_feature_store
+from dagster_project.feast_ext.repo import get_feature_store
 
 from conftest import make_settings, use_settings_env
 
@@ -111,7 +111,7 @@ def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, t
 def test_applying_a_copied_feast_folder_leaves_the_original_online_store_alone(pipeline_settings, tmp_path, monkeypatch):
     import sqlite3
 
-    from dagster_project.feature_store import apply_feature_repo
+    from dagster_project.feast_ext.repo import apply_feature_repo
 
     def online_tables(feast_dir):
         with sqlite3.connect(feast_dir / "online_store.db") as conn:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.contracts import CONTRACTS
-from dagster_project.feature_store import FEATURE_VIEWS, feature_table_path
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
 from dagster_project.ingestion import ingest_entity
 from dagster_project.settings import REPO_ROOT
 
@@ -180,7 +180,7 @@ def _free_port() -> int:
 
 
 def test_unreachable_online_store_is_retried_with_backoff_then_reported(tmp_path):
-    from dagster_project.feature_store import OnlineStoreUnavailable, materialize_view
+    from dagster_project.feast_ext.publish import OnlineStoreUnavailable, materialize_view
 
     port = _free_port()  # nothing listens there
     settings = make_settings(tmp_path, online_store="redis", redis_url=f"redis://:secret@127.0.0.1:{port}/0")
@@ -248,7 +248,7 @@ def private_redis(tmp_path):
 
 
 def _materialized_intervals(settings, view):
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
 
     store = get_feature_store(settings)
     return len(store.get_feature_view(view).materialization_intervals)
@@ -257,12 +257,8 @@ def _materialized_intervals(settings, view):
 @pytest.mark.slow
 def test_redis_down_during_materialization_never_half_publishes(pipeline_settings, private_redis, tmp_path,
                                                                  monkeypatch):
-    from dagster_project.feature_store import (
-        OnlineStoreUnavailable,
-        apply_feature_repo,
-        get_feature_store,
-        materialize_view,
-    )
+    from dagster_project.feast_ext.publish import OnlineStoreUnavailable, materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.features_dir, data_dir / "features")

@@ -8,7 +8,7 @@ import re
 
 import duckdb
 
-from dagster_project.feature_store import feature_table_path
+from dagster_project.feast_ext.feature_tables import feature_table_path
 from dagster_project.settings import DBT_PROJECT_DIR
 
 FEATURES = [
@@ -36,13 +36,8 @@ def _dense_query() -> str:
 
 
 def _ttl_days() -> int:
-    import sys
+    from feature_repo.feature_views import product_features
 
-    sys.path.insert(0, str(DBT_PROJECT_DIR.parent / "feature_repo"))
-    try:
-        from feature_views import product_features
-    finally:
-        sys.path.pop(0)
     return product_features.ttl.days
 
 

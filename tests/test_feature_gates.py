@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.feature_store import feature_table_path
+from dagster_project.feast_ext.feature_tables import feature_table_path
 from expectations.baseline import accept_baseline, main as baseline_main
 from expectations.gate import run_gate
 from expectations.profile import baseline_path, parse_overrides
@@ -276,7 +276,7 @@ def test_dbt_duckdbs_placeholder_row_of_an_empty_feature_table_reads_as_empty(tm
     the file's schema): the gate and the publish see an empty table, not a row of nulls."""
     import duckdb
 
-    from dagster_project.feature_store import feature_table_is_empty
+    from dagster_project.feast_ext.feature_tables import feature_table_is_empty
     from expectations.profile import read_frame
 
     placeholder, real, none = tmp_path / "placeholder.parquet", tmp_path / "real.parquet", tmp_path / "none.parquet"

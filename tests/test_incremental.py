@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.feature_store import FEATURE_VIEWS, feature_table_path
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
 
 from conftest import make_settings
 

@@ -1,4 +1,4 @@
-"""Training sets through dagster_project/offline_store.py.
+"""Training sets through dagster_project/feast_ext/offline_store.py.
 
 Fast tier (no pipeline): small feature tables written with DuckDB in a temporary folder, a real
 Feast FeatureStore applied over them, and every kind of entity input an ML engineer brings - a
@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import dagster_project.offline_store as offline_store
-from dagster_project.feature_store import apply_feature_repo, feature_table_path, get_feature_store
-from dagster_project.offline_store import TrainingSetError, training_set
+import dagster_project.feast_ext.offline_store as offline_store
+from dagster_project.feast_ext.feature_tables import feature_table_path
+from dagster_project.feast_ext.offline_store import TrainingSetError, training_set
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
 from conftest import make_settings
 
@@ -524,7 +525,7 @@ def test_each_fallback_is_logged_and_equals_the_asof_path(small_store, tmp_path,
     rows = _labels(800, seed=21)[["customer_id", "event_timestamp", "label"]]
     refs = ["customer_features:orders_lifetime", "customer_features:revenue_lifetime", "customer_features:preferred_device"]
     asof = offline_store.asof_historical_features(store.config, [view], refs, rows, False).to_df()
-    with caplog.at_level("WARNING", logger="dagster_project.offline_store"):
+    with caplog.at_level("WARNING", logger="dagster_project.feast_ext.offline_store"):
         job = offline_store.AsofDuckDBOfflineStore.get_historical_features(
             store.config, [fallback], refs, rows, store.registry, store.project)
     assert not isinstance(job, offline_store.AsofRetrievalJob)
@@ -564,7 +565,7 @@ def test_a_source_only_feast_can_read_is_logged_with_its_reason(small_store, cap
     view.batch_source = FileSource(name="remote", path="s3://bucket/customer_features.parquet",
                                    timestamp_field="event_timestamp")
     rows = _labels(10, seed=1)
-    with caplog.at_level("WARNING", logger="dagster_project.offline_store"):
+    with caplog.at_level("WARNING", logger="dagster_project.feast_ext.offline_store"):
         assert offline_store.asof_historical_features(store.config, [view], CUSTOMER_REFS, rows, False) is None
     assert any("not a local .parquet file" in r.message for r in caplog.records)
 
@@ -586,7 +587,7 @@ def test_an_on_demand_view_goes_to_feasts_join_and_equals_the_asof_path(small_st
     rows = _labels(600, seed=8)[["customer_id", "event_timestamp", "label"]]
     rows = rows[rows["customer_id"].notna()].reset_index(drop=True)
     base_refs = ["customer_features:orders_lifetime", "customer_features:revenue_lifetime"]
-    with caplog.at_level("WARNING", logger="dagster_project.offline_store"):
+    with caplog.at_level("WARNING", logger="dagster_project.feast_ext.offline_store"):
         result = training_set(store, rows, base_refs + ["customer_ratios:revenue_per_order"])
     assert result.path_taken == "feast" and result.rows == len(rows)
     assert any("on-demand" in r.message for r in caplog.records)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from dagster_project.contracts import CONTRACTS
-from dagster_project.feature_store import FEATURE_VIEWS, feature_table_path, get_feature_store
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
+from dagster_project.feast_ext.repo import get_feature_store
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The publish's fast path (dagster_project/proto_encoding.py and feature_store.latest_rows) must
+"""The publish's fast path (dagster_project/feast_ext/proto_encoding.py and feature_store.latest_rows) must
 write exactly what Feast's own conversion writes: the same `ValueProto` bytes for every type and
 edge case, the same latest row per entity, and - on a real Redis, for every feature view of a
 real pipeline run - byte-identical hashes."""
@@ -13,16 +13,10 @@ import pyarrow as pa
 import pytest
 import redis
 
-from dagster_project.feature_store import (
-    FEATURE_VIEWS,
-    apply_feature_repo,
-    event_time_range,
-    feature_table_path,
-    get_feature_store,
-    latest_rows,
-    materialize_view,
-)
-from dagster_project.proto_encoding import encode_column, utc_datetimes, varint
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, event_time_range, feature_table_path
+from dagster_project.feast_ext.proto_encoding import encode_column, utc_datetimes, varint
+from dagster_project.feast_ext.publish import latest_rows, materialize_view
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
 from conftest import make_settings, use_settings_env
 
@@ -99,7 +93,9 @@ def test_event_timestamps_are_aware_utc():
 def test_latest_rows_equal_feasts_offline_read(pipeline_settings, view_name):
     """The DuckDB read returns the rows of Feast's pull_latest_from_table_or_query, for the whole
     table and for a window that cuts it (boundaries included)."""
-    from feast.utils import _get_column_names
+    from feast.infra.provider import get_provider
+
+    from dagster_project.feast_ext._private import _get_column_names
 
     store = get_feature_store(pipeline_settings)
     view = store.get_feature_view(view_name)
@@ -109,7 +105,7 @@ def test_latest_rows_equal_feasts_offline_read(pipeline_settings, view_name):
     middle = first + (last - first) / 2
     for start, end in [(first, last), (first + timedelta(days=3), middle)]:
         ours = latest_rows(store, view, join_keys, features, ts_field, created, start, end, memory_limit="1GB")
-        feasts = store._get_provider().offline_store.pull_latest_from_table_or_query(
+        feasts = get_provider(store.config).offline_store.pull_latest_from_table_or_query(
             config=store.config, data_source=view.batch_source, join_key_columns=join_keys,
             feature_name_columns=features, timestamp_field=ts_field, created_timestamp_column=created,
             start_date=start, end_date=end,
@@ -129,7 +125,7 @@ def test_encoded_publish_writes_the_hashes_feasts_conversion_writes(pipeline_set
     """Every view of the session's pipeline run published to a real Redis twice: through the
     encoded path, then (after deleting the project's keys) through Feast's protobuf conversion;
     every hash, field and byte is the same."""
-    from dagster_project.online_store import AtomicRedisOnlineStore
+    from dagster_project.feast_ext.online_stores import AtomicRedisOnlineStore
 
     project = f"enc_{uuid.uuid4().hex[:8]}"
     settings = make_settings(

@@ -13,7 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.feature_store import apply_feature_repo, feature_table_path, get_feature_store, materialize_view
+from dagster_project.feast_ext.feature_tables import feature_table_path
+from dagster_project.feast_ext.publish import materialize_view
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
 from conftest import make_settings, use_settings_env
 

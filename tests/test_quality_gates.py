@@ -111,7 +111,7 @@ def test_raw_check_validates_a_bounded_sample(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_feature_gate_compares_with_the_deployments_baseline_and_blocks_on_drift(pipeline_settings, tmp_path):
     from dagster_project.defs.checks.features import build_feature_check
-    from dagster_project.feature_store import feature_table_path
+    from dagster_project.feast_ext.feature_tables import feature_table_path
 
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir)

@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 
-from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, get_feature_store, materialize_view
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+from dagster_project.feast_ext.publish import materialize_view
+from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
 from conftest import make_settings
 

@@ -93,7 +93,7 @@ def test_a_view_without_data_is_published_empty_not_held_back(us_run):
 
 
 def test_customer_and_product_features_are_online(us_run):
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
 
     settings, summary = us_run
     for view in GATED_VIEWS:

@@ -29,7 +29,7 @@ def test_a_corrupted_online_value_fails_the_check(pipeline_settings, tmp_path, m
     from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
     from dagster_project.defs.checks.consistency import build_consistency_checks
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
     from dagster_project.serving.catalog import open_online_store
     from dagster_project.serving.consistency import check_online_consistency, latest_offline_rows
     from dagster_project.serving.read import entity_key

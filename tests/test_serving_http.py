@@ -24,7 +24,7 @@ def served(tmp_path_factory):
 
 
 def test_values_equal_feast_sdk_for_a_service(served):
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
 
     settings, port = served
     status, answer = post(port, "/get-online-features", SERVICE_BODY)

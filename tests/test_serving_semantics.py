@@ -30,7 +30,7 @@ def served(request, tmp_path_factory):
             yield settings, port
     finally:
         if request.param == "redis":
-            from dagster_project.feature_store import get_feature_store
+            from dagster_project.feast_ext.repo import get_feature_store
 
             get_feature_store(settings).teardown()
 
@@ -69,7 +69,7 @@ def test_max_age_of_a_request(served):
 def test_unknown_entity_is_not_found_through_feast_too(served):
     """Feast's SDK on the same store: an entity without values is NOT_FOUND (on Redis this needs
     the store's reading of a missing timestamp field; without it Feast says PRESENT, 1970)."""
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
 
     settings, _ = served
     store = get_feature_store(settings)

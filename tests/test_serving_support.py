@@ -84,7 +84,9 @@ def _schema(columns: dict, strings: set, ints: set, bools: set = frozenset()) ->
 def build_served_world(data_dir: Path, online_store: str = "sqlite", redis_url: str | None = None,
                        feast_project: str | None = None):
     """Settings of a data dir whose three feature views are published online (no pipeline run)."""
-    from dagster_project.feature_store import FEATURE_VIEWS, apply_feature_repo, materialize_view
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+    from dagster_project.feast_ext.publish import materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo
 
     # by default an own key space in a shared Redis
     overrides = {"feast_project": feast_project or f"rcl_serving_{uuid.uuid4().hex[:10]}"}

@@ -208,7 +208,7 @@ async def _refresh_catalog(app: Starlette, every: float) -> None:
 def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[], datetime] | None = None,
                registry_ttl_seconds: float | None = None, served_log: ServedContextLog | None = None) -> Starlette:
     """The app for `settings` (default: the environment's). The registry is read at start-up."""
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
     from dagster_project.settings import get_settings
 
     settings = settings or get_settings()

@@ -51,7 +51,7 @@ def latest_offline_rows(settings: Settings, view, sample_size: int, seed: int = 
     """A deterministic sample (by a seeded hash of the keys) of the latest row per entity."""
     import duckdb
 
-    from dagster_project.feature_store import feature_table_path
+    from dagster_project.feast_ext.feature_tables import feature_table_path
 
     ident = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
     keys = ", ".join(ident(k) for k in view.join_keys)
@@ -75,7 +75,8 @@ def check_online_consistency(settings: Settings, views=None, sample_size: int = 
     """Compare sampled entities of each view (default: every published view) online vs offline."""
     from feast.utils import make_tzaware
 
-    from dagster_project.feature_store import FEATURE_VIEWS, feature_table_is_empty, feature_table_path, get_feature_store
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_is_empty, feature_table_path
+    from dagster_project.feast_ext.repo import get_feature_store
     from dagster_project.serving.catalog import open_online_store
     from dagster_project.serving.read import entity_key, native
 

@@ -135,7 +135,7 @@ def claim_features() -> list[str]:
 def _read(settings, body: dict):
     from datetime import datetime, timezone
 
-    from dagster_project.feature_store import get_feature_store
+    from dagster_project.feast_ext.repo import get_feature_store
     from dagster_project.serving.catalog import load_catalog, open_online_store
     from dagster_project.serving.read import read_online_features
     from dagster_project.serving.request import Limits, parse_online_request

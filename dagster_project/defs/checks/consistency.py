@@ -5,7 +5,7 @@ with examples."""
 import dagster as dg
 
 from dagster_project.defs.assets.feast import online_asset_key
-from dagster_project.feature_store import FEATURE_VIEWS
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 from dagster_project.settings import Settings
 
 SAMPLE_SIZE = 200

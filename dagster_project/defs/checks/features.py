@@ -5,7 +5,7 @@ last good values; the other tables still publish."""
 import dagster as dg
 
 from dagster_project.defs.assets.dbt import feature_model_key
-from dagster_project.feature_store import FEATURE_VIEWS
+from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 from dagster_project.settings import Settings
 
 

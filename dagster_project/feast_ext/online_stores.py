@@ -1,62 +1,9 @@
-"""Online stores that publish a feature view all at once: readers see either all of the previous
-publish of a view or all of the new one, never a mix, on SQLite (embedded) and Redis (production).
+"""Online stores that publish a feature view all at once (SQLite embedded, Redis production):
+readers see either all of the previous publish of a view or all of the new one, never a mix.
 
-Feature_repo/feature_store*.yaml name these classes (`online_store: type: dagster_project.
-online_store.Atomic...OnlineStore`); Feast loads them like its own stores. They keep Feast's key
-and table layout exactly, so every Feast reader (SDK, feature server) reads what they write.
-
-Why this design ("never a half-published feature view")
-----------------------------------------------------------------
-How Feast 0.67 materializes (feast/infra/compute_engines/local/nodes.py, LocalOutputNode): the
-rows of the window are deduplicated to the latest per entity and handed to ONE
-`online_write_batch` call (several only if `materialization_config.online_write_batch_size` is
-set). What the stores do with that call:
-
-- SQLite (`sqlite.py`): one `with conn:` transaction per call - atomic per call, always upserts.
-- Redis (`redis.py`): one HMGET pipeline for the stored timestamps, then one pipeline of HSETs,
-  both `transaction=False`. Redis applies the commands as they arrive, so a connection lost or a
-  server stopped midway leaves some entities with the new values and the others with the old
-  ones. It also skips a row whose event timestamp is not *newer* than the stored one, so a
-  same-timestamp correction never replaces the value (SQLite replaces it).
-
-Chosen: one transaction per publish, in the stores themselves.
-
-- `AtomicRedisOnlineStore.publish` streams the whole view into ONE MULTI/EXEC on a dedicated
-  connection: MULTI, the HSETs in chunks (each chunk converted, sent, and acknowledged
-  `QUEUED`, so the client holds one chunk at a time), the removal of entities that are no longer
-  in the view, the view's entity index, EXEC. Redis queues the commands without applying them;
-  if the connection drops, the process is killed or the server stops before EXEC, the queue is
-  discarded and nothing applies. EXEC runs the queue in one step of Redis's single-threaded loop
-  (no reader sees a part of it) and the append-only file logs it as one MULTI/EXEC block, which
-  Redis reverts as a whole if the file ends inside it. A WATCH on the view's index makes two
-  concurrent publishes of one view conflict (`PublishConflict`) instead of interleaving.
-- Its reads (and Feast's own write paths) go through a client whose pipelines are
-  transactional: one `get_online_features` call reads all its entities in one MULTI/EXEC, so it
-  cannot straddle a publish either.
-- `AtomicSqliteOnlineStore.publish` writes the view in ONE SQLite transaction (delete the view's
-  rows, insert the new ones, commit) in WAL mode: readers keep reading the previous publish
-  (their snapshot) while the transaction runs, are never blocked by it, and see the new one
-  after the commit. A killed process leaves an uncommitted WAL tail that SQLite ignores.
-- A publish is the view's whole state ("the latest row per entity of the feature table"): every
-  value is written whatever the stored event timestamp (a same-timestamp correction replaces
-  the value on both stores), and entities that are no longer in the table are removed (Redis
-  keeps a set of the entity keys of each view's last publish, `rcl_publish_index:<project>:
-  <view>`; without it, the first publish finds the view's entities by a SCAN).
-
-Rejected: versioned publish (write the new values under a new generation of field names, then
-flip a pointer). It needs no big transaction, but every reader must first read the pointer (a
-second round trip, or a Lua read script), old generations must be garbage-collected only after
-the last reader that could hold the old pointer finished, and Feast readers that do not know the
-pointer (e.g. the Go/Java feature servers) would read nothing. The transaction keeps Feast's
-layout and its readers, at the cost of memory on the Redis server for the queued transaction
-and a pause of other clients while EXEC runs (docs/data_quality.md, "Faults": 100k entities x
-16 features queue ~210 MB and EXEC blocks ~1 s; x 50 features ~620 MB and ~3 s). The client
-holds one chunk at a time (Feast's own materialization converts the whole view first: +1.2 GB
-at 100k x 16).
-
-Not supported, refused at configuration: Redis Cluster (one transaction cannot span hash slots:
-that would need the versioned design with hash tags) and `client: glide` (its reads are not
-transactional).
+RepoConfig (dagster_project/feast_ext/repo.py) names these classes as the online store type; they
+keep Feast's key and table layout exactly, so every Feast reader reads what they write. Why one
+transaction per publish, and what was rejected: docs/adr/atomic-online-publish.md.
 """
 
 from __future__ import annotations
@@ -69,21 +16,10 @@ from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
 
 from feast import Entity, FeatureView, RepoConfig, utils
 from feast.infra.key_encoding_utils import serialize_entity_key
-from feast.infra.online_stores.helpers import _mmh3, _redis_key, _redis_key_prefix, extract_text_and_num
-from feast.infra.online_stores.redis import (
-    RedisClient,
-    RedisOnlineStore,
-    RedisOnlineStoreConfig,
-    RedisType,
-    _versioned_fv_name,
-)
-from feast.infra.online_stores.sqlite import (
-    SqliteOnlineStore,
-    SqliteOnlineStoreConfig,
-    _quote_id,
-    _table_id,
-    to_naive_utc,
-)
+from feast.infra.online_stores.helpers import compute_table_id, compute_versioned_name, extract_text_and_num
+from feast.infra.online_stores.redis import RedisClient, RedisOnlineStore, RedisOnlineStoreConfig, RedisType
+from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
+from feast.utils import to_naive_utc
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -92,9 +28,25 @@ from redis import Redis
 from redis import asyncio as redis_asyncio
 from redis.sentinel import Sentinel
 
+from dagster_project.feast_ext._private import _mmh3, _redis_key, _redis_key_prefix
+
 log = logging.getLogger(__name__)
 
 Row = Tuple[EntityKeyProto, Dict[str, ValueProto], datetime, Optional[datetime]]
+
+
+def _view_name(config: RepoConfig, table: FeatureView) -> str:
+    """The view's name in the store's keys (with its version when versioning is on), as Feast names it."""
+    return compute_versioned_name(table, config.registry.enable_online_feature_view_versioning)
+
+
+def _sqlite_table(config: RepoConfig, table: FeatureView) -> str:
+    """The view's SQLite table name, as Feast's SQLite store names it."""
+    return compute_table_id(config.project, table, config.registry.enable_online_feature_view_versioning)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 class PublishConflict(RuntimeError):
@@ -109,6 +61,29 @@ def _timestamp_bytes(value: datetime) -> Tuple[bytes, int]:
 
 
 # ------------------------------------------------------------------------------------- Redis
+
+
+def _hset_commands(rows: Sequence[Row], view_name: str, project: str, version: int, features: Dict[str, bytes],
+                   ts_field: bytes, ttl: Optional[int], published: set, ts_cache: Dict[datetime, bytes]) -> List[tuple]:
+    """The HSET (and EXPIRE) commands of one chunk of a publish, in Feast's key layout; adds the
+    chunk's keys to `published` (an entity twice in one publish is an error)."""
+    commands: List[tuple] = []
+    for entity_key, values, timestamp, _ in rows:
+        key = _redis_key(project, entity_key, entity_key_serialization_version=version)
+        if key in published:
+            raise ValueError(f"feature view {view_name!r}: entity {entity_key} appears twice in one publish")
+        published.add(key)
+        ts_bytes = ts_cache.get(timestamp)
+        if ts_bytes is None:  # feature rows share timestamps (one per day): encode each once
+            ts_bytes = ts_cache[timestamp] = _timestamp_bytes(timestamp)[0]
+        args: List[Any] = ["HSET", key, ts_field, ts_bytes]
+        for name, value in values.items():
+            # already the ValueProto's bytes (publish_view's encoded path) or a ValueProto
+            args += [features[name], value if isinstance(value, bytes) else value.SerializeToString()]
+        commands.append(tuple(args))
+        if ttl:
+            commands.append(("EXPIRE", key, ttl))
+    return commands
 
 
 class _TransactionalRedis(Redis):
@@ -128,8 +103,8 @@ class _TransactionalAsyncRedis(redis_asyncio.Redis):
 class AtomicRedisOnlineStoreConfig(RedisOnlineStoreConfig):
     """Feast's Redis online store configuration (same keys), for AtomicRedisOnlineStore."""
 
-    type: Literal["dagster_project.online_store.AtomicRedisOnlineStore"] = (
-        "dagster_project.online_store.AtomicRedisOnlineStore"
+    type: Literal["dagster_project.feast_ext.online_stores.AtomicRedisOnlineStore"] = (
+        "dagster_project.feast_ext.online_stores.AtomicRedisOnlineStore"
     )
 
     @field_validator("redis_type")
@@ -188,11 +163,11 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
     @staticmethod
     def index_key(config: RepoConfig, table: FeatureView) -> bytes:
         """The set of the entity keys of the view's last publish."""
-        return f"rcl_publish_index:{config.project}:{_versioned_fv_name(table, config)}".encode()
+        return f"rcl_publish_index:{config.project}:{_view_name(config, table)}".encode()
 
     @staticmethod
     def _field_names(config: RepoConfig, table: FeatureView) -> Tuple[Dict[str, bytes], bytes]:
-        fv_name = _versioned_fv_name(table, config)
+        fv_name = _view_name(config, table)
         return {f.name: _mmh3(f"{fv_name}:{f.name}") for f in table.features}, f"_ts:{fv_name}".encode()
 
     def _scan_view_keys(self, config: RepoConfig, table: FeatureView, ts_field: bytes) -> set[bytes]:
@@ -257,23 +232,7 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
             ts_cache: Dict[datetime, bytes] = {}
             queued = 0
             for rows in batches:
-                commands: List[tuple] = []
-                for entity_key, values, timestamp, _ in rows:
-                    key = _redis_key(project, entity_key, entity_key_serialization_version=version)
-                    if key in published:
-                        raise ValueError(f"feature view {table.name!r}: entity {entity_key} appears twice in one publish")
-                    published.add(key)
-                    ts_bytes = ts_cache.get(timestamp)
-                    if ts_bytes is None:  # feature rows share timestamps (one per day): encode each once
-                        ts_bytes = ts_cache[timestamp] = _timestamp_bytes(timestamp)[0]
-                    args: List[Any] = ["HSET", key, ts_field, ts_bytes]
-                    for name, value in values.items():
-                        # already the ValueProto's bytes (publish_view's encoded path) or a ValueProto
-                        args += [features[name], value if isinstance(value, bytes) else value.SerializeToString()]
-                    commands.append(tuple(args))
-                    if ttl:
-                        commands.append(("EXPIRE", key, ttl))
-                queue(commands)
+                queue(_hset_commands(rows, table.name, project, version, features, ts_field, ttl, published, ts_cache))
                 queued += len(rows)
                 if on_queued:
                     on_queued(queued)
@@ -330,7 +289,7 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
         plans = []
         with client.pipeline() as pipe:
             for table, entity_keys, requested in reads:
-                fv_name = _versioned_fv_name(table, config)
+                fv_name = _view_name(config, table)
                 names = [*(requested or [f.name for f in table.features]), f"_ts:{fv_name}"]
                 fields = [_mmh3(f"{fv_name}:{n}") for n in names[:-1]] + [names[-1]]
                 for entity_key in entity_keys:
@@ -406,8 +365,8 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
 class AtomicSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     """Feast's SQLite online store configuration (same keys), for AtomicSqliteOnlineStore."""
 
-    type: Literal["dagster_project.online_store.AtomicSqliteOnlineStore"] = (
-        "dagster_project.online_store.AtomicSqliteOnlineStore"
+    type: Literal["dagster_project.feast_ext.online_stores.AtomicSqliteOnlineStore"] = (
+        "dagster_project.feast_ext.online_stores.AtomicSqliteOnlineStore"
     )
 
 
@@ -430,7 +389,7 @@ class AtomicSqliteOnlineStore(SqliteOnlineStore):
         from feast.infra.key_encoding_utils import deserialize_entity_key
 
         conn = self._get_conn(config)
-        table_name = _quote_id(_table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+        table_name = _quote(_sqlite_table(config, table))
         try:
             keys = [r[0] for r in conn.execute(f"SELECT DISTINCT entity_key FROM {table_name}")]
         except Exception:  # no table yet: nothing online
@@ -450,10 +409,10 @@ class AtomicSqliteOnlineStore(SqliteOnlineStore):
         if config.online_store.vector_enabled:
             raise NotImplementedError("AtomicSqliteOnlineStore.publish does not write vector columns")
         conn = self._get_conn(config)
-        table_name = _quote_id(_table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+        table_name = _quote(_sqlite_table(config, table))
         # the column set Feast's SQLite store writes (value_num only when the table has it)
         with_num = bool(getattr(config.online_store, "enable_openai_compatible_store", False)) and \
-            self._check_table_has_value_num(conn, _table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
+            self._check_table_has_value_num(conn, _sqlite_table(config, table))
         columns = ["entity_key", "feature_name", "value", "value_text"] + (["value_num"] if with_num else []) + ["event_ts", "created_ts"]
         insert = f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         started = time.monotonic()

@@ -1,33 +1,11 @@
 """Training sets: Feast's DuckDB offline store with point-in-time joins as DuckDB `ASOF` joins,
 and `training_set`, the project's entry point that takes whatever label rows an ML engineer has.
 
-Feast's DuckDB store builds training sets through ibis: every entity row is joined to every
-earlier feature row of its entity, then a window keeps the latest (`point_in_time_join`), which
-for 200k entity rows is ~2.5 times the work of one `ASOF LEFT JOIN`. This store answers
-`get_historical_features` with one DuckDB query per call: for each feature view an ASOF join on
-the join keys and `feature.event_timestamp <= entity.event_timestamp`, the view's TTL applied as
-Feast applies it (`feature_ts + ttl >= entity_ts`, else the features are null), entity rows in
-their input order with their own columns. It runs in a DuckDB connection bounded by
-`RCL_DUCKDB_MEMORY_LIMIT` that spills to a temporary folder.
-
-Entity rows (labels): a pandas DataFrame, an Arrow table, a Parquet file or folder, or a SQL
-query (over the published warehouse, attached read-only as the default catalog, and over the
-requested views' feature files, readable as tables named after the views). The label time is the
-`event_timestamp` column (else the one timestamp column); it is normalised to microseconds UTC:
-naive times are UTC, aware ones are converted, strings are parsed as ISO 8601 (naive = UTC),
-dates are midnight UTC, and anything finer than a microsecond is truncated toward the past (a
-label at .123456789 sees what was known at .123456, never later). Every other column passes
-through unchanged; rows keep their input order (a Parquet folder: files by name, rows in file
-order), duplicates included. A null or unknown join key gives null features, never a dropped row.
-
-The ASOF path is taken when the semantics are the same: every view reads a local Parquet
-FileSource without a field mapping and without a created-timestamp column (ASOF cannot break
-ties on it), and no on-demand feature view is requested. Anything else goes to Feast's own join,
-logged with the reason (a SQL entity query is then run first: Feast's DuckDB store takes frames
-only). tests/test_offline_store.py checks both paths against an independent ASOF join.
-
-Select it in feature_store.yaml with `offline_store: type: dagster_project.offline_store.AsofDuckDBOfflineStore`;
-its configuration keys are those of Feast's DuckDB store.
+The ASOF join runs when its semantics equal Feast's (local Parquet FileSources, no field mapping,
+no created-timestamp column, no on-demand view); anything else goes to Feast's own join, logged
+with the reason. Its configuration keys are Feast's DuckDB store's plus `memory_limit` and
+`warehouse_path` (set by dagster_project/feast_ext/repo.py). Design and the exact semantics of
+label times, rows and fallbacks: docs/adr/asof-offline-store.md.
 """
 
 from __future__ import annotations
@@ -68,9 +46,13 @@ class TrainingSetError(ValueError):
 class AsofDuckDBOfflineStoreConfig(DuckDBOfflineStoreConfig):
     """Feast's DuckDB offline store configuration (same keys), for AsofDuckDBOfflineStore."""
 
-    type: Literal["dagster_project.offline_store.AsofDuckDBOfflineStore"] = (
-        "dagster_project.offline_store.AsofDuckDBOfflineStore"
+    type: Literal["dagster_project.feast_ext.offline_store.AsofDuckDBOfflineStore"] = (
+        "dagster_project.feast_ext.offline_store.AsofDuckDBOfflineStore"
     )
+    # memory per DuckDB connection of a training set (DuckDB spills beyond it); None: DuckDB's default
+    memory_limit: Optional[str] = None
+    # the published warehouse, attached read-only as the default catalog of entity queries
+    warehouse_path: Optional[str] = None
 
 
 def _q(name: str) -> str:
@@ -108,8 +90,8 @@ def _parquet_path(config: RepoConfig, view: FeatureView) -> tuple[Optional[Path]
     path = str(source.path)
     if "://" in path or not path.endswith(".parquet"):
         return None, f"view {view.name!r} reads {path!r}, not a local .parquet file"
-    resolved = Path(path)
-    return (resolved if resolved.is_absolute() else Path(config.repo_path or ".") / resolved), ""
+    # a relative path resolved against the repo path, as Feast's FileSource resolves it
+    return Path(FileSource.get_uri_for_file_path(config.repo_path, path)), ""
 
 
 def plan_views(config: RepoConfig, feature_views: List[FeatureView],
@@ -540,8 +522,8 @@ def asof_historical_features(config: RepoConfig, feature_views: List[FeatureView
     if plans is None:
         log.warning("training set through Feast's own point-in-time join, not ASOF: %s", reason)
         return None
-    memory_limit = _memory_limit()
-    warehouse = warehouse or _warehouse()
+    memory_limit = _memory_limit(config)
+    warehouse = warehouse or _warehouse(config)
     if isinstance(entity_df, str):
         return AsofRetrievalJob(plans, entity_df, full_feature_names, None, memory_limit=memory_limit,
                                 warehouse=warehouse)
@@ -569,7 +551,7 @@ def entity_frame_from_query(query: str, feature_views: List[FeatureView], config
     """Runs an entity query (same catalog as the ASOF path: the warehouse, the views' files) into a
     pandas frame, for Feast's own join."""
     spill = tempfile.mkdtemp(prefix="rcl-training-")
-    conn = _connect(_memory_limit(), spill, warehouse or _warehouse())
+    conn = _connect(_memory_limit(config), spill, warehouse or _warehouse(config))
     try:
         for view in feature_views:
             path, _ = _parquet_path(config, view)
@@ -584,12 +566,12 @@ def entity_frame_from_query(query: str, feature_views: List[FeatureView], config
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _memory_limit() -> Optional[str]:
-    return os.environ.get("RCL_DUCKDB_MEMORY_LIMIT") or None
+def _memory_limit(config: RepoConfig) -> Optional[str]:
+    return getattr(config.offline_store, "memory_limit", None) or None
 
 
-def _warehouse() -> Optional[Path]:
-    value = os.environ.get("RCL_PUBLISHED_WAREHOUSE")
+def _warehouse(config: RepoConfig) -> Optional[Path]:
+    value = getattr(config.offline_store, "warehouse_path", None)
     return Path(value) if value else None
 
 
@@ -672,7 +654,7 @@ def training_set(store_or_settings, entity_source, features, out_path: Union[str
     started = time.monotonic()
     warehouse = None
     if isinstance(store_or_settings, Settings):
-        from dagster_project.feature_store import get_feature_store
+        from dagster_project.feast_ext.repo import get_feature_store
 
         warehouse = store_or_settings.published_warehouse
         store = get_feature_store(store_or_settings)
