@@ -29,7 +29,8 @@ PRIVATE_NAMES = {
 # Feast class -> private members the atomic online stores override or call
 PRIVATE_MEMBERS = {
     ("feast.infra.online_stores.redis", "RedisOnlineStore"): (
-        "_get_client", "_get_client_async", "_parse_connection_string", "_client", "_client_async"),
+        "_get_client", "_get_client_async", "_parse_connection_string", "_client", "_client_async",
+        "_get_features_for_entity"),
     ("feast.infra.online_stores.sqlite", "SqliteOnlineStore"): ("_get_conn", "_conn", "_check_table_has_value_num"),
 }
 

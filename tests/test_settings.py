@@ -16,8 +16,12 @@ import pytest
 from dagster_project.defs.resources import RclSettings
 from dagster_project.settings import DBT_PROJECT_DIR, ENV_VARIABLES, REPO_ROOT, Settings
 
+# Feast's own import sets PROMETHEUS_MULTIPROC_DIR (feast/metrics.py) and creates that temp
+# folder: third-party behaviour, so the libraries are imported before the snapshot and only
+# what the project's module adds is compared.
 IMPORT_PROBE = """
 import importlib, json, os, sys
+import dagster, feast
 before = dict(os.environ)
 importlib.import_module(sys.argv[1])
 after = dict(os.environ)
