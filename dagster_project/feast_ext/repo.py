@@ -59,6 +59,18 @@ def get_feature_store(settings: Settings):
     return FeatureStore(config=repo_config(settings))
 
 
+def feature_repo_modules() -> list:
+    """Every module of the `feature_repo` package (entities, sources, views, services, and one
+    module per consumer), imported in name order."""
+    import importlib
+    import pkgutil
+
+    import feature_repo
+
+    return [importlib.import_module(f"feature_repo.{info.name}")
+            for info in sorted(pkgutil.iter_modules(feature_repo.__path__), key=lambda i: i.name)]
+
+
 def feature_repo_objects(settings: Settings) -> list:
     """Every Feast object the feature repo defines, with the Parquet paths of its FileSources
     (relative to the features folder) made absolute under `settings.features_dir`.
@@ -66,14 +78,12 @@ def feature_repo_objects(settings: Settings) -> list:
     The registry stores absolute paths because Feast's DuckDB offline store reads a relative path
     against the working directory, not the repo path; the repo's own objects are left untouched
     (copies: views keep pointing at their own copied sources)."""
-    from feast import Entity, FeatureService, FeatureView, FileSource
+    from feast import Entity, FeatureService, FeatureView, FileSource, OnDemandFeatureView
     from feast.data_source import DataSource, PushSource
 
-    from feature_repo import data_sources, entities, feature_services, feature_views
-
-    kinds = (Entity, DataSource, FeatureView, FeatureService)
+    kinds = (Entity, DataSource, FeatureView, OnDemandFeatureView, FeatureService)
     seen: dict[int, object] = {}
-    for module in (entities, data_sources, feature_views, feature_services):
+    for module in feature_repo_modules():
         for value in vars(module).values():
             if isinstance(value, kinds):
                 seen.setdefault(id(value), value)
