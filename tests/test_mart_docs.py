@@ -32,26 +32,26 @@ def test_every_mart_column_has_a_description(pipeline_settings):
 
 
 def test_feature_table_docs_match_the_feast_feature_views():
-    """The dbt column docs of a feature table and its Feast fields say the same thing."""
+    """The dbt column docs of every feature table and the fields of the Feast view that reads it
+    say the same thing (every yml under models/features, every module of feature_repo)."""
     import yaml
+    from feast import FeatureView
 
-    from dagster_project.settings import DBT_PROJECT_DIR, FEATURE_REPO_DIR
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+    from dagster_project.feast_ext.repo import feature_repo_modules
+    from dagster_project.settings import DBT_PROJECT_DIR
 
-    models = yaml.safe_load((DBT_PROJECT_DIR / "models" / "features" / "_features__models.yml").read_text())["models"]
-    dbt_docs = {m["name"]: {c["name"]: c.get("description") for c in m["columns"]} for m in models}
-    import ast
-
-    tree = ast.parse((FEATURE_REPO_DIR / "feature_views.py").read_text())
-    fields = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "FeatureView":
-            view = node.targets[0].id
-            schema = next(k.value for k in node.value.keywords if k.arg == "schema")
-            fields[view] = {
-                next(k.value.value for k in f.keywords if k.arg == "name"): next(k.value.value for k in f.keywords if k.arg == "description")
-                for f in schema.elts
-            }
-    assert set(fields) == {"customer_features", "product_features", "cart_features"}
-    for view, described in fields.items():
-        for name, description in described.items():
-            assert dbt_docs[view].get(name) == description, f"{view}.{name}"
+    dbt_docs = {}
+    for path in sorted((DBT_PROJECT_DIR / "models" / "features").glob("_*.yml")):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            dbt_docs[model["name"]] = {c["name"]: c.get("description") for c in model.get("columns", [])}
+    views = {value.name: value for module in feature_repo_modules() for value in vars(module).values()
+             if isinstance(value, FeatureView) and value.batch_source is not None
+             and getattr(value.batch_source, "path", None)}
+    assert set(FEATURE_VIEWS) <= set(views), "every published feature table has a Feast view"
+    for name, view in views.items():
+        table = view.batch_source.path.removesuffix(".parquet")
+        assert table in dbt_docs, f"feature view {name} reads {table}, which has no dbt yml under models/features"
+        for field in view.schema:
+            assert field.description, f"{name}.{field.name} has no description"
+            assert dbt_docs[table].get(field.name) == field.description, f"{name}.{field.name}"
