@@ -12,11 +12,12 @@ SCALE ?= small
 export UV_PYTHON_DOWNLOADS := never
 export DBT_PROFILES_DIR := $(CURDIR)/dbt
 
-.PHONY: help install demo run serve test dev lock bench clean distclean
+.PHONY: help install demo run serve test test-fast dev lock bench clean distclean
 
 help:
 	@echo "make demo   - install, generate sample data, materialize every asset, print online features"
-	@echo "make test   - install if needed and run the test suite"
+	@echo "make test   - install if needed and run the test suite (everything CI runs)"
+	@echo "make test-fast - the fast tier: unit and single-asset tests, no full pipeline run"
 	@echo "make run LANDING=DIR [DATA=DIR] - the whole pipeline on your own landing folder (rcl run)"
 	@echo "make serve [DATA=DIR] [PORT=6566] [WORKERS=2] - online feature server on 127.0.0.1 (rcl serve)"
 	@echo "make dev    - open the Dagster UI on http://127.0.0.1:3000"
@@ -49,6 +50,10 @@ serve: install
 
 test: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# the edit-test loop: every test not marked slow (none of them runs the whole pipeline)
+test-fast: install
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 dev: install
 	$(BIN)/python -m dagster_project.demo --prepare-only

@@ -1,22 +1,37 @@
-"""Shared fixtures: isolated settings per test, one full pipeline run per test session (per
-xdist worker) on a small generated shop, and access to real services (Redis)."""
+"""Shared fixtures and the test tiers: isolated settings per test, a small generated shop and one
+full pipeline run on it, each built once per session and shared read-only by every xdist worker,
+and access to real services (Redis).
+
+Tiers: a test that needs a pipeline run is marked `slow` (automatically when it uses `pipeline` or
+`pipeline_settings`); `make test-fast` runs the others. A test not marked slow that starts a run
+fails, and the terminal summary counts the session's runs. See docs/adr/test-tiers.md."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import os
 import shutil
+import time
+import traceback
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from dagster_project.settings import Settings
 
-# CI sets REQUIRE_SERVICES=1: a missing Redis or PostgreSQL is then a failure, not a skip.
+# CI sets REQUIRE_SERVICES=1: a missing Redis is then a failure, not a skip.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
 # The shared Redis, read once: settings exported by a test (e.g. one on a private redis-server of
 # its own, tests/test_faults.py) rewrite REDIS_URL in the environment for the processes they start.
 SERVICE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+
+# Fixtures whose users need the session's pipeline run (marked slow) or a Redis server (marked redis).
+PIPELINE_FIXTURES = {"pipeline", "pipeline_settings"}
+REDIS_FIXTURES = {"redis_url", "private_redis"}
 
 
 def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settings:
@@ -35,35 +50,104 @@ def use_settings_env(monkeypatch, settings: Settings) -> None:
         monkeypatch.setenv(name, value)
 
 
+# ---------------------------------------------------------------- built once per session
+
+def _session_tmp(tmp_path_factory) -> Path:
+    """The session's temporary folder that every xdist worker sees (pytest-xdist's recipe: the
+    workers' base folders are siblings in it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_once(tmp_path_factory, name: str, build) -> Path:
+    """`build(folder)` once for the whole session: the first xdist worker that asks builds under
+    a file lock, the others wait and share the folder. A failed build fails them all at once
+    instead of being retried by each worker."""
+    from filelock import FileLock
+
+    root = _session_tmp(tmp_path_factory)
+    folder, built, failed = root / name, root / f"{name}.built", root / f"{name}.failed"
+    with FileLock(root / f"{name}.lock"):
+        if failed.exists():
+            pytest.fail(f"the session's {name} build failed in another worker:\n{failed.read_text()}")
+        if not built.exists():
+            try:
+                build(folder)
+            except BaseException:
+                failed.write_text(traceback.format_exc())
+                raise
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_landing(tmp_path_factory) -> Path:
     """A small generated shop's landing files, shared read-only by the session's tests."""
     from dagster_project.sample_data.generator import generate
 
-    data_dir = tmp_path_factory.mktemp("sample")
-    generate(data_dir / "landing", scale=TEST_SCALE, seed=7)
-    return data_dir
+    return build_once(tmp_path_factory, "sample", lambda folder: generate(folder / "landing", scale=TEST_SCALE, seed=7))
 
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory, sample_landing):
-    """One real run of the full_pipeline job (ingest -> dbt -> GX -> Feast, SQLite online store)."""
-    from dagster_project.pipeline import run_pipeline
+    """One real run of the full_pipeline job (ingest -> dbt -> GX -> Feast, SQLite online store)
+    for the whole session: (settings, result). Every worker reads the same data dir and gets the
+    run's result from its recorded events; a test that writes copies the data dir first."""
+    import dagster as dg
 
-    data_dir = tmp_path_factory.mktemp("pipeline")
-    shutil.copytree(sample_landing / "landing", data_dir / "landing")
-    shutil.copytree(sample_landing / "ground_truth", data_dir / "ground_truth")
+    def build(data_dir: Path) -> None:
+        from dagster_project.pipeline import run_pipeline
+
+        shutil.copytree(sample_landing / "landing", data_dir / "landing")
+        shutil.copytree(sample_landing / "ground_truth", data_dir / "ground_truth")
+        result = run_pipeline(make_settings(data_dir))
+        record = {"events": list(result.all_events), "run": result.dagster_run}
+        (data_dir.parent / "pipeline_run.json").write_text(dg.serialize_value(record))
+
+    data_dir = build_once(tmp_path_factory, "pipeline", build)
     settings = make_settings(data_dir)
-    result = run_pipeline(settings)
-    return settings, result
+    return settings, _recorded_result(settings, data_dir.parent / "pipeline_run.json")
+
+
+def _recorded_result(settings, record_path: Path):
+    """The run's result as the worker that ran it saw it, rebuilt from its serialized events."""
+    import dagster as dg
+
+    from dagster_project.defs import build_defs
+
+    record = dg.deserialize_value(record_path.read_text())
+    job = build_defs(settings).resolve_job_def("full_pipeline")
+    return dg.ExecuteInProcessResult(record["events"], record["run"], None, job)
 
 
 @pytest.fixture
 def pipeline_settings(pipeline) -> Settings:
+    """The session run's settings; fails the test if the shared data dir changed while it ran
+    (tests that write must work on a copy: other workers read it at the same time)."""
     settings, result = pipeline
     assert result.success, "the session's pipeline run failed"
-    return settings
+    before = _fingerprint(settings.data_dir)
+    yield settings
+    changed = _fingerprint(settings.data_dir) ^ before
+    assert not changed, f"the session's shared data dir changed during this test (copy it first): {sorted(changed)[:5]}"
 
+
+# SQLite's side files appear and go with readers (WAL mode): not a change of the data
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _fingerprint(folder: Path) -> set[tuple[str, int, int]]:
+    """(path, size, modification time) of every file and link under folder."""
+    found = set()
+    for path in folder.rglob("*"):
+        if path.is_dir() and not path.is_symlink() or path.name.endswith(_SIDE_FILES):
+            continue
+        stat = path.lstat()
+        found.add((str(path.relative_to(folder)), stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+# ---------------------------------------------------------------- services
 
 def _redis_available(url: str) -> str | None:
     try:
@@ -84,3 +168,133 @@ def redis_url() -> str:
             pytest.fail(f"{problem}; REQUIRE_SERVICES=1 makes it mandatory")
         pytest.skip(problem)
     return url
+
+
+# ---------------------------------------------------------------- tiers and scheduling
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    """Marks, groups and orders the collected tests:
+    - `slow` on users of the session's pipeline run, `redis` on users of a Redis server;
+    - tests sharing a module-scoped fixture go to one xdist worker (`--dist loadgroup`), so the
+      fixture is built once, not once per worker;
+    - the longest work first, so that no worker idles at the end while the other still runs a
+      long scenario: slow module groups, the other slow tests that build their own data, the
+      users of the session's run (one worker builds it meanwhile), then the fast tier, its
+      module groups first."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & PIPELINE_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        if fixtures & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if _uses_a_module_fixture(item) and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+    def rank(item) -> int:
+        grouped = item.get_closest_marker("xdist_group") is not None
+        if item.get_closest_marker("slow") is None:
+            return 3 if grouped else 4
+        if grouped:
+            return 0
+        return 2 if set(item.fixturenames) & PIPELINE_FIXTURES else 1
+
+    items.sort(key=rank)  # stable: the file order within each rank
+
+
+def _uses_a_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
+# ---------------------------------------------------------------- pipeline runs: guard and count
+
+_current_test: pytest.Item | None = None
+_pipeline_runs: list[dict] = []  # this process's runs: test, job, seconds
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _current_test
+    _current_test = item
+    try:
+        return (yield)
+    finally:
+        _current_test = None
+
+
+def _guarded(run_pipeline):
+    @functools.wraps(run_pipeline)
+    def run(*args, **kwargs):
+        test = _current_test
+        if test is not None and test.get_closest_marker("slow") is None:
+            pytest.fail(f"{test.nodeid} runs the whole pipeline but is not marked slow: mark it "
+                        "(pytest.mark.slow) or test the assets it needs on their own", pytrace=False)
+        started = time.monotonic()
+        try:
+            with _dbt_parsed_once_per_process():
+                return run_pipeline(*args, **kwargs)
+        finally:
+            _pipeline_runs.append({"test": test.nodeid if test else "(outside a test)",
+                                   "job": kwargs.get("job", "full_pipeline"),
+                                   "seconds": round(time.monotonic() - started, 1)})
+    return run
+
+
+_dbt_parsed = False
+
+
+@contextlib.contextmanager
+def _dbt_parsed_once_per_process():
+    """run_pipeline parses the dbt project on every call (a demo must never run an older
+    checkout's manifest): several seconds each time. The models do not change during a test
+    session, so each process parses them once."""
+    global _dbt_parsed
+    if not _dbt_parsed:
+        yield
+        _dbt_parsed = True
+        return
+    import dagster_project.defs.project as project
+
+    with pytest.MonkeyPatch.context() as patch:
+        parse = project.ensure_manifest
+        patch.setattr(project, "ensure_manifest", lambda settings=None, refresh=False: parse(settings, refresh=False))
+        yield
+
+
+def pytest_configure(config):
+    import dagster_project.pipeline as pipeline
+
+    original = pipeline.run_pipeline
+    # before the test modules import it: `from dagster_project.pipeline import run_pipeline` gets the guard
+    pipeline.run_pipeline = _guarded(original)
+    config.add_cleanup(lambda: setattr(pipeline, "run_pipeline", original))
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the runs to the controller
+        workeroutput["pipeline_runs"] = json.dumps(_pipeline_runs)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _pipeline_runs.extend(json.loads(getattr(node, "workeroutput", {}).get("pipeline_runs", "[]")))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _pipeline_runs:
+        return
+    jobs = Counter(run["job"] for run in _pipeline_runs)
+    seconds = Counter()
+    runs = Counter()
+    for run in _pipeline_runs:
+        seconds[run["test"]] += run["seconds"]
+        runs[run["test"]] += 1
+    terminalreporter.section("pipeline runs in process")
+    terminalreporter.line(", ".join(f"{n} {job}" for job, n in jobs.most_common())
+                          + f"; {sum(seconds.values()):.0f} s in all (runs started in a subprocess not counted)")
+    for test, total in seconds.most_common():
+        terminalreporter.line(f"{total:7.1f} s  {runs[test]} x  {test}")

@@ -5,7 +5,10 @@ The run is reported as failed, for that source only."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -31,26 +34,37 @@ def _break_locations(landing) -> None:
     )
 
 
+def _deliver_the_next_web_day(landing) -> Path:
+    """The healthy web source's next delivery: the last day's events one day later, under new
+    message ids (new events, not a re-delivery)."""
+    folder = landing / "web" / "events"
+    last = sorted(folder.glob("*.jsonl"))[-1]
+    next_day = date.fromisoformat(last.stem) + timedelta(days=1)
+    with open(folder / f"{next_day}.jsonl", "w") as delivery:
+        for line in last.read_text().splitlines():
+            event = json.loads(line)
+            event["message_id"] = f"next-day-{event['message_id']}"
+            at = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")) + timedelta(days=1)
+            event["timestamp"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            delivery.write(json.dumps(event) + "\n")
+    return folder / f"{next_day}.jsonl"
+
+
 @pytest.mark.slow
-def test_a_rejected_delivery_only_fails_its_source(sample_landing, tmp_path):
+def test_a_rejected_delivery_only_fails_its_source(pipeline_settings, tmp_path):
+    """From a copy of the session's build (every source at its last good load), the next run
+    brings a new web day and a locations delivery the contract rejects."""
     from dagster_project.pipeline import run_pipeline
     from dagster_project.defs import build_defs
 
     data_dir = tmp_path / "data"
-    shutil.copytree(sample_landing / "landing", data_dir / "landing")
-    landing = data_dir / "landing"
-    # the healthy web source delivers its last day only with the broken run
-    last_web_day = sorted((landing / "web" / "events").glob("*.jsonl"))[-1]
-    held_back = tmp_path / last_web_day.name
-    shutil.move(last_web_day, held_back)
+    shutil.copytree(pipeline_settings.data_dir, data_dir)
     settings = make_settings(data_dir)
-
-    first = run_pipeline(settings)
-    assert first.success
+    landing = settings.landing_dir
     locations_before = _raw_rows(settings, BROKEN)
     web_before = _raw_rows(settings, "web__events")
 
-    shutil.move(held_back, last_web_day)
+    new_web_day = _deliver_the_next_web_day(landing)
     _break_locations(landing)
     result = run_pipeline(settings)
 
@@ -78,7 +92,7 @@ def test_a_rejected_delivery_only_fails_its_source(sample_landing, tmp_path):
     assert _raw_rows(settings, "web__events") > web_before
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         staged = conn.execute(
-            "select count(*) from staging.stg_web__events where _source_file like ?", [f"%{last_web_day.name}"],
+            "select count(*) from staging.stg_web__events where _source_file like ?", [f"%{new_web_day.name}"],
         ).fetchone()[0]
         unknown_locations = conn.execute(
             "select count(*) from marts.inventory_positions where has_unknown_location").fetchone()[0]

@@ -25,6 +25,8 @@ NONDETERMINISTIC = {"_loaded_at", "first_assigned_at", "changed_at", "merged_at"
 SCHEMAS = ("raw", "staging", "intermediate", "marts")
 HELD_BACK_DAYS = 4
 
+pytestmark = pytest.mark.slow  # two builds of a small shop: seven pipeline runs
+
 
 def _run(settings, **kwargs):
     from dagster_project.pipeline import run_pipeline
