@@ -75,6 +75,20 @@ def test_random_scalars_match_protobuf():
         assert same(decode_value(proto.SerializeToString()), native(proto)), (field, value)
 
 
+def test_repeated_values_come_from_the_bounded_cache_unchanged(monkeypatch):
+    monkeypatch.setattr(decode, "_known", {})
+    monkeypatch.setattr(decode, "_KNOWN_MAX_VALUES", 5)
+    protos = [ValueProto(**{field: value}) for field in sorted(SCALARS) for value in SCALARS[field]]
+    for _ in range(3):  # first decoded, then looked up (the cache cleared whenever it holds 5)
+        for proto in protos:
+            assert same(decode_value(proto.SerializeToString()), native(proto)), proto
+            assert len(decode._known) <= 5
+    assert "y" * 20_000 not in decode._known.values()  # long encodings are not kept
+    listed = ValueProto(int64_list_val=Int64List(val=[1, 2])).SerializeToString()
+    first, second = decode_value(listed), decode_value(listed)
+    assert first == second == [1, 2] and first is not second  # a response's list is its own
+
+
 @pytest.mark.parametrize("proto", OTHERS, ids=lambda p: p.WhichOneof("val") or "unset")
 def test_other_types_go_through_protobuf(proto):
     assert decode_value(proto.SerializeToString()) == native(proto)

@@ -79,14 +79,28 @@ def decode_value(data: bytes | None):
     reads both as an unset value)."""
     if not data:
         return None
+    value = _known.get(data, ...)
+    if value is not ...:
+        return value
     size = len(data)
-    if size == 2 and data[1] < 0x80 and data[0] in (_INT64, _INT32, _UNIX_TIMESTAMP):  # the common small int
-        return data[1]
     try:
         value = _scalar(data, data[0], size)
     except IndexError:  # truncated: let protobuf say what it makes of it
         value = ...
-    return native(ValueProto.FromString(data)) if value is ... else value
+    if value is ...:
+        return native(ValueProto.FromString(data))  # lists (mutable: never shared) and the rare rest
+    if size <= _KNOWN_MAX_BYTES:
+        if len(_known) >= _KNOWN_MAX_VALUES:
+            _known.clear()
+        _known[data] = value
+    return value
+
+
+# Feature values repeat (small counts, flags, categories, brands, a catalog's prices): the scalars
+# of short encodings are decoded once per worker and looked up after (bounded: cleared when full).
+_known: dict[bytes, object] = {}
+_KNOWN_MAX_VALUES = 50_000
+_KNOWN_MAX_BYTES = 64
 
 
 @lru_cache(maxsize=65_536)
