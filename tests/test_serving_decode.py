@@ -180,3 +180,22 @@ def test_raw_redis_replies_answer_as_online_read_does(redis_world, body):
     assert raw == by_view
     statuses = {s for result in raw["results"] for s in result["statuses"]}
     assert {"PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"} <= statuses
+
+
+def test_cached_redis_keys_are_the_keys_feast_builds():
+    from feast.infra.online_stores.helpers import _redis_key
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+
+    from dagster_project.feast_ext import online_stores
+
+    keys = [EntityKey(join_keys=["customer_id"], entity_values=[ValueProto(string_val="cus_a")]),
+            EntityKey(join_keys=["customer_id"], entity_values=[ValueProto(string_val="cus_ä")]),
+            EntityKey(join_keys=["store_id"], entity_values=[ValueProto(int64_val=-7)]),
+            EntityKey(join_keys=["store_id"], entity_values=[ValueProto(int32_val=7)]),
+            EntityKey(join_keys=["product_id", "customer_id"],
+                      entity_values=[ValueProto(string_val="SKU-1"), ValueProto(string_val="cus_a")])]
+    for _ in range(2):  # built, then kept
+        for project in ("shop_a", "shop_b"):
+            for key in keys:
+                assert online_stores._read_key(project, key, 3) == _redis_key(project, key, entity_key_serialization_version=3)
+    assert len({online_stores._read_key(p, k, 3) for p in ("shop_a", "shop_b") for k in keys}) == 2 * len(keys)

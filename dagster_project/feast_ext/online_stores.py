@@ -132,15 +132,21 @@ def _read_fields(fv_name: str, names: Tuple[str, ...]) -> List[bytes | str]:
     return [_mmh3(f"{fv_name}:{n}") for n in names[:-1]] + [names[-1]]
 
 
-@lru_cache(maxsize=65_536)  # hot entities (a shop's products, active customers) are keyed once
-def _read_key_of(project: str, serialized_entity_key: bytes, version: int) -> bytes:
-    return _redis_key(project, EntityKeyProto.FromString(serialized_entity_key), entity_key_serialization_version=version)
-
-
 def _read_key(project: str, entity_key: EntityKeyProto, version: int) -> bytes:
-    """The entity's hash key, as Feast builds it; cached by the key proto's bytes (an entity key
-    proto of a fixed join key order serializes the same way each time)."""
-    return _read_key_of(project, entity_key.SerializeToString(deterministic=True), version)
+    """The entity's hash key, as Feast builds it, kept for hot entities (a shop's products, active
+    customers) by the key proto's bytes (a proto of a fixed join key order serializes the same way
+    each time); bounded: forgotten all at once when full."""
+    cache_key = (project, version, entity_key.SerializeToString(deterministic=True))
+    key = _read_keys.get(cache_key)
+    if key is None:
+        key = _redis_key(project, entity_key, entity_key_serialization_version=version)
+        if len(_read_keys) >= 65_536:
+            _read_keys.clear()
+        _read_keys[cache_key] = key
+    return key
+
+
+_read_keys: Dict[tuple, bytes] = {}
 
 
 class AtomicRedisOnlineStore(RedisOnlineStore):

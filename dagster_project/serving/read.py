@@ -1,5 +1,6 @@
-"""The read path: a validated request -> one `online_read` per feature view on the online store
--> Feast's `/get-online-features` response (column per join key and feature, each with values,
+"""The read path: a validated request -> the online store (the Redis store: every view in one
+MULTI/EXEC, its raw replies decoded by decode.py; any other store: `online_read` per view) ->
+Feast's `/get-online-features` response (column per join key and feature, each with values,
 statuses and event_timestamps), with the serving policy applied:
 
 - a view's TTL applies online: a value older than the TTL is OUTSIDE_MAX_AGE with a null value;
