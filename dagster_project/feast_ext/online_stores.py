@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple
@@ -123,6 +124,29 @@ class AtomicRedisOnlineStoreConfig(RedisOnlineStoreConfig):
         if value == RedisClient.glide:
             raise ValueError("AtomicRedisOnlineStore reads in transactions, which client: glide does not do")
         return value
+
+
+@lru_cache(maxsize=4096)
+def _read_fields(fv_name: str, names: Tuple[str, ...]) -> List[bytes | str]:
+    """The HMGET fields of `names` (features, then the view's timestamp field), as Feast names them."""
+    return [_mmh3(f"{fv_name}:{n}") for n in names[:-1]] + [names[-1]]
+
+
+def _read_key(project: str, entity_key: EntityKeyProto, version: int) -> bytes:
+    """The entity's hash key, as Feast builds it, kept for hot entities (a shop's products, active
+    customers) by the key proto's bytes (a proto of a fixed join key order serializes the same way
+    each time); bounded: forgotten all at once when full."""
+    cache_key = (project, version, entity_key.SerializeToString(deterministic=True))
+    key = _read_keys.get(cache_key)
+    if key is None:
+        key = _redis_key(project, entity_key, entity_key_serialization_version=version)
+        if len(_read_keys) >= 65_536:
+            _read_keys.clear()
+        _read_keys[cache_key] = key
+    return key
+
+
+_read_keys: Dict[tuple, bytes] = {}
 
 
 class AtomicRedisOnlineStore(RedisOnlineStore):
@@ -280,26 +304,31 @@ class AtomicRedisOnlineStore(RedisOnlineStore):
         self,
         config: RepoConfig,
         reads: Sequence[Tuple[FeatureView, List[EntityKeyProto], Optional[List[str]]]],
-    ) -> List[List[Tuple[Optional[datetime], Optional[Dict[str, ValueProto]]]]]:
+        raw: bool = False,
+    ) -> List[list]:
         """`online_read` of several views in ONE MULTI/EXEC: one round trip for a request that spans
         views (a feature service), and one snapshot, so it never straddles a publish of one of them.
-        Returns one `online_read` result per (view, entity keys, features) given."""
+        Returns one `online_read` result per (view, entity keys, features) given; with `raw`, the
+        HMGET replies instead (per entity: the features' `ValueProto` bytes in the order asked,
+        then the view's `Timestamp` bytes; None where the hash has no such field), for a reader
+        that decodes them itself."""
         client = self._get_client(config.online_store)
         version = config.entity_key_serialization_version
         plans = []
         with client.pipeline() as pipe:
             for table, entity_keys, requested in reads:
                 fv_name = _view_name(config, table)
-                names = [*(requested or [f.name for f in table.features]), f"_ts:{fv_name}"]
-                fields = [_mmh3(f"{fv_name}:{n}") for n in names[:-1]] + [names[-1]]
+                names = (*(requested or [f.name for f in table.features]), f"_ts:{fv_name}")
+                fields = _read_fields(fv_name, names)  # hashed once per (view, features), not per read
                 for entity_key in entity_keys:
-                    pipe.hmget(_redis_key(config.project, entity_key, entity_key_serialization_version=version), fields)
+                    pipe.hmget(_read_key(config.project, entity_key, version), fields)
                 plans.append((fv_name, names, len(entity_keys)))
             replies = pipe.execute()
         results, start = [], 0
         for fv_name, names, count in plans:
-            results.append([self._get_features_for_entity(values, fv_name, list(names))
-                            for values in replies[start:start + count]])
+            view_replies = replies[start:start + count]
+            results.append(view_replies if raw else
+                           [self._get_features_for_entity(values, fv_name, list(names)) for values in view_replies])
             start += count
         return results
 

@@ -21,6 +21,7 @@ class ServedView:
     features: tuple[str, ...]
     feature_types: dict[str, ValueType]
     ttl_seconds: float | None  # None: the view has no TTL (0 in Feast)
+    key_type_names: tuple[str, ...]  # the join keys' type names in join key order (hashable: a cache key)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def load_catalog(store: FeatureStore) -> Catalog:
             features=tuple(f.name for f in view.features),
             feature_types={f.name: f.dtype.to_value_type() for f in view.features},
             ttl_seconds=ttl or None,
+            key_type_names=tuple(key_types[k].name for k in join_keys),
         )
         if isinstance(view.stream_source, PushSource):
             push_sources.setdefault(view.stream_source.name, []).append(view.name)

@@ -1,5 +1,6 @@
-"""The read path: a validated request -> one `online_read` per feature view on the online store
--> Feast's `/get-online-features` response (column per join key and feature, each with values,
+"""The read path: a validated request -> the online store (the Redis store: every view in one
+MULTI/EXEC, its raw replies decoded by decode.py; any other store: `online_read` per view) ->
+Feast's `/get-online-features` response (column per join key and feature, each with values,
 statuses and event_timestamps), with the serving policy applied:
 
 - a view's TTL applies online: a value older than the TTL is OUTSIDE_MAX_AGE with a null value;
@@ -11,7 +12,6 @@ statuses and event_timestamps), with the serving policy applied:
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -19,7 +19,10 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
 from dagster_project.serving.catalog import Catalog
+from dagster_project.serving.decode import decode_value, event_time, native, timestamp_text
 from dagster_project.serving.request import INTEGER_TYPES, OnlineRequest
+
+__all__ = ["entity_key", "native", "read_online_features", "timestamp_text"]
 
 PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE = "PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE"
 NO_TIME = "1970-01-01T00:00:00Z"
@@ -27,44 +30,66 @@ NO_TIME = "1970-01-01T00:00:00Z"
 
 def entity_key(join_keys: tuple[str, ...], values: tuple, key_types: dict) -> EntityKeyProto:
     """The key Feast's writers stored the row under (same join keys, same value types)."""
-    protos = []
-    for key, value in zip(join_keys, values):
-        if key_types[key] in INTEGER_TYPES:
-            protos.append(ValueProto(int64_val=value) if key_types[key].name != "INT32" else ValueProto(int32_val=value))
-        else:
-            protos.append(ValueProto(string_val=value))
-    return EntityKeyProto(join_keys=list(join_keys), entity_values=protos)
+    return _build_entity_key(tuple(join_keys), tuple(values), tuple(key_types[k].name for k in join_keys))
 
 
-def native(value: ValueProto):
-    """A stored value as JSON-ready Python (the scalar and list types the project's views use)."""
-    which = value.WhichOneof("val")
-    if which is None or which == "null_val":
+# per entity of a view: None (not found), else (age in seconds, event time text, the values of the
+# requested features in order, or None when older than the view's bound)
+Found = tuple[float, str, list | None]
+
+
+def _found_in_reply(reply: list, now_seconds: float, limit: float | None) -> Found | None:
+    """One HMGET reply of the Redis store (features' ValueProto bytes, then the view's timestamp)."""
+    stamp = reply[-1]
+    if stamp is None:  # no timestamp of this view: the entity is not in it
         return None
-    if which == "bytes_val":
-        return base64.b64encode(value.bytes_val).decode("ascii")
-    field = getattr(value, which)
-    return list(field.val) if hasattr(field, "val") else field
+    seconds, text = event_time(stamp)
+    age = now_seconds - seconds
+    if limit is not None and age > limit:
+        return age, text, None
+    return age, text, [decode_value(data) for data in reply[:-1]]
 
 
-@lru_cache(maxsize=65_536)  # feature rows share timestamps (one per day): each is formatted once
-def timestamp_text(ts: datetime) -> str:
-    """RFC 3339 with a Z, fractions only when present (as Feast's server writes them)."""
-    base = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    if ts.microsecond == 0:
-        return base + "Z"
-    if ts.microsecond % 1000 == 0:
-        return f"{base}.{ts.microsecond // 1000:03d}Z"
-    return f"{base}.{ts.microsecond:06d}Z"
+def _found_in_row(row: tuple, features: list[str], now_seconds: float, limit: float | None) -> Found | None:
+    """One `online_read` row of any store: (event time, {feature: ValueProto})."""
+    stored_time, values = row
+    if stored_time is None or values is None:
+        return None
+    age = now_seconds - stored_time.timestamp()
+    text = timestamp_text(stored_time.astimezone(timezone.utc))
+    if limit is not None and age > limit:
+        return age, text, None
+    return age, text, [None if values.get(f) is None else native(values[f]) for f in features]
 
 
-def _read_stored(online_store, config, planned: list) -> list:
-    """One `online_read` result per planned view; the project's Redis store reads them all in one
-    round trip (and one snapshot), any other store view by view."""
-    reads = [(served.view, protos, [c.feature for c in columns]) for served, columns, _, _, protos in planned]
+def _read_stored(online_store, config, planned: list, now_seconds: float) -> list[list[Found | None]]:
+    """Per planned view, what the store holds of each of its distinct entities. The project's Redis
+    store reads all views in one round trip (and one snapshot) and hands back the raw replies,
+    decoded here without protobuf objects; any other store is read view by view."""
+    reads = [(served.view, protos, [c.feature for c in columns]) for served, columns, _, _, protos, _ in planned]
     if hasattr(online_store, "online_read_many"):
-        return online_store.online_read_many(config, reads)
-    return [online_store.online_read(config, view, protos, features) for view, protos, features in reads]
+        replies = online_store.online_read_many(config, reads, raw=True)
+        return [[_found_in_reply(reply, now_seconds, limit) for reply in view_replies]
+                for (*_, limit), view_replies in zip(planned, replies)]
+    return [[_found_in_row(row, features, now_seconds, limit)
+             for row in online_store.online_read(config, view, protos, features)]
+            for (view, protos, features), (*_, limit) in zip(reads, planned)]
+
+
+def _view_columns(columns: list, rows: list[Found | None], include_age: bool) -> list[dict]:
+    """The response columns of one view's features, from what was found for each request row."""
+    times = [NO_TIME if found is None else found[1] for found in rows]
+    ages = [None if found is None else round(found[0], 3) for found in rows] if include_age else None
+    outs = []
+    for i in range(len(columns)):
+        values = [None if found is None or found[2] is None else found[2][i] for found in rows]
+        statuses = [NOT_FOUND if found is None else OUTSIDE_MAX_AGE if found[2] is None
+                    else NULL_VALUE if value is None else PRESENT for found, value in zip(rows, values)]
+        out = {"values": values, "statuses": statuses, "event_timestamps": times[:]}
+        if include_age:
+            out["ages_seconds"] = ages[:]
+        outs.append(out)
+    return outs
 
 
 def read_online_features(catalog: Catalog, online_store, config, request: OnlineRequest, now: datetime) -> dict:
@@ -78,48 +103,42 @@ def read_online_features(catalog: Catalog, online_store, config, request: Online
     by_view: dict[str, list] = {}
     for column in request.columns:
         by_view.setdefault(column.view, []).append(column)
-    columns_out: dict[tuple[str, str], dict] = {}
-    now_seconds = now.timestamp()
     planned = []
     for view_name, columns in by_view.items():
         served = catalog.views[view_name]
         keys = list(zip(*(request.entities[k] for k in served.join_keys)))
         unique = list(dict.fromkeys(keys))
-        planned.append((served, columns, keys, unique,
-                        [entity_key(served.join_keys, k, served.key_types) for k in unique]))
-    for (served, columns, keys, unique, _), stored in zip(planned, _read_stored(online_store, config, planned)):
-        view_name = served.view.name
         limit = served.ttl_seconds
         if request.max_age_seconds is not None:
             limit = request.max_age_seconds if limit is None else min(limit, request.max_age_seconds)
-        outs = []
-        for column in columns:
-            out = {"values": [None] * rows, "statuses": [NOT_FOUND] * rows, "event_timestamps": [NO_TIME] * rows}
-            if request.include_age:
-                out["ages_seconds"] = [None] * rows
-            columns_out[(view_name, column.feature)] = out
-            outs.append((column.feature, out["values"], out["statuses"], out["event_timestamps"],
-                         out.get("ages_seconds")))
-        per_key = dict(zip(unique, stored))
-        for row, key in enumerate(keys):
-            event_time, values = per_key[key]
-            if event_time is None or values is None:
-                continue
-            text = timestamp_text(event_time.astimezone(timezone.utc))
-            age = now_seconds - event_time.timestamp()
-            stale = limit is not None and age > limit
-            for feature, out_values, out_statuses, out_times, out_ages in outs:
-                out_times[row] = text
-                if out_ages is not None:
-                    out_ages[row] = round(age, 3)
-                if stale:
-                    out_statuses[row] = OUTSIDE_MAX_AGE
-                    continue
-                stored_value = values.get(feature)
-                value = None if stored_value is None else native(stored_value)
-                out_values[row] = value
-                out_statuses[row] = NULL_VALUE if value is None else PRESENT
+        planned.append((served, columns, keys, unique,
+                        [_entity_key(served.join_keys, k, served.key_type_names) for k in unique], limit))
+    columns_out: dict[tuple[str, str], dict] = {}
+    for (served, columns, keys, unique, _, _), found in zip(planned, _read_stored(online_store, config, planned,
+                                                                                now.timestamp())):
+        if len(unique) < len(keys):  # an entity asked for twice is read once
+            per_key = dict(zip(unique, found))
+            found = [per_key[key] for key in keys]
+        for column, out in zip(columns, _view_columns(columns, found, request.include_age)):
+            columns_out[(served.view.name, column.feature)] = out
     for column in request.columns:
         names.append(column.output_name)
         results.append(columns_out[(column.view, column.feature)])
     return {"metadata": {"feature_names": names}, "results": results}
+
+
+def _build_entity_key(join_keys: tuple[str, ...], values: tuple, key_type_names: tuple[str, ...]) -> EntityKeyProto:
+    protos = []
+    for value, type_name in zip(values, key_type_names):
+        if type_name == "INT32":
+            protos.append(ValueProto(int32_val=value))
+        elif type_name in _INTEGER_TYPE_NAMES:
+            protos.append(ValueProto(int64_val=value))
+        else:
+            protos.append(ValueProto(string_val=value))
+    return EntityKeyProto(join_keys=list(join_keys), entity_values=protos)
+
+
+# hot entities (a shop's products, active customers) are built once; the protos are shared, never modified
+_entity_key = lru_cache(maxsize=65_536)(_build_entity_key)
+_INTEGER_TYPE_NAMES = frozenset(t.name for t in INTEGER_TYPES)
