@@ -32,7 +32,9 @@ def print_online_features(settings, shown: int = 4) -> None:
         except Exception as exc:  # one service that cannot be read must not hide the others
             print(f"  {service.name}: not readable ({exc.__class__.__name__}: {str(exc)[:120]})")
             continue
-        features = {k: v[0] for k, v in vector.items() if k not in row}
+        # in the service's order (Feast's answer is keyed by feature name)
+        names = [f.name for p in service.feature_view_projections for f in p.features]
+        features = {k: vector[k][0] for k in dict.fromkeys(names) if k in vector}
         present = [f"{k}={_short(v)}" for k, v in features.items() if v is not None][:shown]
         entity = " ".join(f"{k}={v}" for k, v in row.items() if k in demo_entity_keys(store, service))
         print(f"  {service.name}  [{entity}]  {len(features)} features: {', '.join(present) or '(none present)'}")

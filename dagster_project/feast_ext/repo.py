@@ -112,7 +112,8 @@ def dbt_manifest(settings: Settings) -> dict:
     """The dbt project's manifest (parsed first when a fresh checkout has none)."""
     from dagster_project.defs.project import dbt_project, ensure_manifest
 
-    ensure_manifest(settings)
+    if not Path(dbt_project.manifest_path).exists():  # never a re-parse mid-run (dagster dev would)
+        ensure_manifest(settings)
     return json.loads(Path(dbt_project.manifest_path).read_text())
 
 
