@@ -112,3 +112,42 @@ def test_every_label_recipe_is_documented():
     doc = (REPO_ROOT / "docs" / "training_sets.md").read_text()
     for consumer in [*LABEL_QUERIES, "availability", "returns_risk", "content_variants"]:
         assert f"\n## {consumer}" in doc, consumer
+
+
+def test_the_manifest_names_the_dagster_run_that_wrote_the_feature_tables(pipeline_settings, tmp_path, monkeypatch):
+    """With DAGSTER_HOME set, the snapshot names the successful full_pipeline run during which the
+    feature tables were written (a real run of a real instance; a copied build, rewritten by it)."""
+    import shutil
+    import uuid
+
+    import dagster as dg
+
+    from dagster_project.feast_ext.repo import apply_feature_repo
+    from dagster_project.settings import Settings
+
+    settings = Settings.for_data_dir(tmp_path / "data", online_store="sqlite", feast_project=f"run_{uuid.uuid4().hex[:8]}")
+    shutil.copytree(pipeline_settings.features_dir, settings.features_dir)
+    apply_feature_repo(settings)
+
+    @dg.op
+    def write_feature_tables():
+        for path in settings.features_dir.glob("*.parquet"):
+            path.write_bytes(path.read_bytes())
+
+    @dg.job(name="full_pipeline")
+    def full_pipeline():
+        write_feature_tables()
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    with dg.DagsterInstance.get() as instance:
+        result = full_pipeline.execute_in_process(instance=instance)
+    assert result.success
+    products = pd.read_parquet(settings.features_dir / "product_features.parquet", columns=["product_id", "event_timestamp"])
+    manifest = build_training_set(settings, "product_content_v1", products.head(20), tmp_path / "pc.parquet")
+    assert manifest["data_snapshot"]["pipeline_run"]["run_id"] == result.run_id
+    assert manifest["data_snapshot"]["published_build"] is None  # this copy was never published
+
+    monkeypatch.delenv("DAGSTER_HOME")  # without an instance and without rcl run's logs: not guessed
+    manifest = build_training_set(settings, "product_content_v1", products.head(20), tmp_path / "pc2.parquet")
+    assert manifest["data_snapshot"]["pipeline_run"] is None

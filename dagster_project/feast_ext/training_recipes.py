@@ -147,7 +147,7 @@ def data_snapshot(settings: Settings, views: list) -> dict:
                              "modified_at": _mtime(path), "rows": rows, "latest_event_timestamp": str(latest)}
     digest = hashlib.sha256(json.dumps({k: v.get("sha256") for k, v in sorted(tables.items())}).encode()).hexdigest()
     return {"snapshot_id": digest[:16], "feature_tables": tables,
-            "published_build": _published_build(settings), "pipeline_run": _latest_run(settings)}
+            "published_build": _published_build(settings), "pipeline_run": _latest_run(settings, tables)}
 
 
 def _sha256(path: Path) -> str:
@@ -168,14 +168,27 @@ def _published_build(settings: Settings) -> str | None:
     return Path(os.readlink(link)).name if link.is_symlink() else None
 
 
-def _latest_run(settings: Settings) -> dict | None:
-    """The newest pipeline run whose event log `rcl run` wrote to `<data-dir>/logs/`
-    (`run-<UTC time>-<run id prefix>.log`); None when the data was built another way."""
+def _latest_run(settings: Settings, tables: dict) -> dict | None:
+    """The pipeline run that wrote the feature tables: in the Dagster instance of DAGSTER_HOME,
+    the successful `full_pipeline` run during which the newest table was written; else the
+    newest event log `rcl run` left in `<data-dir>/logs/` (`run-<UTC time>-<run id prefix>.log`);
+    None when neither says."""
+    written = max((Path(settings.features_dir, t["file"]).stat().st_mtime for t in tables.values()
+                   if not t.get("missing")), default=None)
+    if written is not None and os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+        with DagsterInstance.get() as instance:
+            for record in instance.get_run_records(
+                    RunsFilter(job_name="full_pipeline", statuses=[DagsterRunStatus.SUCCESS]), limit=50):
+                if record.start_time and record.end_time and record.start_time <= written <= record.end_time:
+                    return {"run_id": record.dagster_run.run_id, "source": "dagster",
+                            "started_at": datetime.fromtimestamp(record.start_time, timezone.utc).isoformat(timespec="seconds")}
     logs = sorted((settings.data_dir / "logs").glob("run-*.log"))
     if not logs:
         return None
     _, stamp, run_id = logs[-1].stem.split("-", 2)
-    return {"run_id_prefix": run_id, "logged_at": stamp, "event_log": logs[-1].name}
+    return {"run_id_prefix": run_id, "source": "rcl run event log", "logged_at": stamp, "event_log": logs[-1].name}
 
 
 def code_version() -> dict:
