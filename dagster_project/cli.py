@@ -6,6 +6,7 @@
     rcl serve [--port 6566] [--data-dir DIR] [--host 127.0.0.1] [--workers 1]
     rcl env [--data-dir DIR]                 # the settings as shell exports
     rcl dbt [--data-dir DIR] -- DBT_ARGS     # dbt by hand, with the settings
+    rcl training-set --service NAME (--entities FILE.parquet | --labels CONSUMER) --out FILE.parquet [--data-dir DIR]
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -407,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     dbt_parser.add_argument("--data-dir", type=Path, default=None)
     dbt_parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own arguments")
     dbt_parser.set_defaults(func=_cmd_dbt)
+
+    from dagster_project.feast_ext.training_recipes import add_training_set_command
+
+    add_training_set_command(sub)  # rcl training-set: a feature service's training set with its manifest
     return parser
 
 

@@ -18,42 +18,88 @@ from dagster_project.settings import REPO_ROOT, Settings
 log = logging.getLogger("demo")
 
 
-def print_online_features(settings, customers: int = 3, products: int = 3) -> None:
-    import duckdb
-    import pandas as pd
-
-    from dagster_project.feast_ext.feature_tables import feature_table_path
+def print_online_features(settings, shown: int = 4) -> None:
+    """One online vector per feature service of the registry, one line each: the service, the
+    entity it was read for, its first few non-null features and how many it has."""
     from dagster_project.feast_ext.repo import get_feature_store
 
-    customer_ids = [
-        r[0]
-        for r in duckdb.sql(
-            f"select customer_id from read_parquet('{feature_table_path(settings, 'customer_features')}') "
-            f"group by customer_id order by max(orders_lifetime) desc, customer_id limit {customers}"
-        ).fetchall()
-    ]
-    product_ids = [
-        r[0]
-        for r in duckdb.sql(
-            f"select product_id from read_parquet('{feature_table_path(settings, 'product_features')}') "
-            f"group by product_id order by max(units_sold_30d) desc, product_id limit {products}"
-        ).fetchall()
-    ]
     store = get_feature_store(settings)
-    pd.set_option("display.width", 200)
-    pd.set_option("display.max_columns", 30)
-    customer_vectors = store.get_online_features(
-        features=store.get_feature_service("personalization_v1"),
-        entity_rows=[{"customer_id": c, "product_id": p} for c, p in zip(customer_ids, product_ids)],
-    ).to_df()
-    print("\nOnline features, service personalization_v1 (customer x candidate product):")
-    print(customer_vectors.T.to_string())
-    product_vectors = store.get_online_features(
-        features=store.get_feature_service("product_content_v1"),
-        entity_rows=[{"product_id": p} for p in product_ids],
-    ).to_df()
-    print("\nOnline features, service product_content_v1:")
-    print(product_vectors.T.to_string())
+    print("\nOnline features, one vector per feature service:")
+    for service in sorted(store.list_feature_services(), key=lambda s: s.name):
+        try:
+            row = demo_entity_row(store, service)
+            vector = store.get_online_features(features=service, entity_rows=[row]).to_dict()
+        except Exception as exc:  # one service that cannot be read must not hide the others
+            print(f"  {service.name}: not readable ({exc.__class__.__name__}: {str(exc)[:120]})")
+            continue
+        # in the service's order (Feast's answer is keyed by feature name)
+        names = [f.name for p in service.feature_view_projections for f in p.features]
+        features = {k: vector[k][0] for k in dict.fromkeys(names) if k in vector}
+        present = [f"{k}={_short(v)}" for k, v in features.items() if v is not None][:shown]
+        entity = " ".join(f"{k}={v}" for k, v in row.items() if k in demo_entity_keys(store, service))
+        print(f"  {service.name}  [{entity}]  {len(features)} features: {', '.join(present) or '(none present)'}")
+
+
+def _short(value) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def demo_entity_keys(store, service) -> list[str]:
+    """The join keys a service's batch views are looked up by, in service order."""
+    views = {v.name: v for v in store.list_feature_views()}
+    keys: list[str] = []
+    for projection in service.feature_view_projections:
+        for column in views[projection.name].entity_columns if projection.name in views else []:
+            keys += [column.name] if column.name not in keys else []
+    return keys
+
+
+def demo_entity_row(store, service) -> dict:
+    """An entity row for a service: per view, the keys of its latest feature row (agreeing with
+    keys already chosen where that view has such a row), plus a value for each request field of
+    its on-demand views."""
+    import duckdb
+
+    views = {v.name: v for v in store.list_feature_views()}
+    on_demand = {v.name: v for v in store.list_on_demand_feature_views()}
+    row: dict = {}
+    for projection in service.feature_view_projections:
+        view = views.get(projection.name)
+        if view is None:
+            continue
+        keys = [c.name for c in view.entity_columns]
+        if all(k in row for k in keys):
+            continue
+        table, ts = f"read_parquet('{view.batch_source.path}')", view.batch_source.timestamp_field
+        agreeing = " and ".join(f"{k} = ?" for k in keys if k in row) or "true"
+        for where, params in ((agreeing, [row[k] for k in keys if k in row]), ("true", [])):
+            found = duckdb.execute(f"select {', '.join(keys)} from {table} where {where} and "
+                                   f"{' and '.join(f'{k} is not null' for k in keys)} order by {ts} desc limit 1",
+                                   params).fetchone()
+            if found:
+                row.update({k: v for k, v in zip(keys, found) if k not in row})
+                break
+    for projection in service.feature_view_projections:
+        for source in getattr(on_demand.get(projection.name), "source_request_sources", {}).values():
+            row.update({f.name: _request_value(f.dtype) for f in source.schema if f.name not in row})
+    return row
+
+
+def _request_value(dtype):
+    """A plausible request-time value for the demo's read of an on-demand view."""
+    from datetime import datetime, timezone
+
+    name = str(dtype)
+    if "Timestamp" in name:
+        return datetime.now(timezone.utc)
+    if "Float" in name:
+        return 1.0
+    if "Int" in name:
+        return 1
+    if "Bool" in name:
+        return True
+    return ""
 
 
 def sample_world_settings(world: str = "default", environ=None) -> Settings:

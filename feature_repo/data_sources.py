@@ -11,7 +11,6 @@ customer_features_source = FileSource(
     path="customer_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_features, one row per customer and activity day.",
-    tags={"dbt_model": "customer_features"},
 )
 
 product_features_source = FileSource(
@@ -19,7 +18,6 @@ product_features_source = FileSource(
     path="product_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/product_features, one row per product and day.",
-    tags={"dbt_model": "product_features"},
 )
 
 cart_features_source = FileSource(
@@ -27,7 +25,6 @@ cart_features_source = FileSource(
     path="cart_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/cart_features, one row per cart of an identified customer.",
-    tags={"dbt_model": "cart_features"},
 )
 
 # The shop's tracking layer pushes each cart change (POST /push on the feature server, or

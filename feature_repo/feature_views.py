@@ -3,6 +3,9 @@
 Each row of a feature table is computed from data up to the end of its `feature_date` and is
 stamped `event_timestamp = feature_date + 1 day` (midnight UTC after the day closed), so a
 point-in-time join never hands a label a value computed from its own future.
+
+Lineage tags (owner, dbt model, source systems) come from the dbt manifest when the repo is
+applied (dagster_project/feast_ext/repo.py); the owner is the model's `meta.owner` in dbt.
 """
 
 from datetime import timedelta
@@ -39,7 +42,6 @@ customer_features = FeatureView(
     source=customer_features_source,
     online=True,
     description="Purchase, return, browsing, support and email behaviour per customer, as of each activity day.",
-    tags={"owner": "customer-data", "source_systems": "oms,crm,web,pim", "dbt_model": "customer_features"},
 )
 
 product_features = FeatureView(
@@ -69,7 +71,6 @@ product_features = FeatureView(
     source=product_features_source,
     online=True,
     description="Price, demand, returns, reviews and availability per product, as of each day.",
-    tags={"owner": "customer-data", "source_systems": "pim,oms,web,wms", "dbt_model": "product_features"},
 )
 
 cart_features = FeatureView(
@@ -90,5 +91,4 @@ cart_features = FeatureView(
     source=cart_features_push,
     online=True,
     description="The customer's latest cart: value, items, checkout step and shipping cost seen. Fresh online via pushes.",
-    tags={"owner": "customer-data", "source_systems": "web,oms", "dbt_model": "cart_features"},
 )

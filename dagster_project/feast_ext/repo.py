@@ -4,13 +4,17 @@ applying the feature repo (feature_repo/) to its registry with `FeatureStore.app
 
 Applying also writes the resolved configuration to `<feast_dir>/feature_store.yaml`, so that the
 `feast` CLI works on the same store from any shell: `feast -c <feast_dir> serve`.
+
+Views and sources over a feature table get their lineage tags (`dbt_model`, `source_systems`,
+`upstream_models`, `owner`) from the dbt manifest at apply time, so they are never typed twice.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dagster_project.settings import Settings
 
@@ -95,7 +99,77 @@ def feature_repo_objects(settings: Settings) -> list:
         if isinstance(source, FileSource) and id(source) not in resolved:
             resolved.add(id(source))
             source.file_options.uri = FileSource.get_uri_for_file_path(settings.features_dir, source.path)
+    _tag_with_dbt_lineage(objects, dbt_manifest(settings))
     return objects
+
+
+# ------------------------------------------------------------------ lineage tags from dbt
+
+LINEAGE_TAGS = ("dbt_model", "source_systems", "upstream_models", "owner")
+
+
+def dbt_manifest(settings: Settings) -> dict:
+    """The dbt project's manifest (parsed first when a fresh checkout has none)."""
+    from dagster_project.defs.project import dbt_project, ensure_manifest
+
+    if not Path(dbt_project.manifest_path).exists():  # never a re-parse mid-run (dagster dev would)
+        ensure_manifest(settings)
+    return json.loads(Path(dbt_project.manifest_path).read_text())
+
+
+def _model_file_name(node: dict) -> str:
+    """The file an external (Parquet) model writes: its `location`, else `<model>.parquet`."""
+    location = (node.get("config") or {}).get("location")
+    return PurePosixPath(location).name if location else f"{node['name']}.parquet"
+
+
+def _upstream(manifest: dict, unique_id: str) -> tuple[set[str], set[str]]:
+    """(model names, source system names) upstream of a node, through every depends_on."""
+    nodes, sources = manifest["nodes"], manifest.get("sources", {})
+    models, systems, seen, frontier = set(), set(), set(), [unique_id]
+    while frontier:
+        for parent in (nodes.get(frontier.pop()) or {}).get("depends_on", {}).get("nodes", []):
+            if parent in sources:
+                systems.add(sources[parent]["source_name"])
+            elif parent not in seen and parent in nodes:
+                seen.add(parent)
+                if nodes[parent].get("resource_type") == "model":
+                    models.add(nodes[parent]["name"])
+                frontier.append(parent)
+    return models, systems
+
+
+def feature_table_lineage(manifest: dict) -> dict[str, dict[str, str]]:
+    """Parquet file name -> lineage tags of the dbt model exporting it (external models only)."""
+    lineage = {}
+    for unique_id, node in manifest["nodes"].items():
+        if node.get("resource_type") != "model" or (node.get("config") or {}).get("materialized") != "external":
+            continue
+        models, systems = _upstream(manifest, unique_id)
+        owner = ((node.get("config") or {}).get("meta") or node.get("meta") or {}).get("owner")
+        tags = {"dbt_model": node["name"], "source_systems": ",".join(sorted(systems)),
+                "upstream_models": ",".join(sorted(models))}
+        lineage[_model_file_name(node)] = {**tags, **({"owner": str(owner)} if owner else {})}
+    return lineage
+
+
+def _tag_with_dbt_lineage(objects: list, manifest: dict) -> None:
+    """Views (and file sources) reading a feature table take its model's lineage tags; the
+    manifest wins over a tag typed in the repo, with a warning naming both values."""
+    from feast import FeatureView, FileSource
+
+    lineage = feature_table_lineage(manifest)
+    for obj in objects:
+        source = obj.batch_source if isinstance(obj, FeatureView) else obj
+        if not isinstance(source, FileSource) or PurePosixPath(source.path).name not in lineage:
+            continue
+        derived = lineage[PurePosixPath(source.path).name]
+        for key, value in derived.items():
+            typed = obj.tags.get(key)
+            if typed is not None and typed != value:
+                log.warning("%s %s: tag %s=%r typed in the feature repo differs from the dbt manifest's %r; "
+                            "using the manifest's", type(obj).__name__, obj.name, key, typed, value)
+        obj.tags = {**obj.tags, **derived}
 
 
 def _registered_objects(store) -> list:

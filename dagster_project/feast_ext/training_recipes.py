@@ -1,0 +1,238 @@
+"""Training-set recipes: label rows of a consumer (entity keys + label timestamp) joined point in
+time to a named feature service, saved as Parquet with a JSON manifest next to it that says what
+was built from what (service and version, features, data snapshot, code version).
+
+The label rows of the consumers that exist are SQL over the published warehouse (`LABEL_QUERIES`);
+how each consumer's rows are built, and why those timestamps: docs/training_sets.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Union
+
+import pandas as pd
+
+from dagster_project.settings import REPO_ROOT, Settings
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+# Label rows per consumer: entity keys, `event_timestamp` (the moment a prediction would have
+# been made: features must be known by then) and the label, decided only by what happens after.
+LABEL_QUERIES = {
+    # customer x viewed product, at the view: bought within 7 days after it?
+    "personalization": """
+        select v.customer_id, v.product_id, v.viewed_at as event_timestamp,
+               exists (select 1 from marts.order_lines l
+                       where l.customer_id = v.customer_id and l.product_id = v.product_id
+                         and not l.is_cancelled
+                         and l.ordered_at > v.viewed_at and l.ordered_at <= v.viewed_at + interval 7 day)
+                   as label_purchased_7d
+        from marts.product_views v
+        where v.customer_id is not null and v.product_id is not null
+    """,
+    # product x week start (the moment copy would be written): units ordered in the week after
+    "product_content": """
+        with weeks as (
+            select distinct date_trunc('week', ordered_at) + interval 7 day as event_timestamp
+            from marts.order_lines where ordered_at is not null
+        )
+        select p.product_id, w.event_timestamp,
+               coalesce((select sum(l.quantity) from marts.order_lines l
+                         where l.product_id = p.product_id and not l.is_cancelled
+                           and l.ordered_at >= w.event_timestamp
+                           and l.ordered_at < w.event_timestamp + interval 7 day), 0) as label_units_next_7d
+        from marts.products p cross join weeks w
+    """,
+    # an identified customer's cart, one hour after its last activity (when a reminder would go
+    # out): ordered after that?
+    "cart_recovery": """
+        select c.customer_id, c.last_activity_at + interval 1 hour as event_timestamp,
+               coalesce(c.ordered_at > c.last_activity_at + interval 1 hour, false) as label_recovered
+        from marts.carts c
+        where c.customer_id is not null and c.last_activity_at is not null
+          and (c.ordered_at is null or c.ordered_at > c.last_activity_at + interval 1 hour)
+        qualify row_number() over (partition by c.customer_id, c.last_activity_at order by c.cart_id) = 1
+    """,
+}
+
+
+def label_rows(settings: Settings, consumer: str) -> pd.DataFrame:
+    """A consumer's label rows from the published warehouse (read-only)."""
+    import duckdb
+
+    if consumer not in LABEL_QUERIES:
+        raise ValueError(f"no label recipe for {consumer!r}; recipes: {', '.join(sorted(LABEL_QUERIES))} "
+                         "(other consumers: build the rows as docs/training_sets.md describes)")
+    with duckdb.connect(str(settings.published_warehouse), read_only=True) as conn:
+        conn.execute("set TimeZone = 'UTC'")
+        frame = conn.execute(LABEL_QUERIES[consumer]).df()
+    frame["event_timestamp"] = pd.to_datetime(frame["event_timestamp"], utc=True)
+    return frame.sort_values([c for c in frame.columns if c != frame.columns[-1]]).reset_index(drop=True)
+
+
+def service_version(service_name: str) -> tuple[str, int | None]:
+    """`<consumer>_v<N>` -> (consumer, N); a name without a version -> (name, None)."""
+    match = re.fullmatch(r"(.+)_v(\d+)", service_name)
+    return (match.group(1), int(match.group(2))) if match else (service_name, None)
+
+
+def build_training_set(settings: Settings, service_name: str, entity_df: Union[pd.DataFrame, str, Path],
+                       out_path: Union[str, Path], *, overwrite: bool = False) -> dict:
+    """The named feature service's features for `entity_df` (a DataFrame or a Parquet file of
+    entity keys and a label timestamp), point in time, written to `out_path` (Parquet) with the
+    manifest next to it (`<out>.manifest.json`). Returns the manifest."""
+    from dagster_project.feast_ext.offline_store import training_set
+    from dagster_project.feast_ext.repo import get_feature_store
+
+    out_path = Path(out_path)
+    store = get_feature_store(settings)
+    service = store.get_feature_service(service_name)  # a clear Feast error for an unknown service
+    if isinstance(entity_df, (str, Path)):
+        entity_df = pd.read_parquet(entity_df)
+    result = training_set(settings, entity_df, service_name, out_path, overwrite=overwrite)
+    views = {v.name: v for v in store.list_feature_views()}
+    used = [views[p.name] for p in service.feature_view_projections if p.name in views]
+    consumer, version = service_version(service_name)
+    manifest = {
+        "feature_service": service_name, "consumer": consumer, "version": version,
+        "features": [f"{p.name_to_use()}:{f.name}" for p in service.feature_view_projections for f in p.features],
+        "entity_columns": [c for c in entity_df.columns],
+        "label_time_range": _time_range(entity_df),
+        "rows": result.rows, "null_key_rows": result.null_key_rows, "unknown_key_rows": result.unknown_key_rows,
+        "data_snapshot": data_snapshot(settings, used),
+        "code_version": code_version(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "path": out_path.name,
+    }
+    manifest_path(out_path).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return manifest
+
+
+def manifest_path(out_path: Union[str, Path]) -> Path:
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.stem + MANIFEST_SUFFIX)
+
+
+def _time_range(entity_df: pd.DataFrame) -> list[str] | None:
+    from dagster_project.feast_ext.offline_store import normalized_entity_frame
+
+    frame = normalized_entity_frame(entity_df)
+    times = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if not times or frame.empty:
+        return None
+    return [frame[times[0]].min().isoformat(), frame[times[0]].max().isoformat()]
+
+
+def data_snapshot(settings: Settings, views: list) -> dict:
+    """What the features were read from: each view's Parquet file (sha256, bytes, mtime, rows,
+    latest event time), the published warehouse build, and the pipeline run that wrote them."""
+    import duckdb
+
+    tables = {}
+    for view in views:
+        path = Path(view.batch_source.path)
+        if not path.exists():
+            tables[view.name] = {"file": path.name, "missing": True}
+            continue
+        rows, latest = duckdb.execute(
+            f"select count(*), max({view.batch_source.timestamp_field}) from read_parquet(?)", [str(path)]).fetchone()
+        tables[view.name] = {"file": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size,
+                             "modified_at": _mtime(path), "rows": rows, "latest_event_timestamp": str(latest)}
+    digest = hashlib.sha256(json.dumps({k: v.get("sha256") for k, v in sorted(tables.items())}).encode()).hexdigest()
+    return {"snapshot_id": digest[:16], "feature_tables": tables,
+            "published_build": _published_build(settings), "pipeline_run": _latest_run(settings, tables)}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mtime(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
+def _published_build(settings: Settings) -> str | None:
+    """The build the analysts' path points at (its file name carries the publish time)."""
+    link = settings.published_warehouse
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _latest_run(settings: Settings, tables: dict) -> dict | None:
+    """The pipeline run that wrote the feature tables: in the Dagster instance of DAGSTER_HOME,
+    the successful `full_pipeline` run during which the newest table was written; else the
+    newest event log `rcl run` left in `<data-dir>/logs/` (`run-<UTC time>-<run id prefix>.log`);
+    None when neither says."""
+    written = max((Path(settings.features_dir, t["file"]).stat().st_mtime for t in tables.values()
+                   if not t.get("missing")), default=None)
+    if written is not None and os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+        with DagsterInstance.get() as instance:
+            for record in instance.get_run_records(
+                    RunsFilter(job_name="full_pipeline", statuses=[DagsterRunStatus.SUCCESS]), limit=50):
+                if record.start_time and record.end_time and record.start_time <= written <= record.end_time:
+                    return {"run_id": record.dagster_run.run_id, "source": "dagster",
+                            "started_at": datetime.fromtimestamp(record.start_time, timezone.utc).isoformat(timespec="seconds")}
+    logs = sorted((settings.data_dir / "logs").glob("run-*.log"))
+    if not logs:
+        return None
+    _, stamp, run_id = logs[-1].stem.split("-", 2)
+    return {"run_id_prefix": run_id, "source": "rcl run event log", "logged_at": stamp, "event_log": logs[-1].name}
+
+
+def code_version() -> dict:
+    """The git commit of this checkout (and whether it has uncommitted changes), else the
+    installed package's version."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip() != ""
+        return {"git_commit": commit, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return {"package_version": version("retail-context-layer")}
+        except PackageNotFoundError:
+            return {"package_version": None}
+
+
+# ------------------------------------------------------------------ rcl training-set
+
+def add_training_set_command(sub) -> None:
+    """`rcl training-set`: registered on the command line's subparsers."""
+    parser = sub.add_parser(
+        "training-set", help="a feature service's point-in-time training set, with its manifest (docs/training_sets.md)")
+    parser.add_argument("--service", required=True, help="feature service, e.g. personalization_v1")
+    rows = parser.add_mutually_exclusive_group(required=True)
+    rows.add_argument("--entities", type=Path, help="Parquet file of entity keys and a label timestamp")
+    rows.add_argument("--labels", choices=sorted(LABEL_QUERIES), help="build the label rows with a consumer's recipe")
+    parser.add_argument("--out", type=Path, required=True, help="Parquet file to write (manifest: <out>.manifest.json)")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.set_defaults(func=_cmd_training_set)
+
+
+def _cmd_training_set(args) -> int:
+    from dagster_project.cli import settings_for
+
+    settings = settings_for(args.data_dir)
+    entities = args.entities if args.entities is not None else label_rows(settings, args.labels)
+    manifest = build_training_set(settings, args.service, entities, args.out, overwrite=args.overwrite)
+    snapshot = manifest["data_snapshot"]
+    print(f"{manifest['rows']} rows x {len(manifest['features'])} features of {args.service} -> {args.out}\n"
+          f"manifest: {manifest_path(args.out)} (snapshot {snapshot['snapshot_id']}, "
+          f"build {snapshot['published_build']}, code {manifest['code_version']})")
+    return 0
