@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import CONTRACTS, get_contract
+from dagster_project.sample_data.worlds import world_settings
 from dagster_project.settings import DEV_PII_SALT, Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
@@ -230,7 +231,8 @@ def staging_warehouse(tmp_path_factory) -> Path:
     dbt = Path(sys.executable).with_name("dbt")
     env = {
         **os.environ,
-        **Settings.for_data_dir(tmp, warehouse_path=warehouse, pii_salt=DEV_SALT).env(),
+        # the sample rows are the demo shop's (national-form German phones): its deployment settings
+        **Settings.for_data_dir(tmp, warehouse_path=warehouse, pii_salt=DEV_SALT, **world_settings("default")).env(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     result = subprocess.run(

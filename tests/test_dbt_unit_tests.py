@@ -16,6 +16,8 @@ import pytest
 
 from test_dbt_staging import DBT_PROJECT_DIR, DEV_SALT, create_raw_tables
 
+from dagster_project.settings import Settings
+
 # The behaviours the unit tests pin down; each must exist and pass (a renamed or deleted unit
 # test fails here instead of silently no longer running).
 REQUIRED_UNIT_TESTS = {
@@ -34,13 +36,9 @@ def run_dbt(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict[st
     """Run dbt against the scratch warehouse in `tmp`; returns the process and the status of
     every node it ran (run_results.json), by name."""
     dbt = Path(sys.executable).with_name("dbt")
-    env = {
-        **os.environ,
-        "RCL_WAREHOUSE_PATH": str(tmp / "warehouse.duckdb"),
-        "RCL_FEATURES_DIR": str(tmp / "features"),
-        "RCL_PII_SALT": DEV_SALT,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    settings = Settings.for_data_dir(tmp, warehouse_path=tmp / "warehouse.duckdb", features_dir=tmp / "features",
+                                     pii_salt=DEV_SALT)
+    env = {**os.environ, **settings.env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     result = subprocess.run(
         [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
