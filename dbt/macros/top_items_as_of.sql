@@ -27,7 +27,7 @@
         inner join {{ daily_items }} as items
             on items.product_id = change_days.product_id
            and items.activity_date <= change_days.activity_date
-        group by all
+        group by change_days.product_id, change_days.activity_date, items.item
     ) as ranked
-    group by all
+    group by product_id, activity_date
 {%- endmacro %}
