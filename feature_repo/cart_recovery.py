@@ -57,10 +57,11 @@ cart_recovery_request = RequestSource(
 
 @on_demand_feature_view(
     sources=[cart_recovery_features[["cart_last_activity_epoch_seconds"]], cart_recovery_request],
-    schema=[Field(name="minutes_since_cart_activity", dtype=Float64,
-                  description="Minutes from the cart's last activity to the request (null without a cart).")],
+    # Feast compares the declared fields with the ones it infers from a trial run, description
+    # included (inferred ones have none): the field is described in the view's description
+    schema=[Field(name="minutes_since_cart_activity", dtype=Float64)],
     mode="python",
-    description="Minutes since the customer's last cart activity, at request time.",
+    description="minutes_since_cart_activity: minutes from the cart's last activity to the request (null without a cart).",
     tags={"owner": "crm-automation", "dbt_model": "cart_recovery_features"},
 )
 def cart_recovery_request_time(inputs: dict[str, Any]) -> dict[str, Any]:

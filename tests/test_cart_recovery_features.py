@@ -55,20 +55,28 @@ def test_history_counts_only_orders_before_the_cart(pipeline_settings):
 
 
 def test_a_training_set_before_a_later_cart_does_not_see_it(pipeline_settings):
+    from feature_repo.cart_recovery import cart_recovery_features
+
     settings = pipeline_settings
     carts = _carts(settings)
-    # consecutive carts of one customer whose history differs: the later one knows more orders
+    # consecutive carts of one customer whose history differs (the later one knows more orders),
+    # the earlier still within the view's TTL when the later one appears; one pair per customer
     carts["next_at"] = carts.groupby("customer_id")["event_timestamp"].shift(-1)
     carts["next_orders"] = carts.groupby("customer_id")["customer_orders_before_cart"].shift(-1)
-    pairs = carts[carts["next_at"].notna() & (carts["next_orders"] > carts["customer_orders_before_cart"])].head(10)
+    pairs = carts[carts["next_at"].notna() & (carts["next_orders"] > carts["customer_orders_before_cart"])
+                  & (carts["next_at"] - carts["event_timestamp"] < cart_recovery_features.ttl)]
+    pairs = pairs.drop_duplicates("customer_id").head(10)
     assert len(pairs) >= 2, "the sample has too few customers with a cart before and after an order"
-    before = pd.DataFrame({"customer_id": pairs["customer_id"], "event_timestamp": pairs["next_at"] - timedelta(seconds=1)})
-    at = pd.DataFrame({"customer_id": pairs["customer_id"], "event_timestamp": pairs["next_at"]})
-    refs = ["cart_recovery_features:customer_orders_before_cart", "cart_recovery_features:cart_last_activity_epoch_seconds"]
-    seen_before = training_set(settings, before, refs).to_df().set_index("customer_id").loc[pairs["customer_id"]]
-    seen_at = training_set(settings, at, refs).to_df().set_index("customer_id").loc[pairs["customer_id"]]
-    assert list(seen_before["customer_orders_before_cart"]) == list(pairs["customer_orders_before_cart"])
-    assert list(seen_at["customer_orders_before_cart"]) == list(pairs["next_orders"])
+    refs = ["cart_recovery_features:customer_orders_before_cart"]
+
+    def read_at(offset: timedelta) -> list:
+        rows = pd.DataFrame({"customer_id": pairs["customer_id"], "event_timestamp": pairs["next_at"] + offset})
+        result = training_set(settings, rows, refs).to_df()
+        result["event_timestamp"] = pd.to_datetime(result["event_timestamp"]).dt.tz_localize(None)
+        return list(rows.merge(result, on=["customer_id", "event_timestamp"], how="left")["customer_orders_before_cart"])
+
+    assert read_at(-timedelta(seconds=1)) == list(pairs["customer_orders_before_cart"])
+    assert read_at(timedelta(0)) == list(pairs["next_orders"])
 
 
 def _minutes_expected(last_activity_epoch, request_epoch) -> float:
