@@ -26,22 +26,11 @@ order_lines as (select * from {{ ref('order_lines') }}),
 support_tickets as (select * from {{ ref('support_tickets') }}),
 reviews as (select * from {{ ref('stg_pim__reviews') }}),
 web_events as (select * from {{ ref('int_web_events_attributed') }}),
-inventory as (select * from {{ ref('inventory_positions') }}),
 
 calendar as (
 
-    -- the same days as product_features: up to the last day any source has data for
-    select cast(range as date) as feature_date
-    from range(
-        (select min(version_date) from attributes),
-        greatest(
-            (select max(position_date) from inventory),
-            (select max(order_date) from order_lines),
-            (select max(event_date) from web_events),
-            (select max(version_date) from attributes)
-        ) + interval 1 day,
-        interval 1 day
-    )
+    -- the same days as product_features
+    {{ feature_calendar('attributes', 'version_date') }}
 
 ),
 
@@ -232,24 +221,9 @@ daily_values as (
 
 ),
 
-compared as (
-
-    select
-        *,
-        -- the first day of a product compares with null: always kept
-        ({{ feature_values }}) is distinct from lag(({{ feature_values }}))
-            over (partition by product_id order by feature_date) as has_changed,
-        date_diff('day', min(feature_date) over (partition by product_id), feature_date)
-            % {{ var('product_feature_heartbeat_days') }} = 0 as is_heartbeat,
-    from daily_values
-
-),
-
 final as (
 
-    select * exclude (has_changed, is_heartbeat)
-    from compared
-    where has_changed or is_heartbeat
+    {{ rows_on_change_or_heartbeat('daily_values', 'product_id', feature_values) }}
 
 )
 
