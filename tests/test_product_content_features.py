@@ -159,3 +159,26 @@ def test_bands_follow_the_deployments_own_catalogue(pipeline_settings):
     with_cost = latest[latest["cost"].notna()]
     assert len(with_cost) > 0 and with_cost["margin_band"].notna().all()
     assert latest.loc[latest["cost"].isna(), "margin_band"].isna().all()
+
+
+def test_product_content_v2_serves_each_products_latest_row_online(pipeline_settings):
+    from dagster_project.feast_ext.repo import get_feature_store
+
+    path = feature_table_path(pipeline_settings, "product_content_features")
+    with _warehouse(pipeline_settings) as conn:
+        latest = conn.execute(
+            f"""
+            select * from read_parquet('{path}')
+            qualify row_number() over (partition by product_id order by event_timestamp desc) = 1
+            order by product_id limit 5
+            """
+        ).df()
+    store = get_feature_store(pipeline_settings)
+    online = store.get_online_features(
+        features=store.get_feature_service("product_content_v2"),
+        entity_rows=[{"product_id": p} for p in latest["product_id"]],
+    ).to_dict()
+    for name in ("product_name", "specs_json", "price_band", "units_sold_7d", "funnel_purchases_30d", "reviews_5_star"):
+        assert online[name] == [None if pd.isna(v) else v for v in latest[name]], name
+    # the service also carries product_features (price, demand, availability)
+    assert all(price is not None and price > 0 for price in online["price"])
