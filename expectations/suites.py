@@ -88,6 +88,27 @@ TABLES: dict[str, TableSpec] = {
             # items never added (a tracking bug), so they are a count and an amount like any other
             money=("cart_value", "cart_shipping_amount_seen"),
         ),
+        TableSpec(
+            name="product_content_features",
+            entity="product_id",
+            ids=("product_id",),
+            unique=(("product_id", "event_timestamp"),),
+            required=("product_id", "event_timestamp", "product_name"),
+            rates=tuple(f"top_return_reason_{rank}_share" for rank in (1, 2, 3)),
+            # adds from list pages skip the view, store and phone orders skip the web cart
+            ratios=("funnel_view_to_cart_rate_30d", "funnel_cart_to_purchase_rate_30d"),
+            not_profiled=("feature_date",),
+        ),
+        TableSpec(
+            name="cart_recovery_features",
+            entity="customer_id",
+            ids=("customer_id", "cart_id"),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"), ("cart_id",)),
+            required=("customer_id", "event_timestamp", "cart_id", "cart_last_activity_epoch_seconds"),
+            money=("cart_highest_item_price", "customer_typical_order_value"),
+            not_profiled=("cart_last_activity_epoch_seconds",),
+        ),
     )
 }
 

@@ -48,16 +48,24 @@ def test_importing_the_feature_repo_reads_no_setting_and_touches_nothing(tmp_pat
 
 
 def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_longer_defines(tmp_path):
-    from feast import FeatureView, Field, FileSource
+    from feast import FeatureService, FeatureView, Field, FileSource
     from feast.types import Int64
+
+    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+    from dagster_project.feast_ext.repo import feature_repo_modules
 
     settings = _settings(tmp_path)
     apply_feature_repo(settings)
     store = get_feature_store(settings)
     views = {v.name: v for v in store.list_feature_views()}
-    assert set(views) == {"customer_features", "product_features", "cart_features"}
+    # every published feature table has its view, and nothing else is registered as one
+    assert set(views) == set(FEATURE_VIEWS)
+    assert {"customer_features", "product_features", "cart_features"} <= set(views)
     assert views["customer_features"].batch_source.path == str(settings.features_dir / "customer_features.parquet")
-    assert {s.name for s in store.list_feature_services()} == {"personalization_v1", "product_content_v1", "cart_recovery_v1"}
+    services = {s.name for s in store.list_feature_services()}
+    assert services == {value.name for module in feature_repo_modules() for value in vars(module).values()
+                        if isinstance(value, FeatureService)}
+    assert {"personalization_v1", "product_content_v1", "cart_recovery_v1"} <= services
 
     # a view applied earlier that the repo no longer defines
     retired_source = FileSource(name="retired_source", path=str(tmp_path / "retired.parquet"), timestamp_field="ts")

@@ -13,9 +13,12 @@ renamed as (
 
     select
         trim(product_id) as product_id,
+        trim(name) as product_name,
+        nullif(trim(description), '') as product_description,
         trim(brand) as brand,
         trim(category_path) as category_path,
         nullif(trim(split_part(category_path, ' > ', 1)), '') as category_level_1,
+        specs,
         is_active,
         price,
         cost,
