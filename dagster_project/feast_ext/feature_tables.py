@@ -12,6 +12,7 @@ from dagster_project.settings import Settings
 
 # The feature views, each reading the Parquet export of the dbt model of the same name.
 FEATURE_VIEWS = ("customer_features", "product_features", "cart_features")
+FEATURE_VIEWS += ("stock_by_location", "stock_by_product", "order_status", "customer_latest_orders")
 
 
 def feature_table_path(settings: Settings, view_name: str) -> Path:
