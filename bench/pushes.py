@@ -17,6 +17,12 @@ from datetime import datetime, timezone
 
 from bench.common import percentile
 
+
+def _now() -> datetime:
+    # whole seconds: the online store keeps event times to the second, so a finer pushed time
+    # would differ from the offline copy of the same row (docs/availability.md)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
 LOCATION_COLUMNS = {"location_type": "store", "region": None, "postal_code": None, "is_click_and_collect": True}
 
 
@@ -24,18 +30,18 @@ def stock_change(product_id: str, location_id: str, units_available: int, locati
     """The df of one stock change as the WMS pushes it (every column of stock_by_location)."""
     return {
         "product_id": [product_id], "location_id": [location_id],
-        "event_timestamp": [datetime.now(timezone.utc).isoformat()],
+        "event_timestamp": [_now().isoformat()],
         **{k: [v] for k, v in {**LOCATION_COLUMNS, **(location or {})}.items()},
         "units_on_hand": [units_available + 1], "units_reserved": [1], "units_available": [units_available],
         "is_in_stock": [units_available > 0], "is_low_stock": [0 < units_available <= 3],
         "units_sold_per_day": [None], "days_of_cover": [None], "next_inbound_on": [None], "next_inbound_units": [None],
-        "stock_counted_at": [datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "stock_counted_at": [_now().strftime("%Y-%m-%dT%H:%M:%SZ")],
     }
 
 
 def order_change(order_id: str, status: str, item_count: int, customer_id: str | None = None) -> dict:
     """The df of one order status change as the OMS pushes it (every column of order_status)."""
-    now = datetime.now(timezone.utc)
+    now = _now()
     return {
         "order_id": [order_id], "event_timestamp": [now.isoformat()], "customer_id": [customer_id],
         "order_status": [status], "order_status_at": [now.strftime("%Y-%m-%dT%H:%M:%SZ")],
