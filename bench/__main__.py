@@ -343,7 +343,8 @@ def run_pushes(out: dict, settings, plan: dict, work: Path) -> None:
         for key, name in (("stock", "stock_push_to_visible_p99_ms"), ("order_status", "order_status_push_to_visible_p99_ms")):
             out[name] = m[key]["p99_ms"]
             out[f"{name}_detail"] = detail(m[key]["p99_ms"], unit="ms", runs=[m[key]["p99_ms"]], target=1000,
-                                           comparison="<=", **m[key], note=pushes.__doc__.split("\n\n")[0])
+                                           comparison="<=", **m[key], acknowledged=m[f"{key}_ack"],
+                                           note=pushes.__doc__.split("\n\n")[0])
     finally:
         if server is not None:
             online.stop(server)

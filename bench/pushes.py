@@ -2,7 +2,8 @@
 server (`rcl serve`, Redis): each change POSTed to /push (`to: online_and_offline`, as the
 producers send them, docs/availability.md) and /get-online-features polled until the same server
 returns it; one change at a time, distinct values, client-side time from the POST to the first
-read that shows it.
+read (on a second connection, polling while the push is in flight) that shows it. The push's own
+answer waits for the offline append as well (Feast writes online first): reported beside it.
 
 * stock_push_to_visible_p99_ms: push source stock_by_location_push (product x location).
 * order_status_push_to_visible_p99_ms: push source order_status_push (order).
@@ -60,42 +61,68 @@ def _post(conn, path: str, body: dict) -> dict:
 
 
 def push_and_wait(conn, source: str, df: dict, feature_ref: str, entities: dict, expected,
-                  to: str = "online_and_offline", timeout: float = 10.0) -> float:
-    """POST /push `df` to `source`, then poll `feature_ref` for `entities` until it reads
-    `expected`. Returns the seconds from the POST to the read that showed it."""
+                  to: str = "online_and_offline", timeout: float = 10.0, reader=None) -> float:
+    """POST /push `df` to `source` and poll `feature_ref` for `entities` until it reads `expected`.
+    Returns the seconds from the POST to the read that showed it. With a `reader` connection the
+    polls run on it while the push is in flight (the push's offline append can still be running
+    when the online value is already served); without, they start after the push answered."""
     started = time.perf_counter()
-    _post(conn, "/push", {"push_source_name": source, "to": to, "df": df})
     feature = feature_ref.split(":")[1]
-    while True:
-        answer = _post(conn, "/get-online-features", {"features": [feature_ref], "entities": entities})
-        seen = answer["results"][answer["metadata"]["feature_names"].index(feature)]["values"][0]
-        if seen == expected:
-            return time.perf_counter() - started
+
+    def visible(on) -> bool:
+        answer = _post(on, "/get-online-features", {"features": [feature_ref], "entities": entities})
+        return answer["results"][answer["metadata"]["feature_names"].index(feature)]["values"][0] == expected
+
+    if reader is None:
+        _post(conn, "/push", {"push_source_name": source, "to": to, "df": df})
+    else:
+        import threading
+
+        pushed: list = []
+        thread = threading.Thread(target=lambda: pushed.append(_post(conn, "/push", {"push_source_name": source, "to": to, "df": df})))
+        thread.start()
+    on = conn if reader is None else reader
+    while not visible(on):
         if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"pushed {feature_ref}={expected!r} not visible after {timeout}s (last {seen!r})")
+            raise TimeoutError(f"pushed {feature_ref}={expected!r} not visible after {timeout}s")
+    seconds = time.perf_counter() - started
+    if reader is not None:
+        thread.join(timeout)
+        if not pushed:
+            raise RuntimeError(f"the push to {source} did not answer")
+    return seconds
 
 
 def measure_pushes(port: int, stock_pairs: list[tuple[str, str]], orders: list[tuple[str, int]],
                    pushes: int = 200, to: str = "online_and_offline") -> dict:
-    """p50/p99/max push-to-visible milliseconds of `pushes` stock changes and as many order changes."""
+    """p50/p99/max milliseconds of `pushes` stock changes and as many order changes: from the POST
+    until a reader polling on its own connection sees the value (`*_visible`), and until the
+    push itself answered, offline append included (`*_acknowledged`)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    stock, order = [], []
+    reader = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times: dict[str, list[float]] = {k: [] for k in ("stock", "order_status", "stock_ack", "order_status_ack")}
     try:
         for i in range(pushes):
             product_id, location_id = stock_pairs[i % len(stock_pairs)]
             units = 1000 + i
-            stock.append(1000 * push_and_wait(
+            started = time.perf_counter()
+            times["stock"].append(1000 * push_and_wait(
                 conn, "stock_by_location_push", stock_change(product_id, location_id, units),
-                "stock_by_location:units_available", {"product_id": [product_id], "location_id": [location_id]}, units, to))
+                "stock_by_location:units_available", {"product_id": [product_id], "location_id": [location_id]},
+                units, to, reader=reader))
+            times["stock_ack"].append(1000 * (time.perf_counter() - started))
             order_id, items = orders[i % len(orders)]
             status = f"bench-{i}"  # a distinct value per push: a status the reader cannot have seen before
-            order.append(1000 * push_and_wait(
+            started = time.perf_counter()
+            times["order_status"].append(1000 * push_and_wait(
                 conn, "order_status_push", order_change(order_id, status, items),
-                "order_status:order_status", {"order_id": [order_id]}, status, to))
+                "order_status:order_status", {"order_id": [order_id]}, status, to, reader=reader))
+            times["order_status_ack"].append(1000 * (time.perf_counter() - started))
     finally:
         conn.close()
+        reader.close()
 
-    def figures(times):
-        return {"pushes": len(times), "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99), "max_ms": max(times)}
+    def figures(values):
+        return {"pushes": len(values), "p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99), "max_ms": max(values)}
 
-    return {"to": to, "stock": figures(stock), "order_status": figures(order)}
+    return {"to": to, **{k: figures(v) for k, v in times.items()}}
