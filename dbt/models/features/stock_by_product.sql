@@ -4,7 +4,7 @@
 -- the moment (an ASOF join), so a row never sees a later count.
 with
 
-positions as (select * from {{ ref('int_stock_positions_counted') }}),
+positions as (select * from {{ ref('stock_by_location') }}),
 
 moments as (
 
