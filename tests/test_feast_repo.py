@@ -55,9 +55,12 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     apply_feature_repo(settings)
     store = get_feature_store(settings)
     views = {v.name: v for v in store.list_feature_views()}
-    assert set(views) == {"customer_features", "product_features", "cart_features"}
+    assert set(views) == {"customer_features", "product_features", "cart_features",
+                          "stock_by_location", "stock_by_product", "order_status", "customer_latest_orders"}
     assert views["customer_features"].batch_source.path == str(settings.features_dir / "customer_features.parquet")
-    assert {s.name for s in store.list_feature_services()} == {"personalization_v1", "product_content_v1", "cart_recovery_v1"}
+    assert {s.name for s in store.list_feature_services()} == {"personalization_v1", "product_content_v1", "cart_recovery_v1",
+                                                               "availability_v1", "support_orders_v1",
+                                                               "support_customer_orders_v1"}
 
     # a view applied earlier that the repo no longer defines
     retired_source = FileSource(name="retired_source", path=str(tmp_path / "retired.parquet"), timestamp_field="ts")
@@ -70,7 +73,7 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     assert "retired_view" not in {v.name for v in store.list_feature_views()}
     assert "retired_source" not in {s.name for s in store.list_data_sources()}
     assert "deleted FeatureView retired_view" in report and "applied FeatureView cart_features" in report
-    assert {e.name for e in store.list_entities()} == {"customer", "product"}
+    assert {e.name for e in store.list_entities()} == {"customer", "product", "location", "order"}
 
 
 def _free_port() -> int:
