@@ -3,7 +3,8 @@
 
 Groups (in run order): generate, build (build_vs_sql + identity), incremental, orchestration,
 feast (historical, materialize, online SDK + HTTP), serving (the project's server, `rcl serve`, open
-loop against an empty endpoint), rss, and on request only: training (a training set of
+loop against an empty endpoint), rss, and on request only: pushes (WMS stock and OMS order status
+pushes through `rcl serve` until visible, bench/pushes.py) and training (a training set of
 --training-rows label rows, 10M by default). Everything runs in a temporary data dir;
 Redis keys of the run's own Feast project are removed at the end.
 """
