@@ -3,7 +3,8 @@
 
 Groups (in run order): generate, build (build_vs_sql + identity), incremental, orchestration,
 feast (historical, materialize, online SDK + HTTP), serving (the project's server, `rcl serve`, open
-loop against an empty endpoint), rss, and on request only: training (a training set of
+loop against an empty endpoint), rss, and on request only: pushes (WMS stock and OMS order status
+pushes through `rcl serve` until visible, bench/pushes.py) and training (a training set of
 --training-rows label rows, 10M by default). Everything runs in a temporary data dir;
 Redis keys of the run's own Feast project are removed at the end.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from bench import report
 from bench.common import detail, log, machine, make_settings, median, null_detail
 
-GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "serving", "rss", "training")
+GROUPS = ("generate", "build", "incremental", "orchestration", "feast", "serving", "pushes", "rss", "training")
 # rss = a separate child process running the whole full_pipeline job (standard scale by default);
 # without it, peak_rss_gib comes from polling this process tree during the build runs
 DEFAULT_GROUPS = {"small": ("generate", "build", "incremental", "orchestration", "feast", "serving"),
@@ -313,6 +314,49 @@ def run_serving(out: dict, settings, plan: dict, work: Path) -> None:
         _delete_project_keys(redis_settings)
 
 
+def run_pushes(out: dict, settings, plan: dict, work: Path) -> None:
+    """Stock and order status pushes through `rcl serve` (Redis) until visible (bench/pushes.py)."""
+    from bench import online, pushes
+    from dagster_project.feast_ext.publish import materialize_view
+    from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
+
+    project = f"bench_{uuid.uuid4().hex[:10]}"
+    # pushes append to the offline tables: a copy, so a --built-data-dir is only read
+    features = work / "features_pushes"
+    shutil.copytree(settings.features_dir, features, dirs_exist_ok=True)
+    redis_settings = make_settings(settings.data_dir, feast_dir=work / "feast_pushes", online_store="redis",
+                                   feast_project=project, features_dir=features)
+    apply_feature_repo(redis_settings)
+    port, log_file = online.free_port(), open(work / "pushes_server.log", "w")
+    server = None
+    try:
+        for view in ("stock_by_location", "order_status"):
+            materialize_view(redis_settings, view)
+        import duckdb
+        stock_pairs = duckdb.execute(f"select distinct product_id, location_id from read_parquet('{features}/stock_by_location.parquet') "
+                                     "order by 1, 2 limit 50").fetchall()
+        orders = duckdb.execute(f"select distinct order_id, item_count from read_parquet('{features}/order_status.parquet') "
+                                "order by 1 limit 50").fetchall()
+        server = online.start_project_server(redis_settings, port, log_file, work / "pushes_served_context")
+        online.wait_ready(port, server)
+        m = pushes.measure_pushes(port, stock_pairs, orders, pushes=200)
+        log(f"pushes: stock p99 {m['stock']['p99_ms']:.1f} ms, order status p99 {m['order_status']['p99_ms']:.1f} ms")
+        for key, name in (("stock", "stock_push_to_visible_p99_ms"), ("order_status", "order_status_push_to_visible_p99_ms")):
+            out[name] = m[key]["p99_ms"]
+            out[f"{name}_detail"] = detail(m[key]["p99_ms"], unit="ms", runs=[m[key]["p99_ms"]], target=1000,
+                                           comparison="<=", **m[key], acknowledged=m[f"{key}_ack"],
+                                           note=pushes.__doc__.split("\n\n")[0])
+    finally:
+        if server is not None:
+            online.stop(server)
+        log_file.close()
+        try:
+            get_feature_store(redis_settings).teardown()
+        except Exception as exc:
+            log(f"teardown of Feast project {project} failed: {exc}")
+        _delete_project_keys(redis_settings)
+
+
 def _serving_figures(out: dict, m: dict, plan: dict) -> None:
     def at(profile: dict, rate: int) -> dict:
         return next(level for level in profile["levels"] if level["rate"] == rate)
@@ -451,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown groups {sorted(unknown)}")
     if args.built_data_dir is not None:
-        if not set(groups) <= {"feast", "serving", "training"}:
+        if not set(groups) <= {"feast", "serving", "pushes", "training"}:
             parser.error("--built-data-dir is for the feast group only (and the serving and the optional training "
                          "groups): add --only feast, --only serving or --only training")
         if not (args.built_data_dir / "features" / "customer_features.parquet").exists():
@@ -482,13 +526,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # the later groups need the landing files and a built warehouse
         need_data = args.built_data_dir is None and any(
-            g in groups for g in ("build", "incremental", "orchestration", "feast", "serving", "rss", "training"))
+            g in groups for g in ("build", "incremental", "orchestration", "feast", "serving", "pushes", "rss", "training"))
         if "generate" in groups or need_data:
             attempt("generate", run_generate, out, data_dir, scale, plan["generate_runs"] if "generate" in groups else 1, work)
             if "generate" not in groups:
                 out.pop("generate_rows_per_s", None), out.pop("generate_rows_per_s_detail", None)
         if "build" in groups or (need_data and any(g in groups for g in ("incremental", "orchestration", "feast",
-                                                                         "serving", "training"))):
+                                                                         "serving", "pushes", "training"))):
             attempt("build", run_build, out, settings, plan["build_runs"] if "build" in groups else 1, work, args.profile,
                     scale)
         if "incremental" in groups:
@@ -499,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("feast", run_feast, out, settings, plan, work)
         if "serving" in groups:
             attempt("serving", run_serving, out, settings, plan, work)
+        if "pushes" in groups:
+            attempt("pushes", run_pushes, out, settings, plan, work)
         if "rss" in groups:
             attempt("rss", run_rss, out, settings, scale, work)
         if "training" in groups:
@@ -522,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
                   "online_http_p99_ms", "online_http_vs_empty_rps_ratio", "push_to_online_p99_ms"],
         "serving": ["serving_http_p99_ms_at_500rps", "serving_vs_empty_capacity_ratio",
                     "serving_http_100_entities_p99_ms"],
+        "pushes": ["stock_push_to_visible_p99_ms", "order_status_push_to_visible_p99_ms"],
         "rss": ["peak_rss_gib"],
         "training": ["training_set_peak_rss_gib"],
     }

@@ -28,6 +28,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "online_sdk_p50_ms": ("SDK get_online_features p50, same request, ms", "≤ 1"),
     "online_http_vs_empty_rps_ratio": ("max req/s at p99 ≤ 10 ms: feature server / empty endpoint", "≥ 0.5"),
     "push_to_online_p99_ms": ("pushed event visible online, p99 ms", "≤ 1000"),
+    "stock_push_to_visible_p99_ms": ("WMS stock change pushed to `rcl serve` (online and offline) until read back, Redis, p99 ms", "≤ 1000"),
+    "order_status_push_to_visible_p99_ms": ("OMS order status change pushed to `rcl serve` (online and offline) until read back, Redis, p99 ms", "≤ 1000"),
     "serving_http_p99_ms_at_500rps": ("`rcl serve` p99 at 500 req/s open loop, 1 customer × all personalization_v1 features, Redis, ms", "≤ 5"),
     "serving_vs_empty_capacity_ratio": ("highest open-loop rate with p99 ≤ 10 ms: `rcl serve` / empty endpoint, same stack", "≥ 0.5"),
     "serving_http_100_entities_p99_ms": ("`rcl serve` p99, 100 entities × personalization_v1 at 100 req/s, ms", "≤ 20"),

@@ -109,6 +109,45 @@ TABLES: dict[str, TableSpec] = {
             money=("cart_highest_item_price", "customer_typical_order_value"),
             not_profiled=("cart_last_activity_epoch_seconds",),
         ),
+        TableSpec(
+            name="stock_by_location",
+            # the profile's "latest row per entity" is per product here (one location's row):
+            # a sample of the locations, enough for ranges and null rates
+            entity="product_id",
+            ids=("product_id", "location_id"),
+            unique=(("product_id", "location_id", "event_timestamp"),),
+            required=("product_id", "location_id", "event_timestamp", "stock_counted_at"),
+            # units sold per day and days of cover are rates of flow, never negative
+            ratios=("units_sold_per_day", "days_of_cover"),
+            at_least=(("units_on_hand", "units_available"),),
+        ),
+        TableSpec(
+            name="stock_by_product",
+            entity="product_id",
+            ids=("product_id",),
+            unique=(("product_id", "event_timestamp"),),
+            required=("product_id", "event_timestamp", "oldest_count_at"),
+            ratios=("total_units_sold_per_day", "total_days_of_cover"),
+            at_least=(("total_units_on_hand", "total_units_available"), ("locations_in_stock", "stores_in_stock"),
+                      ("stores_in_stock", "pickup_stores_in_stock")),
+        ),
+        TableSpec(
+            name="order_status",
+            entity="order_id",
+            ids=("order_id", "customer_id"),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("order_id", "event_timestamp"),),
+            required=("order_id", "event_timestamp", "order_status", "order_status_at"),
+            money=("order_total",),
+        ),
+        TableSpec(
+            name="customer_latest_orders",
+            entity="customer_id",
+            ids=("customer_id",),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"),),
+            required=("customer_id", "event_timestamp", "latest_order_ids", "latest_order_statuses"),
+        ),
     )
 }
 

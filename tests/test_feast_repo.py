@@ -78,7 +78,7 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     assert "retired_view" not in {v.name for v in store.list_feature_views()}
     assert "retired_source" not in {s.name for s in store.list_data_sources()}
     assert "deleted FeatureView retired_view" in report and "applied FeatureView cart_features" in report
-    assert {e.name for e in store.list_entities()} == {"customer", "product"}
+    assert {e.name for e in store.list_entities()} == {"customer", "product", "location", "order"}
 
 
 def _free_port() -> int:

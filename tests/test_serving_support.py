@@ -82,9 +82,9 @@ def _schema(columns: dict, strings: set, ints: set, bools: set = frozenset()) ->
 
 
 def build_served_world(data_dir: Path, online_store: str = "sqlite", redis_url: str | None = None,
-                       feast_project: str | None = None):
-    """Settings of a data dir whose three feature views are published online (no pipeline run)."""
-    from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
+                       feast_project: str | None = None, tables: dict[str, pa.Table] | None = None):
+    """Settings of a data dir whose three feature views (and `tables`: view -> its feature table)
+    are published online (no pipeline run)."""
     from dagster_project.feast_ext.publish import materialize_view
     from dagster_project.feast_ext.repo import apply_feature_repo
 
@@ -94,11 +94,12 @@ def build_served_world(data_dir: Path, online_store: str = "sqlite", redis_url: 
         overrides.update(online_store="redis", redis_url=redis_url)
     settings = make_settings(data_dir, **overrides)
     settings.features_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in (("customer_features", customer_table()), ("product_features", product_table()),
-                        ("cart_features", cart_table())):
+    tables = {"customer_features": customer_table(), "product_features": product_table(),
+              "cart_features": cart_table(), **(tables or {})}
+    for name, table in tables.items():
         pq.write_table(table, settings.features_dir / f"{name}.parquet")
     apply_feature_repo(settings)
-    for view in FEATURE_VIEWS:
+    for view in tables:
         materialize_view(settings, view)
     return settings
 

@@ -11,8 +11,11 @@ import pyarrow.parquet as pq
 from dagster_project.settings import Settings
 
 # The feature views, each reading the Parquet export of the dbt model of the same name.
-FEATURE_VIEWS = ("customer_features", "product_features", "cart_features",
-                 "product_content_features", "cart_recovery_features")
+FEATURE_VIEWS = (
+    "customer_features", "product_features", "cart_features",
+    "product_content_features", "cart_recovery_features",
+    "stock_by_location", "stock_by_product", "order_status", "customer_latest_orders",
+)
 
 
 def feature_table_path(settings: Settings, view_name: str) -> Path:

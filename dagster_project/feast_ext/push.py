@@ -22,15 +22,21 @@ def keep_newer_pushed_values(config, feature_view, online_store, batches, chunk_
         current = online_store.online_read(config, feature_view, [r[0] for r in rows])
         merged = []
         for row, (online_ts, online_values) in zip(rows, current):
-            seen.add(row[0].SerializeToString())
+            seen.add(_canonical(row[0]))
             if online_ts is not None and online_values and make_tzaware(online_ts) > make_tzaware(row[2]):
                 merged.append((row[0], online_values, online_ts, row[3]))
             else:
                 merged.append(row)
         yield merged
     if hasattr(online_store, "online_entity_keys"):
-        only_pushed = [k for k in online_store.online_entity_keys(config, feature_view) if k.SerializeToString() not in seen]
+        only_pushed = [k for k in online_store.online_entity_keys(config, feature_view) if _canonical(k) not in seen]
         for start in range(0, len(only_pushed), chunk_rows):
             keys = only_pushed[start:start + chunk_rows]
             yield [(k, values, ts, None) for k, (ts, values) in zip(keys, online_store.online_read(config, feature_view, keys))
                    if ts is not None and values]
+
+
+def _canonical(entity_key) -> tuple:
+    """An entity key independent of its join keys' order: a batch row lists them in the view's
+    order, the online store in sorted order (a view of two entities, e.g. product x location)."""
+    return tuple(sorted(zip(entity_key.join_keys, (v.SerializeToString() for v in entity_key.entity_values))))

@@ -6,7 +6,7 @@ column's description, all read from the dbt manifest (not typed a second time); 
 the service's declared order, which is their priority when a size budget (`max_facts`) trims them.
 
 `check_claims` answers claims a generator wants to make about a product (in stock, stock at most
-N, current price, pick-up at K stores) true or false with the current value and its as-of time:
+N, current price, pick-up at K stores, at K stores in a region) true or false with the current value and its as-of time:
 a value that is not PRESENT (unknown product, older than the view's TTL or the request's max
 age) makes the claim false, so a message is only sent on known, fresh data.
 """
@@ -80,15 +80,27 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
     return contexts
 
 
-# claim -> (the product feature it reads, the test of the claim's value against it)
+# claim -> (the view and feature it reads, the test of the claim against the feature's value)
 CLAIMS = {
-    "in_stock": ("is_in_stock", lambda value, _: value is True),
-    "stock_at_most": ("units_available", lambda value, bound: value <= bound),
-    "stock_at_least": ("units_available", lambda value, bound: value >= bound),
-    "price_is": ("price", lambda value, price: math.isclose(value, price, abs_tol=0.005)),
-    "pickup_stores_at_least": ("stores_in_stock", lambda value, count: value >= count),
+    "in_stock": ("product_features", "is_in_stock", lambda value, _: value is True),
+    "stock_at_most": ("product_features", "units_available", lambda value, claim: value <= claim["value"]),
+    "stock_at_least": ("product_features", "units_available", lambda value, claim: value >= claim["value"]),
+    "price_is": ("product_features", "price", lambda value, claim: math.isclose(value, claim["value"], abs_tol=0.005)),
+    "pickup_stores_at_least": ("product_features", "stores_in_stock", lambda value, claim: value >= claim["value"]),
+    # "pick up at K stores in your region": the per-location stock's stores in stock per region
+    "pickup_stores_in_region_at_least": ("stock_by_product", "stores_in_stock_by_region",
+                                         lambda value, claim: stores_in_region(value, claim["region"]) >= claim["value"]),
 }
-CLAIM_FIELDS = {"product_id", "claim", "value"}
+CLAIM_FIELDS = {"product_id", "claim", "value", "region"}
+
+
+def stores_in_region(stores_by_region: str, region: str) -> int:
+    """Stores in stock in `region` from stock_by_product's 'region:count,...' (0 when absent)."""
+    for entry in filter(None, stores_by_region.split(",")):
+        name, _, count = entry.rpartition(":")
+        if name == region:
+            return int(count)
+    return 0
 
 
 def parse_claims(body: object, limits) -> tuple[list[dict], float | None]:
@@ -108,6 +120,8 @@ def parse_claims(body: object, limits) -> tuple[list[dict], float | None]:
         value = claim.get("value")
         if claim["claim"] != "in_stock" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise RequestError(422, f"claims[{i}].value must be a number for {claim['claim']}")
+        if (claim["claim"] == "pickup_stores_in_region_at_least") != isinstance(claim.get("region"), str):
+            raise RequestError(422, f"claims[{i}].region (a string) is required by pickup_stores_in_region_at_least, and only by it")
     return claims, body.get("max_age_seconds")
 
 
@@ -117,17 +131,17 @@ def check_claims(claims: list[dict], answer: dict) -> list[dict]:
     names = answer["metadata"]["feature_names"]
     verdicts = []
     for row, claim in enumerate(claims):
-        feature, test = CLAIMS[claim["claim"]]
+        _, feature, test = CLAIMS[claim["claim"]]
         result = answer["results"][names.index(feature)]
         value, status = result["values"][row], result["statuses"][row]
-        holds = status == "PRESENT" and value is not None and bool(test(value, claim.get("value")))
+        holds = status == "PRESENT" and value is not None and bool(test(value, claim))
         verdicts.append({**claim, "holds": holds, "feature": feature, "current_value": value, "status": status,
                          "as_of": None if status == "NOT_FOUND" else result["event_timestamps"][row]})
     return verdicts
 
 
 def claim_features() -> list[str]:
-    return sorted({f"product_features:{feature}" for feature, _ in CLAIMS.values()})
+    return sorted({f"{view}:{feature}" for view, feature, _ in CLAIMS.values()})
 
 
 # ---- in-process, for Python callers (the same read as the HTTP endpoints)
