@@ -11,7 +11,10 @@ import pyarrow.parquet as pq
 from dagster_project.settings import Settings
 
 # The feature views, each reading the Parquet export of the dbt model of the same name.
-FEATURE_VIEWS = ("customer_features", "product_features", "cart_features")
+FEATURE_VIEWS = (
+    "customer_features", "product_features", "cart_features",
+    "customer_profile_features", "customer_consent_features", "customer_return_features", "product_return_features",
+)
 
 
 def feature_table_path(settings: Settings, view_name: str) -> Path:
