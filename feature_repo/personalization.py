@@ -6,9 +6,8 @@ Float64: a string serves through every online store and encoder unchanged and a 
 with one json.loads, while the share stays a number for models. Consent as-of times are
 UnixTimestamp fields."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-import pandas as pd
 from feast import FeatureService, FeatureView, Field, FileSource, RequestSource
 from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Bool, Float64, Int64, String, UnixTimestamp
@@ -99,63 +98,63 @@ request_time_source = RequestSource(
 )
 
 
-def _as_utc(value):
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _ratio(numerator, denominator):
-    if numerator is None or denominator is None or denominator != denominator or denominator <= 0:
-        return None
-    return float(numerator) / float(denominator)
+# The transformations are stored in the registry as source text and rebuilt from it when served:
+# each one imports what it uses inside its body and calls no helper of this module. Their output
+# fields carry no description (Feast compares the declared fields with the inferred ones, which
+# have none, including the description): each view's description says what its output means.
 
 
 @on_demand_feature_view(
     sources=[customer_profile_features[["last_session_at"]], request_time_source],
-    schema=[Field(name="hours_since_last_session", dtype=Float64,
-                  description="Hours from the customer's last web session to the request time (null: no session).")],
+    schema=[Field(name="hours_since_last_session", dtype=Float64)],
     mode="python",
-    description="Recency of the last web session at request time.",
+    description="hours_since_last_session: hours from the customer's last web session to the request time (null: no session).",
     tags={"owner": "personalization", "dbt_model": "customer_profile_features"},
 )
 def customer_session_recency(inputs: dict) -> dict:
+    from datetime import datetime, timezone
+
+    def utc(value):
+        if value is None or value != value:  # None or NaN/NaT
+            return None
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        if hasattr(value, "to_pydatetime"):
+            value = value.to_pydatetime()
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
     hours = []
     for last_session_at, request_time in zip(inputs["last_session_at"], inputs["request_time"]):
-        last, now = _as_utc(last_session_at), _as_utc(request_time)
+        last, now = utc(last_session_at), utc(request_time)
         hours.append(None if last is None or now is None else max(0.0, (now - last).total_seconds() / 3600))
     return {"hours_since_last_session": hours}
 
 
 @on_demand_feature_view(
     sources=[customer_profile_features[["price_band_median"]], product_features[["price"]]],
-    schema=[Field(name="price_vs_typical_price", dtype=Float64,
-                  description="Candidate product's price / the customer's median unit price paid (null: no purchase yet).")],
+    schema=[Field(name="price_vs_typical_price", dtype=Float64)],
     mode="python",
-    description="Where the candidate product's price sits relative to the customer's typical price band.",
+    description="price_vs_typical_price: the candidate product's price / the customer's median unit price paid (null: no purchase yet).",
     tags={"owner": "personalization", "dbt_model": "customer_profile_features,product_features"},
 )
 def candidate_price_vs_price_band(inputs: dict) -> dict:
     return {"price_vs_typical_price": [
-        _ratio(price, band) for price, band in zip(inputs["price"], inputs["price_band_median"])
+        float(price) / float(band) if price is not None and band is not None and band == band and band > 0 else None
+        for price, band in zip(inputs["price"], inputs["price_band_median"])
     ]}
 
 
 @on_demand_feature_view(
     sources=[customer_profile_features[["median_order_value"]], cart_features[["cart_value"]]],
-    schema=[Field(name="cart_value_vs_typical_order", dtype=Float64,
-                  description="The customer's current cart value / their median order value (null: no cart or no order yet).")],
+    schema=[Field(name="cart_value_vs_typical_order", dtype=Float64)],
     mode="python",
-    description="How the live cart compares with what the customer usually spends per order.",
+    description="cart_value_vs_typical_order: the customer's current cart value / their median order value (null: no cart or no order yet).",
     tags={"owner": "personalization", "dbt_model": "customer_profile_features,cart_features"},
 )
 def cart_value_vs_typical_order(inputs: dict) -> dict:
     return {"cart_value_vs_typical_order": [
-        _ratio(value, typical) for value, typical in zip(inputs["cart_value"], inputs["median_order_value"])
+        float(value) / float(typical) if value is not None and typical is not None and typical == typical and typical > 0 else None
+        for value, typical in zip(inputs["cart_value"], inputs["median_order_value"])
     ]}
 
 
