@@ -34,9 +34,15 @@ def _crm_ids_quiet_since(landing: Path, day: str, count: int) -> list[str]:
     return sorted(crm_id for crm_id, at in last_change.items() if at < day)[:count]
 
 
-def _append_consents(landing: Path, day_file: Path, rows: list[dict]) -> None:
+def _append_consents(day_file: Path, rows: list[dict]) -> None:
+    """Rows added to a delivered day file in its own line endings."""
+    text = day_file.read_bytes().decode()
+    terminator = "\r\n" if "\r\n" in text else "\n"
     with day_file.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["consent_event_id", "crm_customer_id", "channel", "is_granted", "source", "recorded_at"])
+        if not text.endswith(terminator):
+            f.write(terminator)
+        writer = csv.DictWriter(f, fieldnames=["consent_event_id", "crm_customer_id", "channel", "is_granted", "source", "recorded_at"],
+                                lineterminator=terminator)
         writer.writerows(rows)
 
 
@@ -71,9 +77,9 @@ def consent_world(tmp_path_factory, sample_landing, module_redis_url):
         return {"consent_event_id": event_id, "crm_customer_id": crm_id, "channel": "personalization",
                 "is_granted": "true" if granted else "false", "source": "account_page", "recorded_at": at}
 
-    _append_consents(landing, first_day, [change("MCTEST0001", returning, False, opt_out_at),
+    _append_consents(first_day, [change("MCTEST0001", returning, False, opt_out_at),
                                           change("MCTEST0002", leaving, True, opt_out_at)])
-    _append_consents(landing, second_day, [change("MCTEST0003", returning, True, opt_in_at),
+    _append_consents(second_day, [change("MCTEST0003", returning, True, opt_in_at),
                                            change("MCTEST0004", leaving, False, opt_in_at)])
     settings = make_settings(data_dir, online_store="redis", redis_url=module_redis_url, feast_project=FEAST_PROJECT)
     result = run_pipeline(settings, log_level="WARNING")
