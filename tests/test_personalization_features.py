@@ -186,16 +186,17 @@ def test_profile_windows_equal_the_orders_they_count(consent_world):
             expected as (
                 select profile.customer_id, profile.feature_date,
                        count(orders.order_id) filter (where orders.order_date > profile.feature_date - 30) as orders_30d,
-                       date_diff('day', max(orders.order_date), profile.feature_date) as days_since_last_order,
+                       max(orders.order_date) as last_order_date,
                 from profile
                 left join marts.orders
                     on orders.customer_id = profile.customer_id and orders.order_date <= profile.feature_date
                    and not orders.is_cancelled
-                group by all
+                group by profile.customer_id, profile.feature_date
             )
             select count(*),
                    count(*) filter (where expected.orders_30d <> profile.orders_30d
-                                    or expected.days_since_last_order is distinct from profile.days_since_last_order),
+                                    or date_diff('day', expected.last_order_date, profile.feature_date)
+                                       is distinct from profile.days_since_last_order),
             from profile join expected using (customer_id, feature_date)
         """).fetchone()
     assert rows > 0
