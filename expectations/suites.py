@@ -148,6 +148,53 @@ TABLES: dict[str, TableSpec] = {
             unique=(("customer_id", "event_timestamp"),),
             required=("customer_id", "event_timestamp", "latest_order_ids", "latest_order_statuses"),
         ),
+        TableSpec(
+            name="customer_profile_features",
+            entity="customer_id",
+            ids=("customer_id",),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"),),
+            required=("customer_id", "event_timestamp"),
+            money=("revenue_30d", "revenue_365d", "median_order_value",
+                   "price_band_low", "price_band_median", "price_band_high"),
+            rates=("top_category_share", "top_brand_share", "discounted_purchase_share",
+                   "price_comparison_session_share", "email_open_rate", "email_click_rate"),
+            # (window sums of money are left out: float sums in another order may differ in the last bit)
+            at_least=(("orders_365d", "orders_30d"),
+                      ("price_band_high", "price_band_median"), ("price_band_median", "price_band_low")),
+            not_profiled=("feature_date", "last_session_at"),
+        ),
+        TableSpec(
+            name="customer_consent_features",
+            entity="customer_id",
+            ids=("customer_id",),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"),),
+            required=("customer_id", "event_timestamp"),
+            not_profiled=("email_consent_as_of", "sms_consent_as_of", "personalization_consent_as_of"),
+        ),
+        TableSpec(
+            name="customer_return_features",
+            entity="customer_id",
+            ids=("customer_id",),
+            id_patterns={"customer_id": CUSTOMER_ID_PATTERN},
+            unique=(("customer_id", "event_timestamp"),),
+            required=("customer_id", "event_timestamp", "is_serial_returner"),
+            rates=("customer_return_rate", "non_defect_return_share"),
+            at_least=(("returns_lifetime", "returns_90d"),),
+            not_profiled=("feature_date",),
+        ),
+        TableSpec(
+            name="product_return_features",
+            entity="product_id",
+            ids=("product_id",),
+            unique=(("product_id", "event_timestamp"),),
+            required=("product_id", "event_timestamp"),
+            rates=tuple(f"return_rate_{reason}" for reason in (
+                "defective", "not_as_described", "changed_mind", "wrong_item", "arrived_late",
+                "better_price_elsewhere", "other")),
+            not_profiled=("feature_date",),
+        ),
     )
 }
 

@@ -34,6 +34,7 @@ def test_importing_the_feature_repo_reads_no_setting_and_touches_nothing(tmp_pat
         "import feast  # Feast itself exports its metrics folder when imported: not the repo's doing\n"
         "before = dict(os.environ)\n"
         "import feature_repo.entities, feature_repo.data_sources, feature_repo.feature_views, feature_repo.feature_services\n"
+        "import feature_repo.personalization, feature_repo.returns_risk\n"
         "print(json.dumps({'env_changed': dict(os.environ) != before,\n"
         "                  'settings_imported': 'dagster_project.settings' in sys.modules,\n"
         "                  'files': os.listdir('.'),\n"
