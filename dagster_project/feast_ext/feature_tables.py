@@ -12,6 +12,7 @@ from dagster_project.settings import Settings
 
 # The feature views, each reading the Parquet export of the dbt model of the same name.
 FEATURE_VIEWS = ("customer_features", "product_features", "cart_features")
+FEATURE_VIEWS += ("content_variant_features",)
 
 
 def feature_table_path(settings: Settings, view_name: str) -> Path:
