@@ -60,6 +60,48 @@ def test_an_export_without_the_variant_column_loads_without_variants(tmp_path):
             ("E1", None)]
 
 
+def _variant_rows(rng: np.random.Generator) -> pd.DataFrame:
+    """A shop unlike the sample: two subject lines per campaign, tens of thousands of sends."""
+    rows = []
+    for campaign in range(20):
+        for letter in "AB":
+            impressions, successes = 0, 0
+            for day in pd.date_range("2026-03-01", periods=4, freq="D"):
+                for segment in ("new", "returning", "all"):
+                    impressions += int(rng.integers(5_000, 9_000))
+                    successes += int(rng.integers(500, 2_000))
+                    rows.append(dict(
+                        variant_id=f"subj-C{campaign}-{letter}", segment=segment, feature_date=day.date(),
+                        event_timestamp=day + pd.Timedelta(days=1), content_kind="email_subject_line",
+                        content_id=f"C{campaign}", impressions=impressions, clicks=successes // 5,
+                        add_to_carts=successes // 20, conversions=successes // 50, successes=successes,
+                        failures=impressions - successes, posterior_alpha=1.0 + successes,
+                        posterior_beta=1.0 + impressions - successes,
+                        posterior_mean=(1.0 + successes) / (2.0 + impressions)))
+    return pd.DataFrame(rows)
+
+
+def test_the_gate_passes_another_shop_and_blocks_broken_counts(tmp_path):
+    from expectations.gate import run_gate
+
+    settings = make_settings(tmp_path / "data")
+    path = feature_table_path(settings, VIEW)
+    path.parent.mkdir(parents=True)
+    rows = _variant_rows(np.random.default_rng(5))
+    rows.to_parquet(path, index=False)
+    outcome = run_gate(settings, VIEW)
+    assert outcome.passed, [f["message"] for f in outcome.failures]
+    broken = rows.assign(successes=rows.successes.where(rows.index != 3, rows.impressions + 1),
+                         posterior_mean=rows.posterior_mean.where(rows.index != 5, 1.2),
+                         posterior_beta=rows.posterior_beta.where(rows.index != 6, -1.0))
+    pd.concat([broken, broken.iloc[[2]]]).reset_index(drop=True).to_parquet(path, index=False)
+    outcome = run_gate(settings, VIEW)
+    assert not outcome.passed
+    failed = {(f["rule"], f["column"]) for f in outcome.failures if f["gate"] == "invariant"}
+    assert {("at_least", None), ("rate", "posterior_mean"), ("non_negative", "posterior_beta")} <= failed
+    assert "unique" in {rule for rule, _ in failed}
+
+
 # ---------------------------------------------------------------- on the session's pipeline run
 
 pytestmark_slow = pytest.mark.slow
