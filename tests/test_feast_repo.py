@@ -34,6 +34,7 @@ def test_importing_the_feature_repo_reads_no_setting_and_touches_nothing(tmp_pat
         "import feast  # Feast itself exports its metrics folder when imported: not the repo's doing\n"
         "before = dict(os.environ)\n"
         "import feature_repo.entities, feature_repo.data_sources, feature_repo.feature_views, feature_repo.feature_services\n"
+        "import feature_repo.content_variants\n"
         "print(json.dumps({'env_changed': dict(os.environ) != before,\n"
         "                  'settings_imported': 'dagster_project.settings' in sys.modules,\n"
         "                  'files': os.listdir('.'),\n"
@@ -55,9 +56,10 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     apply_feature_repo(settings)
     store = get_feature_store(settings)
     views = {v.name: v for v in store.list_feature_views()}
-    assert set(views) == {"customer_features", "product_features", "cart_features"}
+    assert set(views) == {"customer_features", "product_features", "cart_features", "content_variant_features"}
     assert views["customer_features"].batch_source.path == str(settings.features_dir / "customer_features.parquet")
-    assert {s.name for s in store.list_feature_services()} == {"personalization_v1", "product_content_v1", "cart_recovery_v1"}
+    assert {s.name for s in store.list_feature_services()} == {"personalization_v1", "product_content_v1", "cart_recovery_v1",
+                                                               "content_variants_v1"}
 
     # a view applied earlier that the repo no longer defines
     retired_source = FileSource(name="retired_source", path=str(tmp_path / "retired.parquet"), timestamp_field="ts")
@@ -70,7 +72,7 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     assert "retired_view" not in {v.name for v in store.list_feature_views()}
     assert "retired_source" not in {s.name for s in store.list_data_sources()}
     assert "deleted FeatureView retired_view" in report and "applied FeatureView cart_features" in report
-    assert {e.name for e in store.list_entities()} == {"customer", "product"}
+    assert {e.name for e in store.list_entities()} == {"customer", "product", "content_variant", "content_segment"}
 
 
 def _free_port() -> int:
