@@ -1,12 +1,6 @@
 """Content experiments of the demo shop (ContentVariants): a few copies of every product page and
-a few subject lines of every newsletter, each with its own true success rate.
-
-The outcomes (who added the viewed product to the cart, who opened the e-mail) are simulated
-before and without the variants, so that every other generated column keeps its values. The
-variant shown is then drawn given the outcome, from an RNG of its own (Bayes' rule): with
-relative lifts m_v averaging 1 and an observed success share p, P(v | success) is proportional
-to m_v and P(v | failure) to 1 - p * m_v. Each variant is then shown about equally often and
-succeeds at about p * m_v: the variants differ by their lifts, the world's totals do not move."""
+a few subject lines of every newsletter, each with its own true success rate, drawn from an RNG
+of their own after the outcomes, so every other generated column keeps its values."""
 
 from __future__ import annotations
 
@@ -40,7 +34,11 @@ def content_variants(rng: np.random.Generator, content_ids: list[str], lifts: tu
 def shown_variants(rng: np.random.Generator, variants: ContentVariants, content: np.ndarray,
                    success: np.ndarray) -> np.ndarray:
     """The variant (index into variants.ids) shown at each impression of `content` (index of the
-    piece of content), given whether the impression succeeded; -1 where content < 0."""
+    piece of content), given whether the impression succeeded; -1 where content < 0.
+
+    Bayes' rule: with lifts m_v averaging 1 and the piece's observed success share p,
+    P(v | success) is proportional to m_v and P(v | failure) to 1 - p * m_v; so each variant is
+    shown about equally often and succeeds at about p * m_v, and the world's totals do not move."""
     shown = np.full(len(content), -1, dtype=np.int64)
     k = variants.per_piece
     if k == 0 or not len(content):
