@@ -104,14 +104,14 @@ def test_the_gate_passes_another_shop_and_blocks_broken_counts(tmp_path):
 
 # ---------------------------------------------------------------- on the session's pipeline run
 
-pytestmark_slow = pytest.mark.slow
+slow = pytest.mark.slow
 
 
 def _features(settings) -> pd.DataFrame:
     return duckdb.execute(f"select * from read_parquet('{feature_table_path(settings, VIEW)}')").df()
 
 
-@pytestmark_slow
+@slow
 def test_the_feature_table_counts_the_impressions_of_the_mart(pipeline_settings):
     features = _features(pipeline_settings)
     assert len(features) > 0 and set(features["segment"]) == {"new", "returning", "all"}
@@ -126,7 +126,7 @@ def test_the_feature_table_counts_the_impressions_of_the_mart(pipeline_settings)
     assert ((latest["posterior_beta"] - latest["failures"]) == 1.0).all()
 
 
-@pytestmark_slow
+@slow
 def test_a_training_row_does_not_see_a_later_impression(pipeline_settings, monkeypatch):
     """Label times inside days with impressions: the historical features count exactly the
     impressions of earlier days (an independent count over the mart), never one of the label's
@@ -157,25 +157,30 @@ def test_a_training_row_does_not_see_a_later_impression(pipeline_settings, monke
         assert seen < int((of_variant["impressed_at"] <= row.event_timestamp.tz_localize(None)).sum())
 
 
-@pytestmark_slow
-def test_thompson_sampling_picks_the_clearly_better_variant(pipeline_settings, tmp_path, monkeypatch):
-    """On a real online store: two variants pushed with clearly different posteriors, one only
-    pooled ('all'), one never shown. The better one wins most draws; the unknown one still some."""
+@pytest.mark.parametrize("online_store", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_thompson_sampling_picks_the_clearly_better_variant(online_store, request, tmp_path, monkeypatch):
+    """On a real online store (another shop's table published, then counts pushed): two variants
+    with clearly different posteriors, one only pooled ('all'), one never shown. The better one
+    wins most draws; the unknown one is explored."""
     from feast.data_source import PushMode
 
     from dagster_project.feast_ext.publish import materialize_view
     from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
     from dagster_project.serving.bandit import choose_variant, variant_posteriors
 
-    settings = make_settings(
-        pipeline_settings.data_dir, feast_dir=tmp_path / "feast", feast_project=f"bandit_{uuid.uuid4().hex[:8]}",
-        features_dir=pipeline_settings.features_dir, warehouse_path=pipeline_settings.warehouse_path,
-        published_warehouse_path=pipeline_settings.published_warehouse,
-    )
+    redis = {"online_store": "redis", "redis_url": request.getfixturevalue("redis_url")} if online_store == "redis" else {}
+    settings = make_settings(tmp_path / "data", feast_project=f"bandit_{uuid.uuid4().hex[:8]}", **redis)
     use_settings_env(monkeypatch, settings)
+    request.addfinalizer(lambda: get_feature_store(settings).teardown())
+    path = feature_table_path(settings, VIEW)
+    path.parent.mkdir(parents=True)
+    _variant_rows(np.random.default_rng(5)).to_parquet(path, index=False)
     apply_feature_repo(settings)
     materialize_view(settings, VIEW)
     store = get_feature_store(settings)
+    published = store.get_online_features(features=POSTERIOR_REFS,
+                                          entity_rows=[{"variant_id": "subj-C0-A", "segment": "all"}]).to_dict()
+    assert published["impressions"][0] > 0
     now = pd.Timestamp(datetime.now(timezone.utc))
 
     def counts(variant: str, segment: str, impressions: int, successes: int) -> dict:
@@ -193,12 +198,12 @@ def test_thompson_sampling_picks_the_clearly_better_variant(pipeline_settings, t
     rng = np.random.default_rng(3)
     picks = pd.Series([choose_variant(store, [good, poor], "returning", rng) for _ in range(300)]).value_counts()
     assert picks.get(good, 0) >= 0.95 * 300
-    # an unseen variant is explored (its uniform prior sometimes beats a 30 % posterior) but rarely wins
+    # an unseen variant is explored: its uniform prior beats a rate near 30 % about 70 % of the time
     picks = pd.Series([choose_variant(store, [good, unseen], "returning", rng) for _ in range(300)]).value_counts()
-    assert 0 < picks.get(unseen, 0) < picks.get(good, 0)
+    assert 0.55 * 300 < picks.get(unseen, 0) < 0.85 * 300
 
 
-@pytestmark_slow
+@slow
 def test_the_generated_shop_s_variants_are_served_online(pipeline_settings, monkeypatch):
     """The pipeline published the view: the latest row of a busy variant is what the store serves."""
     from dagster_project.feast_ext.repo import get_feature_store
