@@ -66,9 +66,11 @@ cumulative as (
 
 variants as (
 
-    select variant_id, any_value(content_kind) as content_kind, any_value(content_id) as content_id,
-    from impressions
-    group by variant_id
+    -- the content a variant belongs to: its most frequent content id (a page call without a
+    -- product id names its page path instead), ties by id, so every build picks the same
+    select variant_id, content_kind, content_id,
+    from (select variant_id, content_kind, content_id, count(*) as impressions, from impressions group by all)
+    qualify row_number() over (partition by variant_id order by impressions desc, content_id) = 1
 
 ),
 
