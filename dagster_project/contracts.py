@@ -258,7 +258,11 @@ CONTRACTS: tuple[SourceEntity, ...] = (
                accepted_values=("send", "open", "click", "bounce", "unsubscribe")),
             _c("url", "VARCHAR", "Clicked link (clicks only)."),
             _c("occurred_at", "TIMESTAMP", "When it happened.", required=True),
+            _c("content_variant_id", "VARCHAR",
+               "Subject-line variant this recipient was sent, when the campaign tests several (every event "
+               "of the send repeats it); empty otherwise."),
         ),
+        notes=("An export without `content_variant_id` runs no subject-line tests: it is not an error.",),
     ),
     SourceEntity(
         system="crm",
@@ -306,9 +310,13 @@ CONTRACTS: tuple[SourceEntity, ...] = (
                "Object for track/page calls: product_id, price, quantity, cart_id, query (search terms), "
                "step (checkout step 1-4: cart, shipping, payment, review), shipping_amount, order_id, revenue, currency."),
             _c("traits", "JSON", "Object for identify calls: email (PII), phone (PII)."),
+            _c("content_variant_id", "VARCHAR",
+               "Variant of the page's content (e.g. product-page copy) the visitor was shown, on page calls "
+               "of pages under a content test; absent otherwise."),
         ),
         notes=(
             "Unknown keys inside context/properties/traits are kept as they come.",
+            "An export without `content_variant_id` runs no content tests: it is not an error.",
             "`user_id` is the OMS customer account id: the web shop logs in against the OMS.",
         ),
     ),

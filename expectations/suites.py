@@ -195,6 +195,20 @@ TABLES: dict[str, TableSpec] = {
                 "better_price_elsewhere", "other")),
             not_profiled=("feature_date",),
         ),
+        TableSpec(
+            name="content_variant_features",
+            entity="variant_id",
+            ids=("variant_id",),
+            unique=(("variant_id", "segment", "event_timestamp"),),
+            required=("variant_id", "segment", "event_timestamp", "posterior_alpha", "posterior_beta"),
+            rates=("posterior_mean",),
+            # Beta parameters: a prior (> 0) plus counts
+            ratios=("posterior_alpha", "posterior_beta"),
+            # each outcome is counted once per impression it followed
+            at_least=(("impressions", "clicks"), ("impressions", "add_to_carts"), ("impressions", "conversions"),
+                      ("impressions", "successes")),
+            not_profiled=("feature_date",),
+        ),
     )
 }
 

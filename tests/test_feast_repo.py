@@ -34,7 +34,7 @@ def test_importing_the_feature_repo_reads_no_setting_and_touches_nothing(tmp_pat
         "import feast  # Feast itself exports its metrics folder when imported: not the repo's doing\n"
         "before = dict(os.environ)\n"
         "import feature_repo.entities, feature_repo.data_sources, feature_repo.feature_views, feature_repo.feature_services\n"
-        "import feature_repo.personalization, feature_repo.returns_risk\n"
+        "import feature_repo.personalization, feature_repo.returns_risk, feature_repo.content_variants\n"
         "print(json.dumps({'env_changed': dict(os.environ) != before,\n"
         "                  'settings_imported': 'dagster_project.settings' in sys.modules,\n"
         "                  'files': os.listdir('.'),\n"
@@ -79,7 +79,8 @@ def test_apply_registers_the_repo_with_absolute_sources_and_deletes_what_it_no_l
     assert "retired_view" not in {v.name for v in store.list_feature_views()}
     assert "retired_source" not in {s.name for s in store.list_data_sources()}
     assert "deleted FeatureView retired_view" in report and "applied FeatureView cart_features" in report
-    assert {e.name for e in store.list_entities()} == {"customer", "product", "location", "order"}
+    assert {e.name for e in store.list_entities()} == {"customer", "product", "location", "order", "content_variant",
+                                                       "content_segment"}
 
 
 def _free_port() -> int:

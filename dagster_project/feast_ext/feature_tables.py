@@ -16,6 +16,7 @@ FEATURE_VIEWS = (
     "product_content_features", "cart_recovery_features",
     "stock_by_location", "stock_by_product", "order_status", "customer_latest_orders",
     "customer_profile_features", "customer_consent_features", "customer_return_features", "product_return_features",
+    "content_variant_features",
 )
 
 

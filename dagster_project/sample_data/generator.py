@@ -80,6 +80,9 @@ def _simulate_and_write(writer: LandingWriter, truth_dir: Path, sizes: Sizes, pr
     """The steps, in their order. Every builder draws from the one seeded RNG, so this order is
     part of what a seed means: moving a step changes every file after it."""
     rng = np.random.default_rng(seed)
+    # Content variants come from RNGs of their own: adding or changing the content experiments
+    # leaves every other generated value as it was.
+    email_variant_rng, web_variant_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     window = Window.ending(end_date, sizes.days, profile.utc_hour_shift)
     summary: dict[str, float] = {}
 
@@ -98,11 +101,13 @@ def _simulate_and_write(writer: LandingWriter, truth_dir: Path, sizes: Sizes, pr
     orders = build_orders(rng, window, sizes, profile, people, devices, catalog, locations)
     records, customers = build_crm_customers(rng, window, profile, people, orders)
     tickets, ticket_emails = build_tickets(rng, window, people, orders, records)
-    consents, email_events, newsletter_clicks = build_consents_and_email(rng, window, profile, catalog, records)
+    consents, email_events, newsletter_clicks = build_consents_and_email(rng, window, profile, catalog, records,
+                                                                           email_variant_rng)
     none = np.zeros(0, dtype=np.int64)
     web_seen = dict(web_devices=none, web_accounts=none, web_emails=none, web_phones=none)
     if profile.has_web:  # the newsletter clicks start web sessions
-        web = build_web(rng, window, sizes, profile, people, devices, catalog, orders, newsletter_clicks)
+        web = build_web(rng, window, sizes, profile, people, devices, catalog, orders, newsletter_clicks,
+                        web_variant_rng)
         write("web__events", web.table, order=web.row_order, render=web.json)
         orders = attach_carts(orders, web.carts)
         web_seen = dict(web_devices=web.devices_seen, web_accounts=web.accounts_seen, web_emails=web.emails_seen,

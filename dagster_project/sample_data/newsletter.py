@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from dagster_project.sample_data.catalog import Catalog
 from dagster_project.sample_data.columns import dictionary_column, numbered_in_order, sequential_ids
+from dagster_project.sample_data.content_variants import content_variants, shown_variants
 from dagster_project.sample_data.crm import CrmRecords
 from dagster_project.sample_data.profile import WorldProfile
 from dagster_project.sample_data.window import HOUR, NEVER, Window, day_of
@@ -59,12 +60,15 @@ class _Rows:
 
 
 def build_consents_and_email(rng: np.random.Generator, window: Window, profile: WorldProfile, catalog: Catalog,
-                             records: CrmRecords) -> tuple[pa.Table, pa.Table, NewsletterClicks]:
-    """crm/marketing_consents, crm/email_events and the newsletter clicks."""
+                             records: CrmRecords, variant_rng: np.random.Generator
+                             ) -> tuple[pa.Table, pa.Table, NewsletterClicks]:
+    """crm/marketing_consents, crm/email_events and the newsletter clicks; the subject-line
+    variants are drawn from `variant_rng` alone (content_variants.py)."""
     consents = _Rows("record", "channel", "granted", "source", "at")
     granted, changes_at = _initial_consents(rng, window, records, consents)
     campaign_days = _newsletter_days(window)
-    mailing = _send_newsletters(rng, window, profile, catalog, records, campaign_days, granted, changes_at, consents)
+    mailing = _send_newsletters(rng, window, profile, catalog, records, campaign_days, granted, changes_at, consents,
+                                variant_rng)
     clicks = _newsletter_clicks(rng, window, records, mailing["clicks"].arrays(), mailing["campaign_ids"])
     return (_consents_table(window, records, consents.arrays()),
             _email_events_table(window, records, mailing), clicks)
@@ -105,29 +109,31 @@ def _newsletter_days(window: Window) -> list:
 
 def _send_newsletters(rng: np.random.Generator, window: Window, profile: WorldProfile, catalog: Catalog,
                       records: CrmRecords, campaign_days: list, granted: np.ndarray, changes_at: np.ndarray,
-                      consents: _Rows) -> dict:
+                      consents: _Rows, variant_rng: np.random.Generator) -> dict:
     """Every campaign goes to the records with e-mail consent at send time that have neither
-    bounced nor unsubscribed; an unsubscribe is also a consent event."""
+    bounced nor unsubscribed; an unsubscribe is also a consent event. Each send carries the
+    subject-line variant it went out with; the variant's lift shows in who opens."""
     n = len(records.person)
     unsubscribed = np.zeros(n, bool)
     bounced = np.zeros(n, bool)
-    events = _Rows("record", "campaign", "type", "url", "at")
+    events = _Rows("record", "campaign", "type", "url", "at", "variant")
     # clicks: record, time, product of the clicked link, campaign (the web sessions they start)
     clicks = _Rows("record", "at", "product", "campaign")
     clicks.add(**{name: np.zeros(0, np.int64) for name in clicks.parts})
-    urls, campaign_ids = [], []
+    urls = []
+    campaign_ids = [f"NL-{day.isocalendar()[0]}-W{day.isocalendar()[1]:02d}" for day in campaign_days]
+    subjects = content_variants(variant_rng, campaign_ids, profile.content_variant_lifts, "subj")
     for campaign, day in enumerate(campaign_days):
-        iso = day.isocalendar()
-        campaign_ids.append(f"NL-{iso[0]}-W{iso[1]:02d}")
         send_time = int(datetime(day.year, day.month, day.day, 8, tzinfo=timezone.utc).timestamp())
         picks = rng.choice(catalog.evergreen, size=4, replace=False, p=catalog.evergreen_p)
         first_url = len(urls)
         urls += [f"{profile.shop_url}/p/{catalog.slugs[p]}?utm_source=newsletter&utm_medium=email"
-                 f"&utm_campaign={campaign_ids[-1]}" for p in picks]
+                 f"&utm_campaign={campaign_ids[campaign]}" for p in picks]
         consented = granted[:, 0] ^ (changes_at[:, 0] <= send_time)
         eligible = (records.first_version_at <= send_time) & consented & ~unsubscribed & ~bounced
         outcome = _campaign_outcome(rng, eligible, send_time, first_url)
         sent, clicked, bounce, unsubscribe = (outcome[k] for k in ("sent", "clicked", "bounce", "unsubscribe"))
+        subject = shown_variants(variant_rng, subjects, np.full(len(sent), campaign), outcome["opened"])
         clicks.add(record=sent[clicked], at=outcome["click_at"][clicked],
                    product=picks[outcome["url"][clicked] - first_url],
                    campaign=np.full(int(clicked.sum()), campaign))
@@ -137,13 +143,15 @@ def _send_newsletters(rng: np.random.Generator, window: Window, profile: WorldPr
                 (unsubscribe, 4, outcome["unsubscribe_at"], False)]:
             events.add(record=sent[mask], campaign=np.full(int(mask.sum()), campaign),
                        type=np.full(int(mask.sum()), event_type),
-                       url=outcome["url"][mask] if with_url else np.full(int(mask.sum()), -1), at=times[mask])
+                       url=outcome["url"][mask] if with_url else np.full(int(mask.sum()), -1), at=times[mask],
+                       variant=subject[mask])
         bounced[sent[bounce]] = True
         unsubscribed[sent[unsubscribe]] = True
         count = int(unsubscribe.sum())
         consents.add(record=sent[unsubscribe], channel=np.zeros(count, np.int64), granted=np.zeros(count, bool),
                      source=np.full(count, 2), at=outcome["unsubscribe_at"][unsubscribe])
-    return dict(events=events.arrays(), clicks=clicks, urls=urls, campaign_ids=campaign_ids)
+    return dict(events=events.arrays(), clicks=clicks, urls=urls, campaign_ids=campaign_ids,
+                subject_variant_ids=subjects.ids)
 
 
 def _campaign_outcome(rng: np.random.Generator, eligible: np.ndarray, send_time: int, first_url: int) -> dict:
@@ -201,7 +209,8 @@ def _consents_table(window: Window, records: CrmRecords, consents: dict) -> pa.T
 def _email_events_table(window: Window, records: CrmRecords, mailing: dict) -> pa.Table:
     events = mailing["events"]
     inside = events["at"] < window.end
-    record, campaign, event_type, url, at = (events[k][inside] for k in ("record", "campaign", "type", "url", "at"))
+    record, campaign, event_type, url, at, variant = (
+        events[k][inside] for k in ("record", "campaign", "type", "url", "at", "variant"))
     rank = np.lexsort((event_type, records.number[record], at))
     return pa.table({
         "email_event_id": dictionary_column(numbered_in_order(rank), sequential_ids("EE", len(at), 9, start=100_000_001)),
@@ -210,5 +219,6 @@ def _email_events_table(window: Window, records: CrmRecords, mailing: dict) -> p
         "event_type": dictionary_column(event_type, EMAIL_EVENT_TYPES),
         "url": dictionary_column(url, mailing["urls"]),
         "occurred_at": at,
+        "content_variant_id": dictionary_column(variant, mailing["subject_variant_ids"]),
         "_day": day_of(at),
     }).take(pa.array(rank))

@@ -72,5 +72,8 @@ class WorldProfile:
     return_reason_texts: tuple = ()
     old_order_returns_share: float = 0.0  # returns of orders placed before the first orders file
     returned_by_other_p: float = 0.0
+    # Content experiments: the relative success rates of the variants of every product page copy
+    # and every newsletter subject line (A, B, C, ... in a random order per piece); empty: none.
+    content_variant_lifts: tuple[float, ...] = (0.7, 1.0, 1.3)
     # Stock counts: None = a count every day; 0-6 = one full count a week on that weekday (6 = Sunday).
     snapshot_weekday: int | None = None

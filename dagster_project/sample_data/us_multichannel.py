@@ -163,7 +163,7 @@ US_MULTICHANNEL = WorldProfile(
     warehouses=WAREHOUSES, stores=STORES, warehouse_name="Hearth & Harbor DC {city}",
     store_name="Hearth & Harbor {city} Showroom", phone_style="nanp", street_number_first=("US",),
     account_p=0.45, orders_per_person_year=3.0, utc_hour_shift=6,
-    has_web=False, has_reviews=False,
+    has_web=False, has_reviews=False, content_variant_lifts=(),
     # store 40 %, phone 15 %, web 30 %, marketplace 15 %
     channel_codes=(2, 3, 0, 5), channel_bounds=(0.40, 0.55, 0.85),
     order_id_prefix="SO", order_id_width=8, order_id_start=20_000_001,

@@ -11,6 +11,7 @@ import pyarrow as pa
 from dagster_project.sample_data.catalog import Catalog
 from dagster_project.sample_data.columns import (berlin_offset_minutes, dictionary_column, scrambled_ids, segments,
                                                  uuid_like)
+from dagster_project.sample_data.content_variants import content_variants, shown_variants
 from dagster_project.sample_data.devices import Devices
 from dagster_project.sample_data.newsletter import NewsletterClicks
 from dagster_project.sample_data.orders import APP, OrderCarts, Orders
@@ -58,7 +59,9 @@ class WebEvents:
 
 
 def build_web(rng: np.random.Generator, window: Window, sizes: Sizes, profile: WorldProfile, people: People,
-              devices: Devices, catalog: Catalog, orders: Orders, clicks: NewsletterClicks) -> WebEvents:
+              devices: Devices, catalog: Catalog, orders: Orders, clicks: NewsletterClicks,
+              variant_rng: np.random.Generator) -> WebEvents:
+    """The web events; the product-page copy variants are drawn from `variant_rng` alone."""
     sessions = _sessions(rng, window, sizes, people, devices, orders, clicks)
     sessions.update(_session_shape(rng, orders, sessions))
     events = _event_layout(rng, sessions)
@@ -71,6 +74,8 @@ def build_web(rng: np.random.Generator, window: Window, sizes: Sizes, profile: W
     traits = _identify_traits(rng, people, sessions, events)
     columns = _event_columns(rng, catalog, devices, people, orders, sessions, events, cart, product, quantity,
                              cart_of_session, page, term, attribution, traits, pages)
+    columns["content_variant_id"] = _product_page_variants(variant_rng, profile, catalog, sessions, events, cart,
+                                                           page, pages)
     json = WebEventJson(
         shop_url=profile.shop_url, currency=profile.currency, pages=pages["paths"], titles=pages["titles"],
         external_referrers=attribution["external_referrers"], campaigns=attribution["campaigns"],
@@ -265,6 +270,20 @@ def _event_pages(rng: np.random.Generator, catalog: Catalog, sessions: dict, eve
         [landing[session], pages["search"] + term[session], pages["product"] + product, pages["login"],
          pages["login"] + 1, pages["checkout"] + events["index"], pages["confirmation"]], 0)
     return page, term
+
+
+def _product_page_variants(rng: np.random.Generator, profile: WorldProfile, catalog: Catalog, sessions: dict,
+                           events: dict, cart: dict, page: np.ndarray, pages: dict) -> pa.DictionaryArray:
+    """The product-page copy variant on every page call of a product page; a view succeeds when
+    the session's cart holds the product (content_variants.py draws the variant given that)."""
+    variants = content_variants(rng, catalog.ids.to_pylist(), profile.content_variant_lifts, "copy")
+    part = events["part"]
+    is_page_call = (part == LANDING) | ((part == VIEWS) & (events["index"] % 2 == 0))
+    product_page = is_page_call & (page >= pages["product"]) & (page < pages["product"] + catalog.count)
+    viewed = np.where(product_page, page - pages["product"], -1)
+    item_session, _ = segments(sessions["cart_size"])
+    in_cart = np.isin(events["session"] * catalog.count + viewed, item_session * catalog.count + cart["product"])
+    return dictionary_column(shown_variants(rng, variants, viewed, product_page & in_cart), variants.ids)
 
 
 def _attribution(rng: np.random.Generator, sessions: dict, events: dict, clicks: NewsletterClicks) -> dict:

@@ -17,6 +17,8 @@ renamed as (
         -- properties
         lower(trim(event_type)) as event_type,
         nullif(trim(url), '') as url,
+        -- subject-line test: the variant this send went out with (null: no test)
+        nullif(trim(content_variant_id), '') as content_variant_id,
 
         -- timestamps (UTC)
         occurred_at,

@@ -64,6 +64,9 @@ flattened as (
         try_cast(json_extract_string(properties, '$.revenue') as decimal(12, 2)) as revenue,
         nullif(upper(trim(json_extract_string(properties, '$.currency'))), '') as currency,
 
+        -- content test: the variant of the page's copy shown (null: no test on the page)
+        nullif(trim(content_variant_id), '') as content_variant_id,
+
         -- traits (identify calls), hashed: clear-text email and phone stay in raw
         {{ hash_email("json_extract_string(traits, '$.email')") }} as email_hash,
         {{ hash_phone("json_extract_string(traits, '$.phone')") }} as phone_hash,
