@@ -108,7 +108,9 @@ velocity as (
 
     -- units per day over the stock_velocity_days days ending on the count's date
     select counts.product_id, counts.location_id, counts.position_date,
-           coalesce(sum(location_sales.units_sold), 0) / {{ var('stock_velocity_days') }} as units_sold_per_day,
+           -- decimals: a sum of doubles depends on the order threads add them in (builds must be equal)
+           coalesce(sum(cast(location_sales.units_sold as decimal(38, 12))), 0) / {{ var('stock_velocity_days') }}
+               as units_sold_per_day,
     from counts
     left join location_sales
         on location_sales.product_id = counts.product_id

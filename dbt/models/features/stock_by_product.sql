@@ -69,8 +69,11 @@ totals as (
             as pickup_stores_in_stock,
         sum(units_available) > 0 as is_in_stock_anywhere,
         sum(units_available) > 0 and sum(units_available) <= {{ var('low_stock_units') }} as is_low_stock_overall,
-        cast(sum(units_sold_per_day) as double) as total_units_sold_per_day,
-        cast(case when sum(units_sold_per_day) > 0 then sum(units_available) / sum(units_sold_per_day) end as double)
+        -- summed as decimals: a sum of doubles depends on the order DuckDB's threads add them in,
+        -- and a day-by-day build must equal a full refresh to the last bit
+        cast(sum(cast(units_sold_per_day as decimal(38, 12))) as double) as total_units_sold_per_day,
+        cast(case when sum(cast(units_sold_per_day as decimal(38, 12))) > 0
+                  then sum(units_available) / cast(sum(cast(units_sold_per_day as decimal(38, 12))) as double) end as double)
             as total_days_of_cover,
         min(next_inbound_on) as soonest_inbound_on,
         cast(sum(next_inbound_units) filter (where next_inbound_on = soonest_inbound_at_any_location) as bigint) as soonest_inbound_units,
