@@ -176,8 +176,8 @@ def redis_url() -> str:
 def pytest_collection_modifyitems(config, items):
     """Marks, groups and orders the collected tests:
     - `slow` on users of the session's pipeline run, `redis` on users of a Redis server;
-    - tests sharing a module-scoped fixture go to one xdist worker (`--dist loadgroup`), so the
-      fixture is built once, not once per worker;
+    - tests of one file go to one xdist worker (`--dist loadfile`: a module-scoped fixture is
+      built once, not once per worker; the `xdist_group` mark only ranks them here);
     - the longest work first, so that no worker idles at the end while the other still runs a
       long scenario: slow module groups, the other slow tests that build their own data, the
       users of the session's run (one worker builds it meanwhile), then the fast tier, its
