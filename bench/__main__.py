@@ -333,10 +333,11 @@ def run_pushes(out: dict, settings, plan: dict, work: Path) -> None:
         for view in ("stock_by_location", "order_status"):
             materialize_view(redis_settings, view)
         import duckdb
-        stock_pairs = duckdb.execute(f"select distinct product_id, location_id from read_parquet('{features}/stock_by_location.parquet') "
-                                     "order by 1, 2 limit 50").fetchall()
-        orders = duckdb.execute(f"select distinct order_id, item_count from read_parquet('{features}/order_status.parquet') "
-                                "order by 1 limit 50").fetchall()
+        with duckdb.connect() as con:
+            stock_pairs = con.execute(f"select distinct product_id, location_id from read_parquet('{features}/stock_by_location.parquet') "
+                                      "order by 1, 2 limit 50").fetchall()
+            orders = con.execute(f"select distinct order_id, item_count from read_parquet('{features}/order_status.parquet') "
+                                 "order by 1 limit 50").fetchall()
         server = online.start_project_server(redis_settings, port, log_file, work / "pushes_served_context")
         online.wait_ready(port, server)
         m = pushes.measure_pushes(port, stock_pairs, orders, pushes=200)

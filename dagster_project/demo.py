@@ -64,26 +64,28 @@ def demo_entity_row(store, service) -> dict:
     views = {v.name: v for v in store.list_feature_views()}
     on_demand = {v.name: v for v in store.list_on_demand_feature_views()}
     row: dict = {}
-    for projection in service.feature_view_projections:
-        view = views.get(projection.name)
-        if view is None:
-            continue
-        keys = [c.name for c in view.entity_columns]
-        if all(k in row for k in keys):
-            continue
-        table, ts = f"read_parquet('{view.batch_source.path}')", view.batch_source.timestamp_field
-        agreeing = " and ".join(f"{k} = ?" for k in keys if k in row) or "true"
-        for where, params in ((agreeing, [row[k] for k in keys if k in row]), ("true", [])):
-            found = duckdb.execute(f"select {', '.join(keys)} from {table} where {where} and "
-                                   f"{' and '.join(f'{k} is not null' for k in keys)} order by {ts} desc limit 1",
-                                   params).fetchone()
-            if found:
-                row.update({k: v for k, v in zip(keys, found) if k not in row})
-                break
+    with duckdb.connect() as con:
+        for view in filter(None, (views.get(p.name) for p in service.feature_view_projections)):
+            keys = [c.name for c in view.entity_columns]
+            if not all(k in row for k in keys):
+                row.update({k: v for k, v in _latest_keys(con, view, keys, row).items() if k not in row})
     for projection in service.feature_view_projections:
         for source in getattr(on_demand.get(projection.name), "source_request_sources", {}).values():
             row.update({f.name: _request_value(f.dtype) for f in source.schema if f.name not in row})
     return row
+
+
+def _latest_keys(con, view, keys: list[str], row: dict) -> dict:
+    """The keys of the view's latest row, agreeing with the keys already chosen if it has one."""
+    table, ts = f"read_parquet('{view.batch_source.path}')", view.batch_source.timestamp_field
+    agreeing = " and ".join(f"{k} = ?" for k in keys if k in row) or "true"
+    for where, params in ((agreeing, [row[k] for k in keys if k in row]), ("true", [])):
+        found = con.execute(f"select {', '.join(keys)} from {table} where {where} and "
+                            f"{' and '.join(f'{k} is not null' for k in keys)} order by {ts} desc limit 1",
+                            params).fetchall()
+        if found:
+            return dict(zip(keys, found[0]))
+    return {}
 
 
 def _request_value(dtype):

@@ -43,6 +43,15 @@ def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settin
     return Settings.for_data_dir(data_dir, **overrides)
 
 
+def duck(query: str, params=None):
+    """A DuckDB query on a connection of its own. The module-wide default connection
+    (`duckdb.sql`, `duckdb.execute`) keeps an unfinished result between calls (DuckDB 2.0), so one
+    test's half-read result would break the next test in the same worker."""
+    import duckdb
+
+    return duckdb.connect().execute(query, params)
+
+
 def use_settings_env(monkeypatch, settings: Settings) -> None:
     """The settings' variables in this process's environment for one test (Feast reads some
     from there), put back when the test ends."""

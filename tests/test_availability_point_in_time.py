@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -15,6 +14,7 @@ from dagster_project.feast_ext.feature_tables import feature_table_path
 from test_availability_pushes import (BATCH_ORDERS, BATCH_STOCK, customer_latest_orders_table, order_status_table,
                                       stock_by_location_table, stock_by_product_table)
 from test_serving_support import NOW, build_served_world
+from conftest import duck
 
 EARLIER, LATER = NOW - timedelta(days=3), NOW - timedelta(hours=6)
 
@@ -58,17 +58,17 @@ def _table(settings, name: str) -> str:
 def test_stock_by_location_training_rows_match_an_independent_asof_join(pipeline_settings):
     table = _table(pipeline_settings, "stock_by_location")
     # a product and location whose available units changed between two counts
-    product_id, location_id, first, second = duckdb.execute(f"""
+    product_id, location_id, first, second = duck(f"""
         select product_id, location_id, units_available, next_available from (
             select *, lead(units_available) over w as next_available from {table}
             window w as (partition by product_id, location_id order by event_timestamp))
         where next_available <> units_available order by product_id, location_id, event_timestamp limit 1""").fetchone()
-    rows = duckdb.execute(f"""
+    rows = duck(f"""
         select product_id, location_id, event_timestamp - interval 1 second as event_timestamp from {table}
         where product_id = ? and location_id = ? and units_available = ? order by event_timestamp limit 1""",
                           [product_id, location_id, second]).df()
     assert len(rows) == 1
-    sample = duckdb.execute(f"""
+    sample = duck(f"""
         select product_id, location_id, event_timestamp + interval 7 hour as event_timestamp from {table}
         using sample 200 rows (reservoir, 7)""").df()
     entity_df = pd.concat([rows, sample], ignore_index=True)
@@ -79,7 +79,7 @@ def test_stock_by_location_training_rows_match_an_independent_asof_join(pipeline
     got = get_feature_store(pipeline_settings).get_historical_features(
         entity_df=entity_df, features=["stock_by_location:units_available", "stock_by_location:stock_counted_at"]).to_df()
     got["event_timestamp"] = got["event_timestamp"].dt.tz_convert("UTC").dt.tz_localize(None)
-    expected = duckdb.execute(f"""
+    expected = duck(f"""
         select e.product_id, e.location_id, e.event_timestamp, t.units_available, t.stock_counted_at
         from got e asof left join {table} t
           on t.product_id = e.product_id and t.location_id = e.location_id and e.event_timestamp >= t.event_timestamp
@@ -97,7 +97,7 @@ def test_stock_by_location_training_rows_match_an_independent_asof_join(pipeline
 @pytest.mark.slow
 def test_product_totals_are_each_locations_latest_count_at_the_moment(pipeline_settings):
     locations, products = _table(pipeline_settings, "stock_by_location"), _table(pipeline_settings, "stock_by_product")
-    differences = duckdb.execute(f"""
+    differences = duck(f"""
         with moments as (select product_id, event_timestamp, total_units_available, stores_in_stock from {products}),
         pairs as (select distinct product_id, location_id from {locations}),
         in_force as (
@@ -114,17 +114,17 @@ def test_product_totals_are_each_locations_latest_count_at_the_moment(pipeline_s
             from in_force group by all)
         where total <> recomputed or stores <> recomputed_stores""").fetchone()[0]
     assert differences == 0
-    assert duckdb.execute(f"select count(*) from {products}").fetchone()[0] > 0
+    assert duck(f"select count(*) from {products}").fetchone()[0] > 0
 
 
 @pytest.mark.slow
 def test_latest_orders_list_only_orders_known_at_the_row(pipeline_settings):
     latest, statuses = _table(pipeline_settings, "customer_latest_orders"), _table(pipeline_settings, "order_status")
-    listed = duckdb.execute(f"""
+    listed = duck(f"""
         select l.customer_id, l.event_timestamp, unnest(string_split(l.latest_order_ids, ',')) as order_id from {latest} l
         """).df()
     assert len(listed) > 0
-    from_the_future = duckdb.execute(f"""
+    from_the_future = duck(f"""
         select count(*) from listed
         where (select min(s.event_timestamp) from {statuses} s where s.order_id = listed.order_id) > listed.event_timestamp
         """).fetchone()[0]

@@ -6,10 +6,10 @@ and offline agree. Claims on stores in stock per region read the per-location st
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,6 +17,7 @@ import pytest
 
 from bench.pushes import order_change, push_and_wait, stock_change
 from test_serving_support import FRESH, OLD, build_served_world, post, running_server
+from conftest import duck
 
 STOCK_STRINGS = {"product_id", "location_id", "location_type", "region", "postal_code", "next_inbound_on", "stock_counted_at"}
 STOCK_INTS = {"units_on_hand", "units_reserved", "units_available", "next_inbound_units"}
@@ -109,6 +110,13 @@ def _consistency(settings, view: str):
     return check_online_consistency(settings, [view], sample_size=100)[view]
 
 
+def _wait_past(moment: datetime) -> None:
+    """Sleep until the clock is a whole second past `moment`, so that the next change's event time
+    is later than the previous one's (two changes stamped the same second have no order)."""
+    while datetime.now(timezone.utc) < moment + timedelta(seconds=1):
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def served(tmp_path):
     return build_served_world(tmp_path / "data", tables=availability_tables())
@@ -120,8 +128,10 @@ def test_a_stock_change_pushed_over_http_is_visible_at_once_and_lands_offline(se
     with running_server(served) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         # a server's first offline write imports Feast's offline writer (ibis): seconds, once
-        push_and_wait(conn, "stock_by_location_push", stock_change("SKU-1", "S1", 6, {"region": "CA", "postal_code": "94000"}),
+        first = stock_change("SKU-1", "S1", 6, {"region": "CA", "postal_code": "94000"})
+        push_and_wait(conn, "stock_by_location_push", first,
                       "stock_by_location:units_available", {"product_id": ["SKU-1"], "location_id": ["S1"]}, 6)
+        _wait_past(datetime.fromisoformat(first["event_timestamp"][0]))  # event times are whole seconds
         df = stock_change("SKU-1", "S1", 7, {"location_type": "store", "region": "CA", "postal_code": "94000"})
         seconds = push_and_wait(conn, "stock_by_location_push", df, "stock_by_location:units_available",
                                 {"product_id": ["SKU-1"], "location_id": ["S1"]}, 7)
@@ -131,7 +141,7 @@ def test_a_stock_change_pushed_over_http_is_visible_at_once_and_lands_offline(se
     assert seconds < 1.0
     assert status == 200 and answer["results"][answer["metadata"]["feature_names"].index("units_available")]["values"] == [2]
     # landed for the batch path: the pushed row is in the view's offline table ...
-    offline = duckdb.execute(
+    offline = duck(
         f"select units_available, region from read_parquet('{served.features_dir / 'stock_by_location.parquet'}') "
         "where product_id = 'SKU-1' and location_id = 'S1' order by event_timestamp").fetchall()
     assert offline == [(5, "CA"), (6, "CA"), (7, "CA")]

@@ -21,6 +21,7 @@ import pytest
 
 from dagster_project.contracts import SourceEntity, get_contract
 from dagster_project.ingestion import ContractViolation, ingest_entity
+from conftest import duck
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)  # the runs' injected 'now'
 
@@ -578,7 +579,7 @@ def test_a_ten_times_larger_file_loads_and_reconciles(conn, tmp_path):
     folder = tmp_path / "landing" / "web" / "events"
     folder.mkdir(parents=True)
     path = folder / "2026-02-01.jsonl"
-    duckdb.sql(
+    duck(
         f"""
         copy (
             select case when i % 100000 = 7 then '{{broken'

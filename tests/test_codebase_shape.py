@@ -107,6 +107,18 @@ def test_no_tracked_file_names_a_path_of_this_machine_or_a_package_registry_host
     )
 
 
+# DuckDB's module-wide default connection (`duckdb.sql`, `duckdb.execute` and kin) is shared by
+# everything in the process, and since DuckDB 2.0 a half-read result on it breaks the next query.
+DEFAULT_CONNECTION = re.compile(r"\bduckdb\.(?:sql|execute|query|query_df|from_query)\(")
+
+
+def test_no_python_file_queries_duckdbs_module_wide_connection():
+    hits = {name: found for name, text in _tracked_text_files() if name.endswith(".py")
+            and (found := pattern_hits(DEFAULT_CONNECTION, text))}
+    assert not hits, "use a connection of its own (duckdb.connect()):\n" + "\n".join(
+        f"{name}:{hit}" for name, found in hits.items() for hit in found)
+
+
 def test_the_guards_find_what_they_look_for(tmp_path):
     """The patterns above must catch the real thing and pass the look-alikes, or the guards
     prove nothing."""
@@ -126,6 +138,8 @@ def test_the_guards_find_what_they_look_for(tmp_path):
         assert not pattern_hits(MACHINE_PATH, project), project
     assert pattern_hits(REGISTRY_HOST, "pip install --index-url https://" + "pypi" + ".org/simple x")
     assert not pattern_hits(REGISTRY_HOST, "the feature registry (registry.db)")
+    assert pattern_hits(DEFAULT_CONNECTION, "n = duckdb" + ".sql('select 1').fetchall()")
+    assert not pattern_hits(DEFAULT_CONNECTION, "con = duckdb.connect(); con.sql('select 1')")
 
     (tmp_path / "pkg").mkdir()
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))

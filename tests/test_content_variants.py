@@ -17,7 +17,7 @@ from dagster_project.feast_ext.feature_tables import feature_table_path
 from dagster_project.ingestion import ingest_entity
 from dagster_project.sample_data.content_variants import content_variants, shown_variants
 
-from conftest import make_settings, use_settings_env
+from conftest import duck, make_settings, use_settings_env
 
 VIEW = "content_variant_features"
 POSTERIOR_REFS = [f"{VIEW}:{f}" for f in ("impressions", "successes", "posterior_alpha", "posterior_beta")]
@@ -108,7 +108,7 @@ slow = pytest.mark.slow
 
 
 def _features(settings) -> pd.DataFrame:
-    return duckdb.execute(f"select * from read_parquet('{feature_table_path(settings, VIEW)}')").df()
+    return duck(f"select * from read_parquet('{feature_table_path(settings, VIEW)}')").df()
 
 
 @slow

@@ -22,7 +22,7 @@ from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_tabl
 from dagster_project.ingestion import ingest_entity
 from dagster_project.settings import REPO_ROOT
 
-from conftest import REQUIRE_SERVICES, make_settings, use_settings_env
+from conftest import REQUIRE_SERVICES, duck, make_settings, use_settings_env
 
 NONDETERMINISTIC = {"_loaded_at"}  # load time of a row: differs between runs by design
 
@@ -50,7 +50,7 @@ def _table_checksums(conn, schemas, strip: str) -> dict[str, tuple[int, str]]:
 def _parquet_checksums(settings) -> dict[str, tuple[int, str]]:
     sums = {}
     for view in FEATURE_VIEWS:
-        sums[view] = duckdb.sql(
+        sums[view] = duck(
             f"select count(*), md5(coalesce(string_agg(r, chr(10) order by r), '')) "
             f"from (select t::varchar as r from read_parquet('{feature_table_path(settings, view)}') t)"
         ).fetchall()[0]

@@ -19,7 +19,7 @@ from expectations.baseline import accept_baseline, main as baseline_main
 from expectations.gate import run_gate
 from expectations.profile import baseline_path, parse_overrides
 
-from conftest import make_settings
+from conftest import duck, make_settings
 
 DAYS = pd.date_range("2026-03-01", periods=3, freq="D")
 
@@ -274,15 +274,13 @@ def test_the_dagster_check_reports_first_run_and_drift_with_the_accept_command(d
 def test_dbt_duckdbs_placeholder_row_of_an_empty_feature_table_reads_as_empty(tmp_path):
     """An `external` model whose query returned nothing is written as one all-null row (to keep
     the file's schema): the gate and the publish see an empty table, not a row of nulls."""
-    import duckdb
-
     from dagster_project.feast_ext.feature_tables import feature_table_is_empty
     from expectations.profile import read_frame
 
     placeholder, real, none = tmp_path / "placeholder.parquet", tmp_path / "real.parquet", tmp_path / "none.parquet"
-    duckdb.sql(f"copy (select null::varchar as customer_id, null::timestamp as event_timestamp) to '{placeholder}'")
-    duckdb.sql(f"copy (select 'cus_1' as customer_id, null::timestamp as event_timestamp) to '{real}'")
-    duckdb.sql(f"copy (select 'cus_1' as customer_id, now()::timestamp as event_timestamp where false) to '{none}'")
+    duck(f"copy (select null::varchar as customer_id, null::timestamp as event_timestamp) to '{placeholder}'")
+    duck(f"copy (select 'cus_1' as customer_id, null::timestamp as event_timestamp) to '{real}'")
+    duck(f"copy (select 'cus_1' as customer_id, now()::timestamp as event_timestamp where false) to '{none}'")
     assert feature_table_is_empty(placeholder) and feature_table_is_empty(none)
     assert not feature_table_is_empty(real)
     assert len(read_frame(placeholder)) == 0 and list(read_frame(placeholder).columns) == ["customer_id", "event_timestamp"]

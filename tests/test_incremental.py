@@ -18,7 +18,7 @@ import pytest
 
 from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
 
-from conftest import make_settings
+from conftest import duck, make_settings
 
 # load times of rows, and the identity registry's run times (when an id was assigned or changed)
 NONDETERMINISTIC = {"_loaded_at", "first_assigned_at", "changed_at", "merged_at"}
@@ -164,7 +164,7 @@ def test_feature_files_are_identical(builds):
     full, inc, _, _ = builds
     for view in FEATURE_VIEWS:
         a, b = feature_table_path(full, view), feature_table_path(inc, view)
-        rows = lambda path: duckdb.sql(f"select t::varchar as r from read_parquet('{path}') t").fetchall()  # noqa: E731
+        rows = lambda path: duck(f"select t::varchar as r from read_parquet('{path}') t").fetchall()  # noqa: E731
         ra, rb = sorted(rows(a)), sorted(rows(b))
         assert len(ra) > 100
         assert ra == rb, f"{view}: feature rows differ"

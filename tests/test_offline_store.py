@@ -29,7 +29,7 @@ from dagster_project.feast_ext.feature_tables import feature_table_path
 from dagster_project.feast_ext.offline_store import TrainingSetError, training_set
 from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
-from conftest import make_settings
+from conftest import duck, make_settings
 
 
 def _retrieve(store, entity_df, features, *, asof: bool, full_feature_names=False, monkeypatch=None):
@@ -61,7 +61,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
 def _edge_rows(settings, view: str, key: str, ttl: timedelta) -> pd.DataFrame:
     """Entity rows at the point-in-time edges of one entity's feature rows."""
     path = feature_table_path(settings, view)
-    entity, first, last = duckdb.sql(
+    entity, first, last = duck(
         f"select {key}, min(event_timestamp), max(event_timestamp) from read_parquet('{path}') "
         f"group by {key} order by count(*) desc, {key} limit 1"
     ).fetchall()[0]
@@ -77,10 +77,10 @@ def test_customer_training_set_equals_feasts_on_random_and_edge_rows(pipeline_se
     store = get_feature_store(pipeline_settings)
     view = store.get_feature_view("customer_features")
     path = feature_table_path(pipeline_settings, "customer_features")
-    ids = [r[0] for r in duckdb.sql(f"select distinct customer_id from read_parquet('{path}') order by 1").fetchall()]
+    ids = [r[0] for r in duck(f"select distinct customer_id from read_parquet('{path}') order by 1").fetchall()]
     rng = np.random.default_rng(7)
     n = 5000
-    lo, hi = duckdb.sql(f"select min(event_timestamp), max(event_timestamp) from read_parquet('{path}')").fetchall()[0]
+    lo, hi = duck(f"select min(event_timestamp), max(event_timestamp) from read_parquet('{path}')").fetchall()[0]
     span = int((hi - lo).total_seconds()) + 40 * 86400
     entity_df = pd.DataFrame({
         "customer_id": [ids[i] for i in rng.integers(0, len(ids), n)],
@@ -109,7 +109,7 @@ def test_several_views_full_feature_names_and_string_timestamps_equal_feasts(pip
     store = get_feature_store(pipeline_settings)
     cust = feature_table_path(pipeline_settings, "customer_features")
     prod = feature_table_path(pipeline_settings, "product_features")
-    pairs = duckdb.sql(
+    pairs = duck(
         f"""
         select c.customer_id, p.product_id, c.event_timestamp + interval 3 hour as ts
         from (select * from read_parquet('{cust}') using sample 300 rows (reservoir, 1)) as c
@@ -163,7 +163,7 @@ def test_requests_it_cannot_serve_the_same_way_go_to_feast(pipeline_settings):
 def test_entity_timestamps_in_any_zone_are_compared_as_instants(pipeline_settings, monkeypatch, tz):
     store = get_feature_store(pipeline_settings)
     path = feature_table_path(pipeline_settings, "customer_features")
-    rows = duckdb.sql(f"select customer_id, event_timestamp from read_parquet('{path}') using sample 200 rows (reservoir, 3)").df()
+    rows = duck(f"select customer_id, event_timestamp from read_parquet('{path}') using sample 200 rows (reservoir, 3)").df()
     ts = pd.to_datetime(rows["event_timestamp"]) + pd.Timedelta(minutes=30)
     if tz is not None:
         ts = ts.dt.tz_localize("UTC").dt.tz_convert(tz)
@@ -181,7 +181,7 @@ def test_an_asof_training_set_persists_as_parquet(pipeline_settings, tmp_path):
 
     store = get_feature_store(pipeline_settings)
     path = feature_table_path(pipeline_settings, "customer_features")
-    entity_df = duckdb.sql(
+    entity_df = duck(
         f"select customer_id, event_timestamp + interval 1 hour as event_timestamp from read_parquet('{path}') limit 50"
     ).df()
     entity_df["event_timestamp"] = pd.to_datetime(entity_df["event_timestamp"]).dt.tz_localize("UTC")
@@ -411,7 +411,7 @@ def test_sql_entity_queries_over_feature_files_and_the_warehouse(small_store, tm
              "orders_lifetime as source_orders "
              "from customer_features where customer_id < 'cus_010' order by event_timestamp desc, customer_id")
     path = feature_table_path(settings, "customer_features")
-    given = duckdb.sql(query.replace("from customer_features", f"from read_parquet('{path}')")).to_arrow_table().to_pandas()
+    given = duck(query.replace("from customer_features", f"from read_parquet('{path}')")).to_arrow_table().to_pandas()
     given["event_timestamp"] = given["event_timestamp"].astype("datetime64[us]")
     result = training_set(custom, query, CUSTOMER_REFS)
     pd.testing.assert_frame_equal(result.to_df(), _reference(settings, store, given, CUSTOMER_REFS))
@@ -503,12 +503,12 @@ def _fallback_view(store, tmp_path, kind: str):
     view = store.get_feature_view("customer_features")
     path = tmp_path / f"{kind}.parquet"
     if kind == "field_mapping":
-        duckdb.sql(f"copy (select * rename (orders_lifetime as orders_total) from read_parquet('{view.batch_source.path}')) "
+        duck(f"copy (select * rename (orders_lifetime as orders_total) from read_parquet('{view.batch_source.path}')) "
                    f"to '{path}' (format parquet)")
         source = FileSource(name="mapped", path=str(path), timestamp_field="event_timestamp",
                             field_mapping={"orders_total": "orders_lifetime"})
     else:
-        duckdb.sql(f"copy (select *, event_timestamp as created_at from read_parquet('{view.batch_source.path}')) "
+        duck(f"copy (select *, event_timestamp as created_at from read_parquet('{view.batch_source.path}')) "
                    f"to '{path}' (format parquet)")
         source = FileSource(name="created", path=str(path), timestamp_field="event_timestamp",
                             created_timestamp_column="created_at")

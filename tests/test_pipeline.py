@@ -11,6 +11,7 @@ import pytest
 from dagster_project.contracts import CONTRACTS
 from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
 from dagster_project.feast_ext.repo import get_feature_store
+from conftest import duck
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +145,7 @@ def test_historical_features_are_point_in_time_correct(pipeline_settings):
         entity_df=entity_df, features=[f"customer_features:{name}" for name in CUSTOMER_FEATURES]
     ).to_df()
 
-    expected = duckdb.sql(
+    expected = duck(
         f"""
         select e.customer_id, e.event_timestamp, e.ts - f.event_timestamp as age,
                f.* exclude (customer_id, event_timestamp, feature_date)

@@ -10,7 +10,6 @@ import shutil
 import uuid
 from datetime import timedelta
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from dagster_project.feast_ext.offline_store import training_set
 from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 from dagster_project.settings import Settings
+from conftest import duck
 
 ENTITIES_PER_VIEW = 5
 
@@ -74,7 +74,7 @@ def _changes(path: str, view) -> pd.DataFrame:
     prev = ", ".join(f"lag({f}) over w as prev__{f}" for f in features)
     differs = " or ".join(f"{f} is distinct from prev__{f}" for f in features)
     ttl = view.ttl.total_seconds() if view.ttl else 10 ** 9
-    return duckdb.execute(f"""
+    return duck(f"""
         with t as (select *, {order} as __t, lag({order}) over w as __prev_t, {prev}
                    from read_parquet('{path}') window w as (partition by {part} order by {order}))
         select * from t where __prev_t is not null and __prev_t <= __t - interval 1 second and ({differs})

@@ -9,7 +9,6 @@ import http.client
 import uuid
 from datetime import datetime, timezone
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -17,13 +16,13 @@ from dagster_project.feast_ext.feature_tables import feature_table_path
 from dagster_project.feast_ext.publish import materialize_view
 from dagster_project.feast_ext.repo import apply_feature_repo, get_feature_store
 
-from conftest import make_settings, use_settings_env
+from conftest import duck, make_settings, use_settings_env
 
 CART_REFS = [f"cart_features:{f}" for f in ("cart_id", "cart_value", "cart_items", "cart_checkout_step", "cart_ordered")]
 
 
 def _a_customer_with_a_cart(settings) -> tuple[str, str]:
-    return duckdb.sql(
+    return duck(
         f"select customer_id, arg_max(cart_id, event_timestamp) from read_parquet('{feature_table_path(settings, 'cart_features')}') "
         "group by customer_id order by count(*) desc, customer_id limit 1"
     ).fetchall()[0]
@@ -142,7 +141,7 @@ def test_a_publish_keeps_values_pushed_after_the_batch_table(cart_store_settings
     assert online["cart_value"] == [2468.0, 13.5]
     assert online["cart_id"] == [pushed["cart_id"][0], only_pushed["cart_id"][0]]
     # while the other customers still got their batch values
-    other = duckdb.sql(
+    other = duck(
         f"select customer_id, arg_max(cart_id, event_timestamp) from read_parquet('{feature_table_path(cart_store_settings, 'cart_features')}') "
         "where customer_id <> ? group by customer_id order by customer_id limit 1", params=[customer]
     ).fetchall()[0]

@@ -19,6 +19,7 @@ import pytest
 from dagster_project.contracts import CONTRACTS, CONTRACTS_BY_NAME, DATE_PATTERN, TIMESTAMP_PATTERN
 from dagster_project.sample_data import generate
 from dagster_project.sample_data.__main__ import main as cli_main
+from conftest import duck
 
 SCALE = 0.1
 SEED = 7
@@ -421,10 +422,8 @@ def test_the_app_keeps_its_login(tmp_path):
     """Account holders stay logged in in their app: most app events carry the account (with a
     login drawn per session as in the browser it would be about 60 %). Own world at scale 0.5:
     the module's world has too few app sessions to tell."""
-    import duckdb
-
     generate(tmp_path / "landing", scale=0.5, seed=SEED, end_date=END)
-    n, share = duckdb.sql(
+    n, share = duck(
         f"select count(*), avg((user_id is not null)::int) "
         f"from read_json('{tmp_path}/landing/web/events/*.jsonl', columns={{'user_id': 'VARCHAR', 'context': 'JSON'}}) "
         f"where json_extract(context, '$.app') is not null"

@@ -10,7 +10,6 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -19,7 +18,7 @@ from dagster_project.feast_ext.training_recipes import (
     LABEL_QUERIES, build_training_set, label_rows, manifest_path, service_version,
 )
 from dagster_project.settings import REPO_ROOT
-from conftest import use_settings_env
+from conftest import duck, use_settings_env
 
 RECIPES = {"personalization_v1": "personalization", "product_content_v1": "product_content",
            "cart_recovery_v1": "cart_recovery"}
@@ -59,7 +58,7 @@ def test_a_recipe_builds_the_services_training_set_with_its_manifest(pipeline_se
     for name, facts in snapshot["feature_tables"].items():
         path = Path(views[name].batch_source.path)
         assert facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-        assert facts["rows"] == duckdb.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
+        assert facts["rows"] == duck("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0]
     assert snapshot["published_build"] == Path(pipeline_settings.published_warehouse.resolve()).name
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
     assert manifest["code_version"]["git_commit"] == head

@@ -136,18 +136,22 @@ def data_snapshot(settings: Settings, views: list) -> dict:
     import duckdb
 
     tables = {}
-    for view in views:
-        path = Path(view.batch_source.path)
-        if not path.exists():
-            tables[view.name] = {"file": path.name, "missing": True}
-            continue
-        rows, latest = duckdb.execute(
-            f"select count(*), max({view.batch_source.timestamp_field}) from read_parquet(?)", [str(path)]).fetchone()
-        tables[view.name] = {"file": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size,
-                             "modified_at": _mtime(path), "rows": rows, "latest_event_timestamp": str(latest)}
+    with duckdb.connect() as con:  # its own connection: the module-wide one keeps unfinished results
+        for view in views:
+            tables.update(_table_facts(con, view))
     digest = hashlib.sha256(json.dumps({k: v.get("sha256") for k, v in sorted(tables.items())}).encode()).hexdigest()
     return {"snapshot_id": digest[:16], "feature_tables": tables,
             "published_build": _published_build(settings), "pipeline_run": _latest_run(settings, tables)}
+
+
+def _table_facts(con, view) -> dict:
+    path = Path(view.batch_source.path)
+    if not path.exists():
+        return {view.name: {"file": path.name, "missing": True}}
+    rows, latest = con.execute(
+        f"select count(*), max({view.batch_source.timestamp_field}) from read_parquet(?)", [str(path)]).fetchone()
+    return {view.name: {"file": path.name, "sha256": _sha256(path), "bytes": path.stat().st_size,
+                        "modified_at": _mtime(path), "rows": rows, "latest_event_timestamp": str(latest)}}
 
 
 def _sha256(path: Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from dagster_project.settings import Settings
 
@@ -38,6 +39,9 @@ class ViewConsistency:
 def _same(offline, online) -> bool:
     if offline is None or online is None:
         return offline is None and online is None
+    if isinstance(offline, datetime) and isinstance(online, int):  # a UnixTimestamp: whole seconds online
+        aware = offline if offline.tzinfo else offline.replace(tzinfo=timezone.utc)  # naive: UTC
+        return int(aware.timestamp()) == online
     if isinstance(offline, float) or isinstance(online, float):
         if isinstance(offline, bool) or isinstance(online, bool):
             return offline == online
