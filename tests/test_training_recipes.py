@@ -20,8 +20,10 @@ from dagster_project.feast_ext.training_recipes import (
 from dagster_project.settings import REPO_ROOT
 from conftest import duck, use_settings_env
 
-RECIPES = {"personalization_v1": "personalization", "product_content_v1": "product_content",
-           "cart_recovery_v1": "cart_recovery"}
+# every consumer's recipe, on its newest service
+RECIPES = {"personalization_v2": "personalization", "product_content_v2": "product_content",
+           "cart_recovery_v2": "cart_recovery", "availability_v1": "availability",
+           "returns_risk_v1": "returns_risk", "content_variants_v1": "content_variants"}
 
 
 def test_service_names_carry_consumer_and_version():
@@ -48,7 +50,8 @@ def test_a_recipe_builds_the_services_training_set_with_its_manifest(pipeline_se
 
     assert json.loads(manifest_path(out).read_text()) == json.loads(json.dumps(manifest, default=str))
     assert manifest_path(out).name == f"{service}.manifest.json"
-    assert (manifest["feature_service"], manifest["consumer"], manifest["version"]) == (service, RECIPES[service], 1)
+    assert (manifest["feature_service"], manifest["consumer"], manifest["version"]) == (
+        service, RECIPES[service], service_version(service)[1])
     assert manifest["features"] == refs
     assert manifest["label_time_range"] == [labels["event_timestamp"].min().isoformat(),
                                             labels["event_timestamp"].max().isoformat()]
@@ -109,7 +112,8 @@ def test_rcl_training_set_writes_the_set_and_its_manifest(pipeline_settings, tmp
 
 def test_every_label_recipe_is_documented():
     doc = (REPO_ROOT / "docs" / "training_sets.md").read_text()
-    for consumer in [*LABEL_QUERIES, "availability", "returns_risk", "content_variants"]:
+    assert set(LABEL_QUERIES) == set(RECIPES.values())  # a recipe per consumer, each tested above
+    for consumer in LABEL_QUERIES:
         assert f"\n## {consumer}" in doc, consumer
 
 

@@ -60,6 +60,43 @@ LABEL_QUERIES = {
           and (c.ordered_at is null or c.ordered_at > c.last_activity_at + interval 1 hour)
         qualify row_number() over (partition by c.customer_id, c.last_activity_at order by c.cart_id) = 1
     """,
+    # product x location after a stock count (midday of the next day, when a message would be
+    # shown): out of stock at a count within the next 7 days? Counts whose 7 days run past the
+    # last count are left out (their label is not known yet).
+    "availability": """
+        with positions as (select * from marts.inventory_positions where not has_unknown_location),
+        last_count as (select max(position_date) as last_date from positions)
+        select p.product_id, p.location_id,
+               cast(p.position_date as timestamp) + interval 36 hour as event_timestamp,
+               exists (select 1 from positions later
+                       where later.product_id = p.product_id and later.location_id = p.location_id
+                         and later.position_date > p.position_date
+                         and later.position_date <= p.position_date + interval 7 day
+                         and later.is_stock_out) as label_stock_out_7d
+        from positions p, last_count
+        where p.position_date + interval 7 day <= last_count.last_date
+    """,
+    # an identified customer's order line, at the order: returned (return requested) within 30
+    # days? Lines whose 30 days run past the last order are left out (label not known yet).
+    "returns_risk": """
+        with last_order as (select max(ordered_at) as last_at from marts.order_lines)
+        select l.customer_id, l.product_id, l.ordered_at as event_timestamp,
+               exists (select 1 from marts.returns r
+                       where r.order_line_id = l.order_line_id
+                         and r.requested_at <= l.ordered_at + interval 30 day) as label_returned_30d
+        from marts.order_lines l, last_order
+        where l.customer_id is not null and l.product_id is not null and not l.is_cancelled
+          and l.ordered_at + interval 30 day <= last_order.last_at
+    """,
+    # a content impression (variant x the audience's segment), at the impression: the reward a
+    # bandit learns from (add-to-cart for page copy, open for a subject line) within a day?
+    "content_variants": """
+        with last_impression as (select max(impressed_at) as last_at from marts.content_impressions)
+        select i.variant_id, i.segment, i.impressed_at as event_timestamp,
+               coalesce(i.succeeded_at <= i.impressed_at + interval 1 day, false) as label_succeeded_1d
+        from marts.content_impressions i, last_impression
+        where i.impressed_at + interval 1 day <= last_impression.last_at
+    """,
 }
 
 
