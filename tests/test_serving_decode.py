@@ -199,3 +199,16 @@ def test_cached_redis_keys_are_the_keys_feast_builds():
             for key in keys:
                 assert online_stores._read_key(project, key, 3) == _redis_key(project, key, entity_key_serialization_version=3)
     assert len({online_stores._read_key(p, k, 3) for p in ("shop_a", "shop_b") for k in keys}) == 2 * len(keys)
+
+
+def test_a_null_timestamp_reads_as_null_as_feast_reads_it():
+    """Feast stores a null timestamp as NaT's integer and reads it back as unset: so does the
+    read path (a client would otherwise get -9223372036854775808 for a missing time)."""
+    from feast.type_map import NULL_TIMESTAMP_INT_VALUE, feast_value_type_to_python_type
+
+    proto = ValueProto(unix_timestamp_val=NULL_TIMESTAMP_INT_VALUE)
+    assert feast_value_type_to_python_type(proto) is None
+    assert decode_value(proto.SerializeToString()) is None and native(proto) is None
+    assert decode_value(ValueProto(int64_val=NULL_TIMESTAMP_INT_VALUE).SerializeToString()) == NULL_TIMESTAMP_INT_VALUE
+    listed = ValueProto(unix_timestamp_list_val=Int64List(val=[NULL_TIMESTAMP_INT_VALUE, 5]))
+    assert native(listed) == [None, 5]

@@ -22,6 +22,8 @@ _FLOAT = struct.Struct("<f").unpack_from
 # tag byte = field number << 3 | wire type, for the oneof members of feast.types.Value
 _INT32, _INT64, _UNIX_TIMESTAMP, _BOOL = 0x18, 0x20, 0x40, 0x38  # varint
 _STRING, _DOUBLE_TAG, _FLOAT_TAG = 0x12, 0x29, 0x35  # length-delimited, 64-bit, 32-bit
+# A null timestamp is stored as NaT's integer (Feast's NULL_TIMESTAMP_INT_VALUE); Feast reads it as unset
+NULL_TIMESTAMP = -(1 << 63)
 
 
 def native(value: ValueProto):
@@ -32,6 +34,10 @@ def native(value: ValueProto):
     if which == "bytes_val":
         return base64.b64encode(value.bytes_val).decode("ascii")
     field = getattr(value, which)
+    if which == "unix_timestamp_val" and field == NULL_TIMESTAMP:
+        return None
+    if which == "unix_timestamp_list_val":
+        return [None if v == NULL_TIMESTAMP else v for v in field.val]
     return list(field.val) if hasattr(field, "val") else field
 
 
@@ -57,7 +63,8 @@ def _scalar(data: bytes, tag: int, size: int):
         if tag == _INT32:  # int32 is sign-extended to 64 bits on the wire; protobuf keeps 32
             number &= 0xFFFFFFFF
             return number - (1 << 32) if number >= 1 << 31 else number
-        return number - (1 << 64) if number >= 1 << 63 else number
+        number = number - (1 << 64) if number >= 1 << 63 else number
+        return None if number == NULL_TIMESTAMP and tag == _UNIX_TIMESTAMP else number
     if tag == _STRING:
         length, start = _varint(data, 1)
         if start + length != size:
