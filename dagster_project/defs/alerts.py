@@ -51,11 +51,11 @@ def describe(summary: dict[str, Any]) -> str:
 def post_webhook(url: str, payload: dict[str, Any], log, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> bool:
     """POST `payload` as JSON to `url`; True when the receiver answered 2xx. Every failure
     (unreachable, timeout, an error status, a malformed URL) is logged as a warning."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "retail-context-layer-alerts"},
-    )
     try:
+        request = urllib.request.Request(
+            url, data=json.dumps(payload, default=str).encode(), method="POST",
+            headers={"Content-Type": "application/json", "User-Agent": "retail-context-layer-alerts"},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return 200 <= response.status < 300
     except urllib.error.HTTPError as exc:
