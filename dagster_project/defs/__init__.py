@@ -33,14 +33,13 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     # must not hold back the marts, so publishing does not wait for the feature tables.
     published_models = [key for models in dbt_models for key in models.keys if key.path[0] != "features"]
     # owners, kinds, freshness and automation of every asset: defs/asset_policies.py
-    ingestion_assets = with_operational_policies(build_ingestion_assets(settings), settings)
-    dbt_models = with_operational_policies(dbt_models, settings)
-    assets = [
-        *ingestion_assets,
+    assets = with_operational_policies([
+        *build_ingestion_assets(settings),
         *dbt_models,
-        *with_operational_policies([*build_feast_assets(settings), build_publish_asset(settings, published_models)], settings),
-    ]
-    partitioned = [a for a in [*ingestion_assets, *dbt_models] if a.partitions_def is not None]
+        *build_feast_assets(settings),
+        build_publish_asset(settings, published_models),
+    ], settings)
+    partitioned = [a for a in assets if a.partitions_def is not None]  # ingestion and the daily models
     return dg.Definitions(
         assets=assets,
         asset_checks=[
