@@ -1,7 +1,7 @@
-"""The production instance profile (deploy/dagster.yaml) on a real PostgreSQL database: a run of
+"""The instance profiles. Production (deploy/dagster.yaml) on a real PostgreSQL database: a run of
 the project's full_pipeline job (its cheapest asset, the analysts' published warehouse) is stored
 there with its events and the asset's materialization, and a second instance made from the same
-profile sees it."""
+profile sees it. The local profile (deploy/dagster.local.yaml) keeps SQLite."""
 
 from __future__ import annotations
 
@@ -59,3 +59,12 @@ def test_a_run_and_its_events_are_stored_in_postgresql(monkeypatch, tmp_path, pg
         events = dict(cur.fetchall())
     # Dagster stores the run's start and success under their historical names
     assert {"PIPELINE_START", "STEP_START", "ASSET_MATERIALIZATION", "STEP_SUCCESS", "PIPELINE_SUCCESS"} <= set(events)
+
+
+def test_the_local_profile_keeps_sqlite_and_runs_one_at_a_time(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
