@@ -57,6 +57,7 @@ test-fast: install
 
 dev: install
 	$(BIN)/python -m dagster_project.demo --prepare-only
+	mkdir -p .dagster_home && test -f .dagster_home/dagster.yaml || cp deploy/dagster.local.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
 
 bench: install

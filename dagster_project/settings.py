@@ -53,6 +53,12 @@ ENV_VARIABLES = {
     "identity_max_accounts_per_email": "RCL_IDENTITY_MAX_ACCOUNTS_PER_EMAIL",
     "max_orphan_rate": "RCL_MAX_ORPHAN_RATE",
     "max_quarantine_rate": "RCL_MAX_QUARANTINE_RATE",
+    "freshness_raw_hours": "RCL_FRESHNESS_RAW_HOURS",
+    "freshness_marts_hours": "RCL_FRESHNESS_MARTS_HOURS",
+    "freshness_features_hours": "RCL_FRESHNESS_FEATURES_HOURS",
+    "freshness_online_hours": "RCL_FRESHNESS_ONLINE_HOURS",
+    "freshness_fail_after_hours": "RCL_FRESHNESS_FAIL_AFTER_HOURS",
+    "alert_webhook_url": "RCL_ALERT_WEBHOOK_URL",
 }
 
 
@@ -105,6 +111,16 @@ class Settings:
     # orphan_rate_within_limit fails; share of quarantined rows above which an ingestion check fails.
     max_orphan_rate: float = 0.05
     max_quarantine_rate: float = 0.05
+    # How old each layer's last materialization may be before its freshness policy warns, in
+    # hours (docs/operations.md): a daily batch lands once a day, so a day plus the time the
+    # nightly run takes to reach the layer. It fails `freshness_fail_after_hours` later (a missed day).
+    freshness_raw_hours: float = 26.0
+    freshness_marts_hours: float = 28.0
+    freshness_features_hours: float = 28.0
+    freshness_online_hours: float = 30.0
+    freshness_fail_after_hours: float = 24.0
+    # Where the run-failure sensor POSTs its JSON alert (empty: the failure is only logged)
+    alert_webhook_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -132,6 +148,7 @@ class Settings:
             event_horizon_days=int(env.get("RCL_EVENT_HORIZON_DAYS", cls.event_horizon_days)),
             expectations_dir=Path(env["RCL_EXPECTATIONS_DIR"]).resolve() if env.get("RCL_EXPECTATIONS_DIR") else None,
             **deployment_settings_from_env(env),
+            **operations_settings_from_env(env),
         )
 
     @classmethod
@@ -142,6 +159,7 @@ class Settings:
         data_dir = Path(data_dir)
         values = dict(
             **deployment_settings_from_env(),
+            **operations_settings_from_env(),
             data_dir=data_dir,
             landing_dir=data_dir / "landing",
             warehouse_path=data_dir / "work" / "warehouse.duckdb",
@@ -230,6 +248,21 @@ def deployment_settings_from_env(environ: Mapping[str, str] | None = None) -> di
         max_orphan_rate=float(env.get("RCL_MAX_ORPHAN_RATE", Settings.max_orphan_rate)),
         max_quarantine_rate=float(env.get("RCL_MAX_QUARANTINE_RATE", Settings.max_quarantine_rate)),
     )
+
+
+OPERATIONS_HOURS = ("freshness_raw_hours", "freshness_marts_hours", "freshness_features_hours",
+                    "freshness_online_hours", "freshness_fail_after_hours")
+
+
+def operations_settings_from_env(environ: Mapping[str, str] | None = None) -> dict:
+    """How the deployment is watched (freshness windows, the alert webhook), from `environ`
+    (default: os.environ); unset, the Settings defaults."""
+    env = os.environ if environ is None else environ
+    values = {field: float(env.get(ENV_VARIABLES[field], getattr(Settings, field))) for field in OPERATIONS_HOURS}
+    for field, hours in values.items():
+        if hours <= 0:
+            raise ValueError(f"{ENV_VARIABLES[field]} must be a positive number of hours, not {hours}")
+    return dict(**values, alert_webhook_url=env.get("RCL_ALERT_WEBHOOK_URL", Settings.alert_webhook_url).strip())
 
 
 def get_settings() -> Settings:

@@ -1,6 +1,6 @@
 """Shared fixtures and the test tiers: isolated settings per test, a small generated shop and one
 full pipeline run on it, each built once per session and shared read-only by every xdist worker,
-and access to real services (Redis).
+and access to real services (Redis, PostgreSQL).
 
 Tiers: a test that needs a pipeline run is marked `slow` (automatically when it uses `pipeline` or
 `pipeline_settings`); `make test-fast` runs the others. A test not marked slow that starts a run
@@ -22,16 +22,23 @@ import pytest
 
 from dagster_project.settings import Settings
 
-# CI sets REQUIRE_SERVICES=1: a missing Redis is then a failure, not a skip.
+# CI sets REQUIRE_SERVICES=1: a missing Redis or PostgreSQL is then a failure, not a skip.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
 # The shared Redis, read once: settings exported by a test (e.g. one on a private redis-server of
 # its own, tests/test_faults.py) rewrite REDIS_URL in the environment for the processes they start.
 SERVICE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+# The shared PostgreSQL server (trust auth on the project's machines); each test gets a database of its own.
+SERVICE_POSTGRES = {
+    "host": os.environ.get("RCL_TEST_PG_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("RCL_TEST_PG_PORT", "5432")),
+    "user": os.environ.get("RCL_TEST_PG_USER", "postgres"),
+}
 
 # Fixtures whose users need the session's pipeline run (marked slow) or a Redis server (marked redis).
 PIPELINE_FIXTURES = {"pipeline", "pipeline_settings"}
 REDIS_FIXTURES = {"redis_url", "private_redis"}
+POSTGRES_FIXTURES = {"pg_url"}
 
 
 def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settings:
@@ -171,12 +178,48 @@ def _redis_available(url: str) -> str | None:
 @pytest.fixture
 def redis_url() -> str:
     url = SERVICE_REDIS_URL
-    problem = _redis_available(url)
+    _require_service(_redis_available(url))
+    return url
+
+
+def _require_service(problem: str | None) -> None:
+    """Skip the test when a service is missing; fail it instead under REQUIRE_SERVICES=1."""
     if problem:
         if REQUIRE_SERVICES:
             pytest.fail(f"{problem}; REQUIRE_SERVICES=1 makes it mandatory")
         pytest.skip(problem)
-    return url
+
+
+def _postgres_available(server: dict) -> str | None:
+    try:
+        import psycopg2
+
+        psycopg2.connect(dbname="postgres", connect_timeout=2, **server).close()
+        return None
+    except Exception as exc:  # any connection problem means "not available"
+        return (f"PostgreSQL at {server['host']}:{server['port']} (user {server['user']}) is not reachable "
+                f"({exc.__class__.__name__})")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty database on the shared PostgreSQL server for one test, as a dict of
+    connection fields (host, port, user, dbname) and its URL under "url"; dropped afterwards."""
+    import uuid
+
+    import psycopg2
+
+    _require_service(_postgres_available(SERVICE_POSTGRES))
+    name = f"rcl_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dbname="postgres", **SERVICE_POSTGRES)
+    admin.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
+    try:
+        admin.cursor().execute(f'CREATE DATABASE "{name}"')
+        server = SERVICE_POSTGRES
+        yield {**server, "dbname": name, "url": f"postgresql://{server['user']}@{server['host']}:{server['port']}/{name}"}
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 # ---------------------------------------------------------------- tiers and scheduling
@@ -184,7 +227,8 @@ def redis_url() -> str:
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config, items):
     """Marks, groups and orders the collected tests:
-    - `slow` on users of the session's pipeline run, `redis` on users of a Redis server;
+    - `slow` on users of the session's pipeline run, `redis` on users of a Redis server,
+      `postgres` on users of a PostgreSQL database;
     - tests of one file go to one xdist worker (`--dist loadfile`: a module-scoped fixture is
       built once, not once per worker; the `xdist_group` mark only ranks them here);
     - the longest work first, so that no worker idles at the end while the other still runs a
@@ -197,6 +241,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if fixtures & REDIS_FIXTURES:
             item.add_marker(pytest.mark.redis)
+        if fixtures & POSTGRES_FIXTURES:
+            item.add_marker(pytest.mark.postgres)
         if _uses_a_module_fixture(item) and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 

@@ -10,6 +10,7 @@ from dagster_project.settings import Settings
 def build_defs(settings: Settings | None = None) -> dg.Definitions:
     """The Definitions for `settings` (tests, benchmarks, `rcl run`), or, without them, for the
     environment's RCL_* variables, which then reach the runs through dg.EnvVar."""
+    from dagster_project.defs.asset_policies import with_operational_policies
     from dagster_project.defs.assets.dbt import build_dbt_assets
     from dagster_project.defs.assets.feast import build_feast_assets
     from dagster_project.defs.assets.ingestion import build_ingestion_assets
@@ -19,8 +20,10 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     from dagster_project.defs.checks.features import build_feature_checks
     from dagster_project.defs.checks.orphans import build_orphan_checks
     from dagster_project.defs.jobs import build_jobs, build_schedules
+    from dagster_project.defs.partitions import daily_partitions
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.defs.resources import RclSettings, build_resources
+    from dagster_project.defs.sensors import build_sensors
 
     rcl_settings = RclSettings.from_environment() if settings is None else RclSettings.from_settings(settings)
     settings = rcl_settings.settings  # what the definitions are shaped by (partitions, descriptions)
@@ -29,14 +32,14 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     # Analysts get every model that built; a failed gate on a feature table (blocking check)
     # must not hold back the marts, so publishing does not wait for the feature tables.
     published_models = [key for models in dbt_models for key in models.keys if key.path[0] != "features"]
-    ingestion_assets = build_ingestion_assets(settings)
-    assets = [
-        *ingestion_assets,
+    # owners, kinds, freshness and automation of every asset: defs/asset_policies.py
+    assets = with_operational_policies([
+        *build_ingestion_assets(settings),
         *dbt_models,
         *build_feast_assets(settings),
         build_publish_asset(settings, published_models),
-    ]
-    partitioned = [a for a in [*ingestion_assets, *dbt_models] if a.partitions_def is not None]
+    ], settings)
+    partitioned = [a for a in assets if a.partitions_def is not None]  # ingestion and the daily models
     return dg.Definitions(
         assets=assets,
         asset_checks=[
@@ -47,6 +50,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         ],
         jobs=build_jobs(partitioned),
         schedules=build_schedules(),
+        sensors=build_sensors(partitioned, daily_partitions(settings)),
         resources=build_resources(settings, rcl_settings),
         # Every step writes the same DuckDB file (one writer at a time), so steps run one after
         # another in one process; this also saves a process start per step.

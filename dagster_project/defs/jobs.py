@@ -25,7 +25,8 @@ def build_jobs(partitioned_assets: list[dg.AssetsDefinition]) -> list:
 
 
 def build_schedules() -> list:
-    # Yesterday's deliveries, every night (off until switched on in the UI).
+    # Yesterday's deliveries, every night (off until switched on in the UI). The event-driven
+    # alternative: the landing sensors with the automation sensor (defs/sensors.py, docs/operations.md).
     return [
         dg.build_schedule_from_partitioned_job(
             full_pipeline, hour_of_day=2, minute_of_hour=0, name="nightly_pipeline",

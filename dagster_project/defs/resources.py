@@ -48,6 +48,12 @@ class RclSettings(dg.ConfigurableResource):
     identity_max_accounts_per_email: str | None = None
     max_orphan_rate: str | None = None
     max_quarantine_rate: str | None = None
+    freshness_raw_hours: str | None = None
+    freshness_marts_hours: str | None = None
+    freshness_features_hours: str | None = None
+    freshness_online_hours: str | None = None
+    freshness_fail_after_hours: str | None = None
+    alert_webhook_url: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "RclSettings":
