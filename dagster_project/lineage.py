@@ -67,7 +67,7 @@ def _view_tables(view, views_by_name: dict) -> list[str]:
     return [PurePosixPath(source.path).name] if isinstance(source, FileSource) else []
 
 
-def _view_entry(view, field, views_by_name: dict) -> dict:
+def _view_entry(view, views_by_name: dict) -> dict:
     from feast import OnDemandFeatureView
 
     stream = getattr(view, "stream_source", None)
@@ -191,7 +191,7 @@ def feature_lineage(settings: Settings, query: str, refresh_manifest: bool = Fal
     view, field = catalog[key]
     views_by_name = {v.name: v for v, _ in catalog.values()}
     services, on_demand = _consumers(objects, view.name, field.name)
-    view_entry = _view_entry(view, field, views_by_name)
+    view_entry = _view_entry(view, views_by_name)
     roots = exporting_models(manifest, view_entry["tables"])
     parents, source_ids = upstream_dag(manifest, roots)
     models = [_model_entry(manifest, uid, parents[uid]) for uid in parents]
