@@ -12,7 +12,7 @@ SCALE ?= small
 export UV_PYTHON_DOWNLOADS := never
 export DBT_PROFILES_DIR := $(CURDIR)/dbt
 
-.PHONY: help install demo run serve test test-fast dev lock bench clean distclean
+.PHONY: help install demo run serve lineage test test-fast dev lock bench clean distclean
 
 help:
 	@echo "make demo   - install, generate sample data, materialize every asset, print online features"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-fast - the fast tier: unit and single-asset tests, no full pipeline run"
 	@echo "make run LANDING=DIR [DATA=DIR] - the whole pipeline on your own landing folder (rcl run)"
 	@echo "make serve [DATA=DIR] [PORT=6566] [WORKERS=2] - online feature server on 127.0.0.1 (rcl serve)"
+	@echo "make lineage FEATURE=VIEW:FEATURE [DATA=DIR] - where a feature comes from, down to the landing files (rcl lineage)"
 	@echo "make dev    - open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - benchmark suite (SCALE=small|standard), writes bench/results/latest.json"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -47,6 +48,9 @@ run: install
 
 serve: install
 	$(BIN)/rcl serve --port $(or $(PORT),6566) --workers $(or $(WORKERS),2) $(if $(DATA),--data-dir $(DATA))
+
+lineage: install
+	$(BIN)/rcl lineage $(FEATURE) $(if $(DATA),--data-dir $(DATA))
 
 test: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

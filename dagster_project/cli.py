@@ -7,6 +7,7 @@
     rcl env [--data-dir DIR]                 # the settings as shell exports
     rcl dbt [--data-dir DIR] -- DBT_ARGS     # dbt by hand, with the settings
     rcl training-set --service NAME (--entities FILE.parquet | --labels CONSUMER) --out FILE.parquet [--data-dir DIR]
+    rcl lineage FEATURE [--data-dir DIR] [--json] [--parse]   # feature -> view -> dbt DAG -> sources -> landing
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -33,6 +34,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3
+EXIT_UNKNOWN = 2  # rcl lineage: no such feature (argparse's usage errors exit 2 as well)
 
 # Paths derived from the data dir: a --data-dir given on the command line moves all of them.
 _DERIVED_PATH_VARIABLES = ("RCL_WAREHOUSE_PATH", "RCL_FEATURES_DIR", "RCL_FEAST_DIR", "RCL_PUBLISHED_WAREHOUSE")
@@ -346,6 +348,21 @@ def _cmd_dbt(args) -> int:
                           env={**os.environ, **settings.env()}).returncode
 
 
+def _cmd_lineage(args) -> int:
+    """A feature's lineage down to the landing folders (dagster_project/lineage.py)."""
+    import json
+
+    from dagster_project.lineage import UnknownFeature, feature_lineage, render
+
+    try:
+        lineage = feature_lineage(settings_for(args.data_dir), args.feature, refresh_manifest=args.parse)
+    except UnknownFeature as exc:
+        print(f"rcl lineage: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    print(json.dumps(lineage, indent=2) if args.json else render(lineage))
+    return EXIT_OK
+
+
 def _instance(args):
     """The Dagster instance of DAGSTER_HOME when set (the UI then shows the run), else ephemeral."""
     if os.environ.get("DAGSTER_HOME"):
@@ -412,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     from dagster_project.feast_ext.training_recipes import add_training_set_command
 
     add_training_set_command(sub)  # rcl training-set: a feature service's training set with its manifest
+
+    lineage_parser = sub.add_parser(
+        "lineage", help="where a feature comes from: view, services, dbt models, sources, landing files")
+    lineage_parser.add_argument("feature", help="VIEW:FEATURE, or a feature name only one view has")
+    lineage_parser.add_argument("--data-dir", type=Path, default=None, help="default: RCL_DATA_DIR")
+    lineage_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    lineage_parser.add_argument("--parse", action="store_true", help="re-parse the dbt project first (after editing models)")
+    lineage_parser.set_defaults(func=_cmd_lineage)
     return parser
 
 

@@ -22,7 +22,6 @@ stock_by_location_source = FileSource(
     path="stock_by_location.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/stock_by_location, one row per stock count of a product at a location.",
-    tags={"dbt_model": "stock_by_location"},
 )
 
 # The WMS pushes each stock change (POST /push, or FeatureStore.push); see docs/availability.md.
@@ -38,7 +37,6 @@ stock_by_product_source = FileSource(
     path="stock_by_product.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/stock_by_product, one row per product and moment a location's count changed it.",
-    tags={"dbt_model": "stock_by_product"},
 )
 
 STOCK_FIELDS = [
@@ -69,7 +67,6 @@ stock_by_location = FeatureView(
     source=stock_by_location_push,
     online=True,
     description="Stock of a product at a location as of each count, with cover, low-stock flag and next inbound. Fresh online via WMS pushes.",
-    tags={"owner": "availability", "source_systems": "wms,oms", "dbt_model": "stock_by_location"},
 )
 
 stock_by_product = FeatureView(
@@ -95,7 +92,6 @@ stock_by_product = FeatureView(
     source=stock_by_product_source,
     online=True,
     description="Stock of a product across locations (each location's latest count), with stores in stock per region.",
-    tags={"owner": "availability", "source_systems": "wms,oms", "dbt_model": "stock_by_product"},
 )
 
 availability_v1 = FeatureService(

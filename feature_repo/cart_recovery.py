@@ -17,7 +17,6 @@ cart_recovery_features_source = FileSource(
     path="cart_recovery_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/cart_recovery_features, one row per cart of an identified customer.",
-    tags={"dbt_model": "cart_recovery_features"},
 )
 
 # Like cart_features, the tracking layer may push each cart change, so that the last activity
@@ -45,7 +44,6 @@ cart_recovery_features = FeatureView(
     source=cart_recovery_features_push,
     online=True,
     description="What a cart-recovery model adds to the cart: its most expensive item, the furthest checkout step and who the customer was when the cart was created.",
-    tags={"owner": "crm-automation", "source_systems": "web,oms", "dbt_model": "cart_recovery_features"},
 )
 
 cart_recovery_request = RequestSource(
@@ -62,7 +60,7 @@ cart_recovery_request = RequestSource(
     schema=[Field(name="minutes_since_cart_activity", dtype=Float64)],
     mode="python",
     description="minutes_since_cart_activity: minutes from the cart's last activity to the request (null without a cart).",
-    tags={"owner": "crm-automation", "dbt_model": "cart_recovery_features"},
+    tags={"owner": "crm-automation"},
 )
 def cart_recovery_request_time(inputs: dict[str, Any]) -> dict[str, Any]:
     return {"minutes_since_cart_activity": [

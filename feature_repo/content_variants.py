@@ -28,7 +28,6 @@ content_variant_features_source = FileSource(
     path="content_variant_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/content_variant_features, one row per variant, segment and day with activity.",
-    tags={"dbt_model": "content_variant_features"},
 )
 
 # A serving layer that counts impressions and outcomes as they happen pushes the fresher
@@ -61,7 +60,6 @@ content_variant_features = FeatureView(
     source=content_variant_features_push,
     online=True,
     description="Impressions, outcomes and the Beta posterior of each content variant per segment, as of each day with activity.",
-    tags={"owner": "content-experiments", "source_systems": "web,crm,oms", "dbt_model": "content_variant_features"},
 )
 
 content_variants_v1 = FeatureService(

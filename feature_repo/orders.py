@@ -22,7 +22,6 @@ order_status_source = FileSource(
     path="order_status.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/order_status, one row per order and status the batch learned.",
-    tags={"dbt_model": "order_status"},
 )
 
 # The OMS pushes each status change (POST /push, or FeatureStore.push); see docs/availability.md.
@@ -38,7 +37,6 @@ customer_latest_orders_source = FileSource(
     path="customer_latest_orders.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_latest_orders, one row per customer and change of one of their orders.",
-    tags={"dbt_model": "customer_latest_orders"},
 )
 
 order_status = FeatureView(
@@ -59,7 +57,6 @@ order_status = FeatureView(
     source=order_status_push,
     online=True,
     description="An order's status and what support needs to talk about it. Fresh online via OMS pushes.",
-    tags={"owner": "customer-service", "source_systems": "oms", "dbt_model": "order_status"},
 )
 
 customer_latest_orders = FeatureView(
@@ -75,7 +72,6 @@ customer_latest_orders = FeatureView(
     source=customer_latest_orders_source,
     online=True,
     description="A customer's latest orders and their statuses, for support assistants.",
-    tags={"owner": "customer-service", "source_systems": "oms,crm,web", "dbt_model": "customer_latest_orders"},
 )
 
 support_orders_v1 = FeatureService(

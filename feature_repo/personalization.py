@@ -20,7 +20,6 @@ customer_profile_features_source = FileSource(
     path="customer_profile_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_profile_features, one row per customer and activity day.",
-    tags={"dbt_model": "customer_profile_features"},
 )
 
 customer_consent_features_source = FileSource(
@@ -28,7 +27,6 @@ customer_consent_features_source = FileSource(
     path="customer_consent_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_consent_features, one row per customer and consent change.",
-    tags={"dbt_model": "customer_consent_features"},
 )
 
 customer_profile_features = FeatureView(
@@ -68,7 +66,6 @@ customer_profile_features = FeatureView(
     source=customer_profile_features_source,
     online=True,
     description="Recency, frequency, monetary, affinities, price sensitivity, channel, browsing, email and support per customer, as of each activity day.",
-    tags={"owner": "personalization", "source_systems": "oms,crm,web,pim", "dbt_model": "customer_profile_features"},
 )
 
 customer_consent_features = FeatureView(
@@ -87,7 +84,6 @@ customer_consent_features = FeatureView(
     source=customer_consent_features_source,
     online=True,
     description="Marketing consent per channel (email, SMS, personalization) in force after each change, with when it was recorded.",
-    tags={"owner": "personalization", "source_systems": "crm", "dbt_model": "customer_consent_features"},
 )
 
 # The request's own clock: recency "now", not as of the last feature day.
@@ -109,7 +105,7 @@ request_time_source = RequestSource(
     schema=[Field(name="hours_since_last_session", dtype=Float64)],
     mode="python",
     description="hours_since_last_session: hours from the customer's last web session to the request time (null: no session).",
-    tags={"owner": "personalization", "dbt_model": "customer_profile_features"},
+    tags={"owner": "personalization"},
 )
 def customer_session_recency(inputs: dict) -> dict:
     from datetime import datetime, timezone
@@ -135,7 +131,7 @@ def customer_session_recency(inputs: dict) -> dict:
     schema=[Field(name="price_vs_typical_price", dtype=Float64)],
     mode="python",
     description="price_vs_typical_price: the candidate product's price / the customer's median unit price paid (null: no purchase yet).",
-    tags={"owner": "personalization", "dbt_model": "customer_profile_features,product_features"},
+    tags={"owner": "personalization"},
 )
 def candidate_price_vs_price_band(inputs: dict) -> dict:
     return {"price_vs_typical_price": [
@@ -149,7 +145,7 @@ def candidate_price_vs_price_band(inputs: dict) -> dict:
     schema=[Field(name="cart_value_vs_typical_order", dtype=Float64)],
     mode="python",
     description="cart_value_vs_typical_order: the customer's current cart value / their median order value (null: no cart or no order yet).",
-    tags={"owner": "personalization", "dbt_model": "customer_profile_features,cart_features"},
+    tags={"owner": "personalization"},
 )
 def cart_value_vs_typical_order(inputs: dict) -> dict:
     return {"cart_value_vs_typical_order": [

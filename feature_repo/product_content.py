@@ -14,7 +14,6 @@ product_content_features_source = FileSource(
     path="product_content_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/product_content_features, one row per product and day a value changed (plus a heartbeat).",
-    tags={"dbt_model": "product_content_features"},
 )
 
 _NO_WEB = " Null where the retailer has no web analytics."
@@ -60,7 +59,6 @@ product_content_features = FeatureView(
     source=product_content_features_source,
     online=True,
     description="What product copy is written from: PIM record, price and margin band, funnel, return reasons, tickets, ratings, searches and co-purchases, as of each day.",
-    tags={"owner": "content-generation", "source_systems": "pim,oms,web,crm,wms", "dbt_model": "product_content_features"},
 )
 
 product_content_v2 = FeatureService(

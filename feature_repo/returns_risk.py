@@ -17,7 +17,6 @@ customer_return_features_source = FileSource(
     path="customer_return_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/customer_return_features, one row per customer and day with a purchase or return request.",
-    tags={"dbt_model": "customer_return_features"},
 )
 
 product_return_features_source = FileSource(
@@ -25,7 +24,6 @@ product_return_features_source = FileSource(
     path="product_return_features.parquet",
     timestamp_field="event_timestamp",
     description="dbt model features/product_return_features, one row per product and day with a sale or return request.",
-    tags={"dbt_model": "product_return_features"},
 )
 
 customer_return_features = FeatureView(
@@ -42,7 +40,6 @@ customer_return_features = FeatureView(
     source=customer_return_features_source,
     online=True,
     description="How often and why a customer returns what they buy, as of each purchase or return day.",
-    tags={"owner": "returns", "source_systems": "oms", "dbt_model": "customer_return_features"},
 )
 
 product_return_features = FeatureView(
@@ -59,7 +56,6 @@ product_return_features = FeatureView(
     source=product_return_features_source,
     online=True,
     description="Product return rates per return reason of the oms/returns contract, as of each sale or return day.",
-    tags={"owner": "returns", "source_systems": "oms", "dbt_model": "product_return_features"},
 )
 
 returns_risk_v1 = FeatureService(

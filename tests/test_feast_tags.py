@@ -84,3 +84,39 @@ def test_apply_tags_from_the_manifest_and_a_model_owner_overrides_the_folders(tm
     assert registered["product_features"]["owner"] == "customer-data"
     sources = {s.name: s.tags for s in get_feature_store(settings).list_data_sources()}
     assert sources["product_features_source"]["dbt_model"] == "product_features"
+
+
+def test_the_feature_repo_types_no_lineage_tag_the_manifest_derives():
+    """Views and file sources over a feature table, and on-demand views over those, carry no
+    hand-typed dbt_model, source_systems, upstream_models or owner (views over a table): those
+    come from the manifest at apply time, so they cannot drift from it."""
+    from feast import FeatureView, FileSource, OnDemandFeatureView
+
+    from dagster_project.feast_ext.repo import LINEAGE_TAGS, feature_repo_modules
+
+    typed = []
+    for module in feature_repo_modules():
+        for obj in vars(module).values():
+            source = obj.batch_source if isinstance(obj, FeatureView) else obj
+            if isinstance(source, FileSource):
+                typed += [(obj.name, key) for key in LINEAGE_TAGS if key in obj.tags]
+            elif isinstance(obj, OnDemandFeatureView):
+                typed += [(obj.name, key) for key in LINEAGE_TAGS if key in obj.tags and key != "owner"]
+    assert not typed, f"lineage tags typed by hand in feature_repo/ (derive them from dbt): {sorted(set(typed))}"
+
+
+def test_on_demand_views_take_their_source_views_lineage(monkeypatch, tmp_path):
+    from feast import OnDemandFeatureView
+
+    from dagster_project.feast_ext import repo
+
+    monkeypatch.setattr(repo, "dbt_manifest", lambda settings: _manifest())
+    objects = {o.name: o for o in repo.feature_repo_objects(Settings.for_data_dir(tmp_path / "data"))}
+    odfv = objects["candidate_price_vs_price_band"]
+    assert isinstance(odfv, OnDemandFeatureView)
+    assert odfv.tags["dbt_model"] == "customer_profile_features,product_features"
+    assert "wms" in odfv.tags["source_systems"].split(",")  # through product_features' stock
+    assert odfv.tags["owner"] == "personalization"  # typed: the transformation's own team
+    # views over a table carry their model's owner from dbt meta.owner
+    assert objects["stock_by_location"].tags["owner"] == "availability"
+    assert objects["order_status"].tags["owner"] == "customer-service"

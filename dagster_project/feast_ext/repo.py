@@ -155,21 +155,35 @@ def feature_table_lineage(manifest: dict) -> dict[str, dict[str, str]]:
 
 def _tag_with_dbt_lineage(objects: list, manifest: dict) -> None:
     """Views (and file sources) reading a feature table take its model's lineage tags; the
-    manifest wins over a tag typed in the repo, with a warning naming both values."""
-    from feast import FeatureView, FileSource
+    manifest wins over a tag typed in the repo, with a warning naming both values. On-demand
+    views take the union of their source views' dbt_model, source_systems and upstream_models."""
+    from feast import FeatureView, FileSource, OnDemandFeatureView
 
     lineage = feature_table_lineage(manifest)
+    derived_by_view: dict[str, dict[str, str]] = {}
     for obj in objects:
         source = obj.batch_source if isinstance(obj, FeatureView) else obj
         if not isinstance(source, FileSource) or PurePosixPath(source.path).name not in lineage:
             continue
         derived = lineage[PurePosixPath(source.path).name]
-        for key, value in derived.items():
-            typed = obj.tags.get(key)
-            if typed is not None and typed != value:
-                log.warning("%s %s: tag %s=%r typed in the feature repo differs from the dbt manifest's %r; "
-                            "using the manifest's", type(obj).__name__, obj.name, key, typed, value)
-        obj.tags = {**obj.tags, **derived}
+        if isinstance(obj, FeatureView):
+            derived_by_view[obj.name] = derived
+        _set_derived_tags(obj, derived)
+    for obj in objects:
+        if isinstance(obj, OnDemandFeatureView):
+            parents = [derived_by_view[n] for n in obj.source_feature_view_projections if n in derived_by_view]
+            if parents:
+                _set_derived_tags(obj, {key: ",".join(sorted({v for p in parents for v in p[key].split(",") if v}))
+                                        for key in ("dbt_model", "source_systems", "upstream_models")})
+
+
+def _set_derived_tags(obj, derived: dict[str, str]) -> None:
+    for key, value in derived.items():
+        typed = obj.tags.get(key)
+        if typed is not None and typed != value:
+            log.warning("%s %s: tag %s=%r typed in the feature repo differs from the dbt manifest's %r; "
+                        "using the manifest's", type(obj).__name__, obj.name, key, typed, value)
+    obj.tags = {**obj.tags, **derived}
 
 
 def _registered_objects(store) -> list:
