@@ -50,6 +50,8 @@ cart_recovery_request = RequestSource(
     name="cart_recovery_request",
     schema=[Field(name="request_epoch_seconds", dtype=Int64, description="When the features are requested, in seconds since 1970-01-01 UTC.")],
     description="The time of the request, sent by the caller (the serving clock, or a label's time in a training set).",
+    # a training set that does not send it gets each row's label time (training_recipes.py)
+    tags={"filled_from": "event_timestamp"},
 )
 
 

@@ -90,7 +90,9 @@ customer_consent_features = FeatureView(
 request_time_source = RequestSource(
     name="request_time",
     schema=[Field(name="request_time", dtype=UnixTimestamp, description="When the request is served (UTC).")],
-    description="The time of the serving request.",
+    description="The time of the serving request (in a training set: the label's time).",
+    # a training set that does not send it gets each row's label time (training_recipes.py)
+    tags={"filled_from": "event_timestamp"},
 )
 
 

@@ -133,6 +133,7 @@ def build_training_set(settings: Settings, service_name: str, entity_df: Union[p
     service = store.get_feature_service(service_name)  # a clear Feast error for an unknown service
     if isinstance(entity_df, (str, Path)):
         entity_df = pd.read_parquet(entity_df)
+    entity_df, filled = with_request_times(store, service, entity_df)
     result = training_set(settings, entity_df, service_name, out_path, overwrite=overwrite)
     views = {v.name: v for v in store.list_feature_views()}
     used = [views[p.name] for p in service.feature_view_projections if p.name in views]
@@ -140,7 +141,8 @@ def build_training_set(settings: Settings, service_name: str, entity_df: Union[p
     manifest = {
         "feature_service": service_name, "consumer": consumer, "version": version,
         "features": [f"{p.name_to_use()}:{f.name}" for p in service.feature_view_projections for f in p.features],
-        "entity_columns": [c for c in entity_df.columns],
+        "entity_columns": [c for c in entity_df.columns if c not in filled],
+        "request_fields_from_label_time": filled,
         "label_time_range": _time_range(entity_df),
         "rows": result.rows, "null_key_rows": result.null_key_rows, "unknown_key_rows": result.unknown_key_rows,
         "data_snapshot": data_snapshot(settings, used),
@@ -150,6 +152,26 @@ def build_training_set(settings: Settings, service_name: str, entity_df: Union[p
     }
     manifest_path(out_path).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return manifest
+
+
+def with_request_times(store, service, entity_df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The entity rows with each request field of the service's on-demand views that is tagged
+    `filled_from: event_timestamp` and not given, set to the row's label time (what the serving
+    clock would have said when the prediction was made); and the names of the fields so filled."""
+    from feast.types import UnixTimestamp
+
+    on_demand = {v.name: v for v in store.list_on_demand_feature_views()}
+    filled = {}
+    for projection in service.feature_view_projections:
+        for source in getattr(on_demand.get(projection.name), "source_request_sources", {}).values():
+            if source.tags.get("filled_from") != "event_timestamp":
+                continue
+            for field in source.schema:
+                if field.name not in entity_df.columns and "event_timestamp" in entity_df.columns:
+                    times = pd.to_datetime(entity_df["event_timestamp"], utc=True)
+                    filled[field.name] = times if field.dtype == UnixTimestamp else (
+                        (times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype("int64")
+    return (entity_df.assign(**filled) if filled else entity_df), sorted(filled)
 
 
 def manifest_path(out_path: Union[str, Path]) -> Path:
