@@ -199,6 +199,7 @@ def _push_her_values(settings, her: dict) -> None:
         frame = frame[frame[key].isin(values)].tail(1).copy()
         assert len(frame), f"no {table} row of hers to push"
         frame["event_timestamp"] = pd.Timestamp(datetime.now(timezone.utc))
+        frame = frame[[key, "event_timestamp", *(f.name for f in store.get_feature_view(table).features)]]
         store.push(source, frame)
 
 
@@ -529,3 +530,33 @@ def test_the_other_customers_features_are_the_same_after_the_refresh(refreshed):
     for name, frame in refreshed["before"].items():
         if "customer_id" in frame.columns:
             pd.testing.assert_frame_equal(after[name], frame, check_dtype=False, obj=name)
+
+
+# ---------------------------------------------------------------- the same request as a Dagster job
+
+def test_the_forget_person_job_forgets_another_customer(refreshed):
+    """Run last: it forgets a second customer (by customer id, as the job is meant to be run)."""
+    from dagster_project.defs.privacy import forget_person_job
+    from dagster_project.defs.resources import RclSettings
+
+    settings = refreshed["settings"]
+    with _warehouse(settings) as conn:
+        customer = conn.execute("select customer_id from marts.customers order by lifetime_revenue desc, customer_id "
+                                "limit 1").fetchone()[0]
+    resources = {"rcl_settings": RclSettings.from_settings(settings)}
+    config = {"ops": {"forget_request": {"config": {"identifier_kind": "customer_id", "identifier": customer,
+                                                    "request_id": "DPO-TEST-2"}}}}
+    result = forget_person_job.execute_in_process(run_config=config, resources=resources)
+    assert result.success
+    with _warehouse(settings) as conn:
+        assert not conn.execute("select count(*) from marts.customers where customer_id = ?", [customer]).fetchone()[0]
+    assert not _parquet_hits(settings, [customer.lower()])
+    entry = json.loads((settings.data_dir / "privacy" / "deletions.jsonl").read_text().splitlines()[-1])
+    assert entry["request_id"] == "DPO-TEST-2" and entry["verified"]
+    again = {"ops": {"forget_request": {"config": {"identifier_kind": "customer_id", "identifier": customer}}}}
+    assert forget_person_job.execute_in_process(run_config=again, resources=resources).success
+    entry = json.loads((settings.data_dir / "privacy" / "deletions.jsonl").read_text().splitlines()[-1])
+    assert entry["outcome"] == "already_forgotten"
+    unknown = {"ops": {"forget_request": {"config": {"identifier_kind": "customer_id", "identifier": "cus_nobody"}}}}
+    failed = forget_person_job.execute_in_process(run_config=unknown, resources=resources, raise_on_error=False)
+    assert not failed.success, "an unknown customer id: the run fails, nothing changes"

@@ -8,8 +8,6 @@ API, with run config, doing what `rcl forget` does (dagster_project/privacy/forg
 The run config is kept in Dagster's run history: name the person by their customer id (it
 points to nothing once they are forgotten), not by a clear-text email or phone (docs/privacy.md)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from dagster_project.defs.resources import RclSettings

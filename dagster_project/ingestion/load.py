@@ -17,7 +17,6 @@ from dagster_project.ingestion.reading import check_changed_types, land_csv, lan
 from dagster_project.ingestion.results import ContractViolation, FileReconciliation, IngestionResult
 from dagster_project.ingestion.tables import literal, quarantine_table_ddl, quote, raw_table_ddl
 from dagster_project.ingestion.values import column_checks, typed_expression
-from dagster_project.privacy.suppression import suppress_landed_rows
 from dagster_project.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -126,6 +125,8 @@ def _land_file(conn, plan: LoadPlan, path: Path, result: IngestionResult) -> boo
 def suppress(conn, plan: LoadPlan, result: IngestionResult, settings: Settings | None) -> None:
     """`suppressed`: the landed rows that name a person on the suppression list leave `landed`
     before any check (never loaded, never quarantined), counted per file as rows_suppressed."""
+    from dagster_project.privacy.suppression import suppress_landed_rows  # privacy imports ingestion's errors
+
     count = suppress_landed_rows(conn, plan.contract, plan.landed, plan.suppressed, settings)
     if count:
         result.warnings.append(f"{count} row(s) of forgotten people suppressed")

@@ -163,7 +163,7 @@ def suppression_entries(conn, person: Person, settings: Settings) -> set[Entry]:
     entries = set()
     for kind, value in person.pairs():
         digest = value if kind in ("email_hash", "phone_hash") else \
-            conn.execute(f"select {id_hash_sql(kind, '?::varchar', settings)}", [value]).fetchone()[0]
+            conn.execute(f"select {id_hash_sql(kind, '$1::varchar', settings)}", [value]).fetchone()[0]
         if digest:
             entries.add(Entry(kind, digest))
     return entries
