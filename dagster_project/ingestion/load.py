@@ -1,6 +1,6 @@
-"""The steps of one load, in the order `ingest_entity` runs them: land, check files, deduplicate,
-check rows, write (raw, quarantine and reconciliation in one transaction), report. Each step
-reads and creates the temp tables its `LoadPlan` names."""
+"""The steps of one load, in the order `ingest_entity` runs them: land, suppress (rows of people
+forgotten), check files, deduplicate, check rows, write (raw, quarantine and reconciliation in one
+transaction), report. Each step reads and creates the temp tables its `LoadPlan` names."""
 
 from __future__ import annotations
 
