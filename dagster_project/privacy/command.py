@@ -44,6 +44,8 @@ def request_of(args) -> tuple[str, str]:
 
 
 def _cmd_forget(args) -> int:
+    import duckdb
+
     from dagster_project.cli import EXIT_ERROR, EXIT_OK, settings_for
     from dagster_project.privacy.forget import SharedIdentifier, UnknownIdentifier, forget
 
@@ -59,6 +61,10 @@ def _cmd_forget(args) -> int:
         return EXIT_ERROR
     except SharedIdentifier as exc:
         print(f"rcl forget: nothing changed: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except duckdb.IOException as exc:  # another process (a pipeline run) holds the warehouse
+        print(f"rcl forget: the warehouse is in use, nothing changed; run it again when the run has finished ({exc})",
+              file=sys.stderr)
         return EXIT_ERROR
     print(report.render())
     if report.remaining:

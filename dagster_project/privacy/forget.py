@@ -70,7 +70,10 @@ def new_request_id(now: datetime) -> str:
 
 def forget(settings: Settings, request_kind: str, value: str, *, request_id: str | None = None) -> ForgetReport:
     """Forget the person `value` (an identifier of kind `request_kind`, a REQUEST_KINDS key)
-    identifies, in every layer. Raises UnknownIdentifier (nothing changed) or SharedIdentifier."""
+    identifies, in every layer. Raises UnknownIdentifier (nothing changed) or SharedIdentifier.
+
+    The working warehouse, where the person is resolved, is cleaned last: a request that fails
+    half-way (Redis down) leaves them resolvable, and repeating it finishes the job."""
     if request_kind not in REQUEST_KINDS:
         raise ValueError(f"unknown identifier kind {request_kind!r}; one of {', '.join(REQUEST_KINDS)}")
     started, now = time.perf_counter(), datetime.now(timezone.utc)
@@ -89,16 +92,20 @@ def forget(settings: Settings, request_kind: str, value: str, *, request_id: str
         add_clear_text(conn, person, settings)
         report.customers, report.identifiers = len(person.customer_ids), len(person.pairs())
         report.newly_suppressed = add_entries(settings, suppression_entries(conn, person, settings), report.request_id)
-        report.layers["warehouse"] = delete_person(conn, person, settings)
+        _delete_outside_the_warehouse(settings, person, report, config)
+        report.layers = {"warehouse": delete_person(conn, person, settings), **report.layers}
         conn.execute("checkpoint")
     if report.layers["warehouse"]:
         rewrite_database(settings.warehouse_path, config)
+    report.remaining = verify(settings, person, config)
+    return _finish(settings, report, started)
+
+
+def _delete_outside_the_warehouse(settings: Settings, person: Person, report: ForgetReport, config: dict) -> None:
     report.layers["published_warehouse"] = scrub_published(settings, person, config)
     report.layers["parquet_files"] = _scrub_files(settings, person)
     report.layers.update(scrub_online(settings, person))
     report.layers["text_files"] = _redact_files(settings, person)
-    report.remaining = verify(settings, person, config)
-    return _finish(settings, report, started)
 
 
 def verify(settings: Settings, person: Person, config: dict) -> dict[str, int]:
