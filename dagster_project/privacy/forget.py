@@ -185,13 +185,15 @@ def scrub_published(settings: Settings, person: Person, config: dict) -> dict[st
     folder = published_dir(settings)
     for build in sorted(folder.glob("warehouse-*.duckdb")) if folder.is_dir() else []:
         copy = build.with_name(f".{build.name}.forget")
-        shutil.copyfile(build, copy)
-        rows = scrub_database(copy, person, settings, memory_limit=config.get("memory_limit"))
-        if rows:
-            os.replace(copy, build)
-            deleted.update({f"{build.name}:{table}": n for table, n in rows.items()})
-        else:
-            copy.unlink()
+        try:
+            shutil.copyfile(build, copy)
+            rows = scrub_database(copy, person, settings, memory_limit=config.get("memory_limit"))
+            if rows:
+                os.replace(copy, build)
+                deleted.update({f"{build.name}:{table}": n for table, n in rows.items()})
+        finally:
+            copy.unlink(missing_ok=True)
+            Path(f"{copy}.wal").unlink(missing_ok=True)
     return deleted
 
 

@@ -56,7 +56,7 @@ def _column_tests(name: str, type_: str, settings: Settings, json_keys: tuple[st
     if kind:
         return [f"{q} in {_values(kind)}"]
     if listed:
-        return [f"list_has_any(list_transform(string_split({q}, ','), x -> trim(x)), {_value_list(listed)})"]
+        return [f"list_has_any(list_transform(string_split({q}, ','), lambda x: trim(x)), {_value_list(listed)})"]
     if clear:
         return [f"{hash_sql(clear, q, settings)} in {_values(clear)}"]
     if t == "JSON":
@@ -69,6 +69,17 @@ def _column_tests(name: str, type_: str, settings: Settings, json_keys: tuple[st
             tests.append(f"{expression} in {_values(key_kind)}")
         return tests
     return []
+
+
+def _typed_pair_tests(type_column: str, value_column: str, settings: Settings) -> list[str]:
+    """A (type, value) pair of an identity table: the value by its kind, or, typed as a clear-text
+    email or phone (a ground-truth file), hashed as staging hashes it."""
+    tests = [f"({type_column}, {value_column}) in (select (kind, value) from {PERSON_VALUES})"]
+    for clear in ("email", "phone"):
+        kind = clear_text_kind(clear)
+        tests.append(f"(lower({type_column}) = {sql_literal(clear)} and "
+                     f"{hash_sql(kind, value_column, settings)} in {_values(kind)})")
+    return tests
 
 
 def person_condition(columns: list[tuple[str, str]], person: Person, settings: Settings, *,
@@ -84,7 +95,7 @@ def person_condition(columns: list[tuple[str, str]], person: Person, settings: S
             classified.add(name)
         tests += found
     for type_column, value_column in typed_pairs([c for c, _ in columns]):
-        tests.append(f"({quote(type_column)}, {quote(value_column)}) in (select (kind, value) from {PERSON_VALUES})")
+        tests += _typed_pair_tests(quote(type_column), quote(value_column), settings)
         classified.add(value_column)
     regex = _word_regex(person.tokens()) if free_text else None
     if regex:

@@ -113,12 +113,17 @@ def rewrite_database(path: Path, config: dict | None = None) -> None:
     the blocks of deleted rows but does not clear them, so the old file could still hold them."""
     fresh = path.with_name(f".{path.name}.rewrite")
     fresh.unlink(missing_ok=True)
-    with duckdb.connect(str(path), config=config or {}) as conn:
-        source = conn.execute("select current_database()").fetchone()[0]
-        conn.execute(f"attach {_string(str(fresh))} as rcl_rewrite")
-        conn.execute(f"copy from database {quote(source)} to rcl_rewrite")
-        conn.execute("detach rcl_rewrite")
-    os.replace(fresh, path)
+    try:
+        with duckdb.connect(str(path), config=config or {}) as conn:
+            conn.execute("set enable_progress_bar = false")
+            source = conn.execute("select current_database()").fetchone()[0]
+            conn.execute(f"attach {_string(str(fresh))} as rcl_rewrite")
+            conn.execute(f"copy from database {quote(source)} to rcl_rewrite")
+            conn.execute("detach rcl_rewrite")
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
+        Path(f"{fresh}.wal").unlink(missing_ok=True)
     Path(f"{path}.wal").unlink(missing_ok=True)
 
 
