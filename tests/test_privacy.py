@@ -300,10 +300,17 @@ def _duckdb_hits(path: Path, tokens: list[str]) -> dict[str, int]:
     return hits
 
 
+def _kept_apart(settings, path: Path) -> bool:
+    """The landing files (the sources' deliveries: suppressed at ingestion, never rewritten) and
+    the privacy records (the suppression list holds her salted hashes by design: checked on
+    their own in test_the_audit_log_holds_no_identifier)."""
+    return settings.landing_dir in path.parents or settings.data_dir / "privacy" in path.parents
+
+
 def _parquet_hits(settings, tokens: list[str]) -> dict[str, list[str]]:
     hits = {}
     for path in sorted(settings.data_dir.rglob("*.parquet")):
-        if settings.landing_dir in path.parents:
+        if _kept_apart(settings, path):
             continue
         with duckdb.connect() as conn:
             rows = conn.execute(f"select lower(r::varchar) from read_parquet('{path}') as r").fetchall()
@@ -319,7 +326,7 @@ def _file_bytes_hits(settings, tokens: list[str]) -> dict[str, list[str]]:
     the SQLite online store (deleted rows must not linger in free pages), logs, reports."""
     hits = {}
     for path in sorted(settings.data_dir.rglob("*")):
-        if not path.is_file() or settings.landing_dir in path.parents or path.suffix in (".parquet", ".duckdb") \
+        if not path.is_file() or _kept_apart(settings, path) or path.suffix in (".parquet", ".duckdb") \
                 or path.name.endswith(".duckdb.wal"):
             continue
         data = path.read_bytes().lower()
