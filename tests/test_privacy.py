@@ -268,8 +268,24 @@ def forgotten(world, tmp_path_factory):
                     + (["--online-store", "redis"] if redis_settings else []))
         seconds = time.perf_counter() - started
     print(f"rcl forget took {seconds:.1f}s")
-    return dict(settings=settings, her=her, before=before, exclude=exclude, code=code, seconds=seconds,
-                redis_settings=redis_settings, days=days)
+    yield dict(settings=settings, her=her, before=before, exclude=exclude, code=code, seconds=seconds,
+               redis_settings=redis_settings, days=days)
+    if redis_settings is not None:
+        _drop_redis_project(redis_settings)
+
+
+def _drop_redis_project(redis_settings) -> None:
+    """The test's own key space, gone once the module is done (a shared Redis)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_settings.redis_url)
+    try:
+        project = redis_settings.feast_project
+        keys = [k for k in client.scan_iter(count=1000) if project.encode() in k]
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start:start + 1000])
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------- scanning everything for her
