@@ -12,7 +12,7 @@ SCALE ?= small
 export UV_PYTHON_DOWNLOADS := never
 export DBT_PROFILES_DIR := $(CURDIR)/dbt
 
-.PHONY: help install demo run serve lineage test test-fast dev lock bench clean distclean
+.PHONY: help install demo run serve lineage forget test test-fast dev lock bench clean distclean
 
 help:
 	@echo "make demo   - install, generate sample data, materialize every asset, print online features"
@@ -21,6 +21,7 @@ help:
 	@echo "make run LANDING=DIR [DATA=DIR] - the whole pipeline on your own landing folder (rcl run)"
 	@echo "make serve [DATA=DIR] [PORT=6566] [WORKERS=2] - online feature server on 127.0.0.1 (rcl serve)"
 	@echo "make lineage FEATURE=VIEW:FEATURE [DATA=DIR] - where a feature comes from, down to the landing files (rcl lineage)"
+	@echo "make forget EMAIL=ADDRESS [DATA=DIR] - delete a person from every layer (rcl forget, docs/privacy.md)"
 	@echo "make dev    - open the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - benchmark suite (SCALE=small|standard), writes bench/results/latest.json"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -58,6 +59,9 @@ test: install
 # the edit-test loop: every test not marked slow (none of them runs the whole pipeline)
 test-fast: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+forget: install
+	$(BIN)/rcl forget --email "$(EMAIL)" $(if $(DATA),--data-dir $(DATA))
 
 dev: install
 	$(BIN)/python -m dagster_project.demo --prepare-only

@@ -8,6 +8,7 @@
     rcl dbt [--data-dir DIR] -- DBT_ARGS     # dbt by hand, with the settings
     rcl training-set --service NAME (--entities FILE.parquet | --labels CONSUMER) --out FILE.parquet [--data-dir DIR]
     rcl lineage FEATURE [--data-dir DIR] [--json] [--parse]   # feature -> view -> dbt DAG -> sources -> landing
+    rcl forget (--email ADDRESS | --phone ... | --account-id ... | --crm-id ... | --cookie ... | --customer-id ...) [--data-dir DIR]
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
@@ -84,6 +85,7 @@ class SourceLine:
     rows_loaded: int | None = None
     rows_quarantined: int | None = None
     duplicates_removed: int | None = None
+    rows_suppressed: int | None = None
     ignored_files: int | None = None
     message: str = ""
 
@@ -112,13 +114,14 @@ class RunSummary:
         return EXIT_OK
 
     def render(self) -> str:
-        lines = ["", "Sources (rows read = loaded + quarantined + duplicates removed):"]
+        lines = ["", "Sources (rows read = loaded + quarantined + duplicates removed + suppressed):"]
         width = max((len(s.name) for s in self.sources), default=10)
         for s in self.sources:
             if s.rows_read is None:
                 lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
                 continue
-            extra = f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
+            extra = f", {s.rows_suppressed:,} suppressed (forgotten people)" if s.rows_suppressed else ""
+            extra += f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
             lines.append(
                 f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
                 f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
@@ -204,6 +207,7 @@ def _source_line(name: str, materialized: dict[str, dict], failures: dict[str, s
         line.rows_loaded = int(meta.get("rows_loaded", 0))
         line.rows_quarantined = int(meta.get("rows_quarantined", 0))
         line.duplicates_removed = int(meta.get("duplicates_removed", 0))
+        line.rows_suppressed = int(meta.get("rows_suppressed", 0))
         ignored = meta.get("ignored_files")
         line.ignored_files = len(ignored) if isinstance(ignored, (list, dict)) else None
     if failed is not None and line.status != "failed":
@@ -437,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     lineage_parser.add_argument("--json", action="store_true", help="machine-readable output")
     lineage_parser.add_argument("--parse", action="store_true", help="re-parse the dbt project first (after editing models)")
     lineage_parser.set_defaults(func=_cmd_lineage)
+    from dagster_project.privacy.command import add_forget_command
+
+    add_forget_command(sub)  # rcl forget: the right to be forgotten (docs/privacy.md)
     return parser
 
 

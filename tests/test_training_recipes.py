@@ -24,6 +24,7 @@ from conftest import duck, use_settings_env
 RECIPES = {"personalization_v2": "personalization", "product_content_v2": "product_content",
            "cart_recovery_v2": "cart_recovery", "availability_v1": "availability",
            "returns_risk_v1": "returns_risk", "content_variants_v1": "content_variants"}
+REQUEST_FIELDS = {"personalization_v2": ["request_time"], "cart_recovery_v2": ["request_epoch_seconds"]}
 
 
 def test_service_names_carry_consumer_and_version():
@@ -48,6 +49,11 @@ def test_a_recipe_builds_the_services_training_set_with_its_manifest(pipeline_se
     assert {r.split(":")[1] for r in refs} <= set(table.columns)
     assert set(labels.columns) <= set(table.columns)  # the label travels with its features
 
+    # request-time features see the label's time as the request's time
+    assert manifest["request_fields_from_label_time"] == REQUEST_FIELDS.get(service, [])
+    for field in manifest["request_fields_from_label_time"]:
+        sent = table[field] if field == "request_time" else pd.to_datetime(table[field], unit="s", utc=True)
+        assert (pd.to_datetime(sent, utc=True) == pd.to_datetime(table["event_timestamp"], utc=True)).all(), field
     assert json.loads(manifest_path(out).read_text()) == json.loads(json.dumps(manifest, default=str))
     assert manifest_path(out).name == f"{service}.manifest.json"
     assert (manifest["feature_service"], manifest["consumer"], manifest["version"]) == (

@@ -21,6 +21,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     from dagster_project.defs.checks.orphans import build_orphan_checks
     from dagster_project.defs.jobs import build_jobs, build_schedules
     from dagster_project.defs.partitions import daily_partitions
+    from dagster_project.defs.privacy import forget_person_job
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.defs.resources import RclSettings, build_resources
     from dagster_project.defs.sensors import build_sensors
@@ -48,7 +49,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
             *build_orphan_checks(),
             *build_consistency_checks(settings),
         ],
-        jobs=build_jobs(partitioned),
+        jobs=[*build_jobs(partitioned), forget_person_job],
         schedules=build_schedules(),
         sensors=build_sensors(partitioned, daily_partitions(settings)),
         resources=build_resources(settings, rcl_settings),

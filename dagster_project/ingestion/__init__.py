@@ -1,7 +1,8 @@
 """Loading landing files into the warehouse's `raw` schema, enforcing the source contracts.
 
 `ingest_entity` plans a load (`plan`), then runs its steps (`load`): land every file as text
-(`discovery`, `reading`), check files and rows (`values`), deduplicate, write raw, quarantine
+(`discovery`, `reading`), drop the rows of forgotten people (`privacy.suppression`), check files
+and rows (`values`), deduplicate, write raw, quarantine
 and reconciliation tables in one transaction (`tables`), report (`results`). Why rows are
 quarantined rather than dropped: docs/adr/ingestion-quarantine-and-reconciliation.md.
 """

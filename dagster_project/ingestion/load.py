@@ -1,6 +1,6 @@
-"""The steps of one load, in the order `ingest_entity` runs them: land, check files, deduplicate,
-check rows, write (raw, quarantine and reconciliation in one transaction), report. Each step
-reads and creates the temp tables its `LoadPlan` names."""
+"""The steps of one load, in the order `ingest_entity` runs them: land, suppress (rows of people
+forgotten), check files, deduplicate, check rows, write (raw, quarantine and reconciliation in one
+transaction), report. Each step reads and creates the temp tables its `LoadPlan` names."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dagster_project.ingestion.reading import check_changed_types, land_csv, lan
 from dagster_project.ingestion.results import ContractViolation, FileReconciliation, IngestionResult
 from dagster_project.ingestion.tables import literal, quarantine_table_ddl, quote, raw_table_ddl
 from dagster_project.ingestion.values import column_checks, typed_expression
+from dagster_project.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def ingest_entity(
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
     event_horizon: timedelta | None = DEFAULT_EVENT_HORIZON,
     files: list[Path] | None = None,
+    settings: Settings | None = None,
 ) -> IngestionResult:
     """Load an entity's landing files into raw.<entity> and its quarantine table.
 
@@ -54,7 +56,8 @@ def ingest_entity(
 
     `now` (default: the current time) plus `future_tolerance` bounds the contract's event time
     and the delivery day a file may be named after; `event_horizon` (None: no bound) how far
-    before its file's delivery day an event time may lie.
+    before its file's delivery day an event time may lie. `settings` (None: no suppression) gives
+    the deployment's suppression list: rows of forgotten people are dropped and counted.
 
     Raises DeliveriesMissing when the entity's landing folder does not exist, or when a full
     refresh finds no delivery files while the raw tables hold rows; ContractViolation when a file
@@ -66,6 +69,7 @@ def ingest_entity(
     conn.execute("set TimeZone = 'UTC'")
     conn.execute("create schema if not exists raw")
     land(conn, plan, result)
+    suppress(conn, plan, result, settings)
     check_files(conn, plan, result)
     deduplicate(conn, plan)
     check_rows(conn, plan)
@@ -114,6 +118,18 @@ def _land_file(conn, plan: LoadPlan, path: Path, result: IngestionResult) -> boo
     except (duckdb.Error, OSError, EOFError) as exc:  # unreadable, truncated gzip, permissions
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ContractViolation(f"{path}: the file cannot be read ({exc.__class__.__name__}: {first_line})") from exc
+
+
+# ---------------------------------------------------------------- suppress
+
+def suppress(conn, plan: LoadPlan, result: IngestionResult, settings: Settings | None) -> None:
+    """`suppressed`: the landed rows that name a person on the suppression list leave `landed`
+    before any check (never loaded, never quarantined), counted per file as rows_suppressed."""
+    from dagster_project.privacy.suppression import suppress_landed_rows  # privacy imports ingestion's errors
+
+    count = suppress_landed_rows(conn, plan.contract, plan.landed, plan.suppressed, settings)
+    if count:
+        result.warnings.append(f"{count} row(s) of forgotten people suppressed")
 
 
 # ---------------------------------------------------------------- check files
@@ -395,8 +411,12 @@ def reconcile(conn, plan: LoadPlan, *, loaded_table: str) -> None:
         f"""
         create or replace temp table {plan.reconciliation} as
         with files as (select unnest($1::varchar[]) as file),
-             read as (select _source_file as file, count(*) as n,
-                             count(*) filter (where _is_duplicate) as dups from {plan.checked} group by 1),
+             suppressed as (select _source_file as file, count(*) as n from {plan.suppressed} group by 1),
+             checked as (select _source_file as file, count(*) as n,
+                                count(*) filter (where _is_duplicate) as dups from {plan.checked} group by 1),
+             read as (select file, coalesce(checked.n, 0) + coalesce(suppressed.n, 0) as n,
+                             coalesce(checked.dups, 0) as dups, coalesce(suppressed.n, 0) as suppressed
+                      from checked full join suppressed using (file)),
              loaded as (select _source_file as file, count(*) as n from {loaded_table}
                         where _source_file in (select file from files) group by 1),
              quarantined as (select _source_file as file, count(*) as n from {plan.contract.quarantine_table}
@@ -404,8 +424,8 @@ def reconcile(conn, plan: LoadPlan, *, loaded_table: str) -> None:
         select file, coalesce(read.n, 0) as rows_read, coalesce(loaded.n, 0) as rows_loaded,
                coalesce(quarantined.n, 0) as rows_quarantined, coalesce(read.dups, 0) as duplicates_removed,
                coalesce(read.n, 0) = coalesce(loaded.n, 0) + coalesce(quarantined.n, 0) + coalesce(read.dups, 0)
-                   as is_reconciled,
-               now()::timestamp as _loaded_at
+                   + coalesce(read.suppressed, 0) as is_reconciled,
+               now()::timestamp as _loaded_at, coalesce(read.suppressed, 0) as rows_suppressed
         from files full join read using (file) full join loaded using (file) full join quarantined using (file)
         order by file
         """,
@@ -414,8 +434,10 @@ def reconcile(conn, plan: LoadPlan, *, loaded_table: str) -> None:
     table = plan.contract.reconciliation_table
     if plan.partial:
         conn.execute(f"create table if not exists {table} as select * from {plan.reconciliation} limit 0")
+        # a table from before suppression existed: the column is added (by name, so at the end)
+        conn.execute(f"alter table {table} add column if not exists rows_suppressed BIGINT default 0")
         conn.execute(f"delete from {table} where file in (select unnest($1::varchar[]))", [plan.file_names])
-        conn.execute(f"insert into {table} select * from {plan.reconciliation}")
+        conn.execute(f"insert into {table} by name select * from {plan.reconciliation}")
     else:
         conn.execute(f"create or replace table {table} as select * from {plan.reconciliation}")
 
@@ -426,13 +448,15 @@ def report(conn, plan: LoadPlan, result: IngestionResult) -> None:
     """The load's counts, per file and in total, and its reasons grouped by kind into `result`;
     drops the load's temp tables."""
     result.per_file = [
-        FileReconciliation(file=f, rows_read=r, rows_loaded=l, rows_quarantined=q, duplicates_removed=d)
-        for f, r, l, q, d in conn.execute(
-            "select file, rows_read, rows_loaded, rows_quarantined, duplicates_removed "
+        FileReconciliation(file=f, rows_read=r, rows_loaded=l, rows_quarantined=q, duplicates_removed=d,
+                           rows_suppressed=s)
+        for f, r, l, q, d, s in conn.execute(
+            "select file, rows_read, rows_loaded, rows_quarantined, duplicates_removed, rows_suppressed "
             f"from {plan.reconciliation} order by file"
         ).fetchall()
     ]
-    result.rows_read = conn.execute(f"select count(*) from {plan.landed}").fetchone()[0]
+    result.rows_suppressed = sum(f.rows_suppressed for f in result.per_file)
+    result.rows_read = conn.execute(f"select count(*) from {plan.landed}").fetchone()[0] + result.rows_suppressed
     result.rows_loaded = sum(f.rows_loaded for f in result.per_file)
     result.rows_quarantined = sum(f.rows_quarantined for f in result.per_file)
     result.table_rows = conn.execute(f"select count(*) from {plan.contract.raw_table}").fetchone()[0]
@@ -440,7 +464,7 @@ def report(conn, plan: LoadPlan, result: IngestionResult) -> None:
     if result.duplicates_removed:
         result.warnings.append(f"{result.duplicates_removed} exact duplicate row(s) removed")
     result.reasons = _reasons_by_kind(conn, plan)
-    for table in (plan.reconciliation, plan.landed, plan.checked, plan.delivery_files):
+    for table in (plan.reconciliation, plan.landed, plan.checked, plan.delivery_files, plan.suppressed):
         conn.execute(f"drop table {table}")
 
 

@@ -34,6 +34,8 @@ class LoadPlan:
     # land: one file's records as text, then every file's
     landed_file: str = "landed_file"
     landed: str = "landed"
+    # suppress: (file, line) of the landed rows of people forgotten (privacy/suppression.py)
+    suppressed: str = "suppressed_rows"
     # check (files): each file's delivery day and, for a file rejected as a whole, the reason
     delivery_files: str = "delivery_files"
     # deduplicate: (file, line) of every exact duplicate beyond its first occurrence

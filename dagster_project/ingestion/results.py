@@ -21,10 +21,12 @@ class FileReconciliation:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     duplicates_removed: int = 0
+    # rows of people on the suppression list (forgotten), dropped before any check
+    rows_suppressed: int = 0
 
     @property
     def is_reconciled(self) -> bool:
-        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.duplicates_removed
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + self.duplicates_removed + self.rows_suppressed
 
 
 @dataclass
@@ -35,6 +37,7 @@ class IngestionResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     duplicates_removed: int = 0
+    rows_suppressed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     per_file: list[FileReconciliation] = field(default_factory=list)
@@ -51,7 +54,8 @@ class IngestionResult:
 
     @property
     def is_reconciled(self) -> bool:
-        totals = self.rows_read == self.rows_loaded + self.rows_quarantined + self.duplicates_removed
+        totals = self.rows_read == (self.rows_loaded + self.rows_quarantined + self.duplicates_removed
+                                    + self.rows_suppressed)
         per_file_sum = (
             sum(f.rows_read for f in self.per_file) == self.rows_read
             and sum(f.rows_loaded for f in self.per_file) == self.rows_loaded

@@ -44,8 +44,9 @@ def _table_schema(contract: SourceEntity) -> dg.TableSchema:
 
 
 def reconciliation_table(result: IngestionResult, settings: Settings, limit: int = 400) -> str:
-    """Markdown: one row per file, rows read = loaded + quarantined + duplicates removed."""
-    lines = ["| file | read | loaded | quarantined | duplicates removed | reconciled |", "|---|---:|---:|---:|---:|---|"]
+    """Markdown: one row per file, rows read = loaded + quarantined + duplicates removed + suppressed."""
+    lines = ["| file | read | loaded | quarantined | duplicates removed | suppressed | reconciled |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for f in result.per_file[:limit]:
         try:
             name = str(Path(f.file).relative_to(settings.landing_dir))
@@ -53,13 +54,13 @@ def reconciliation_table(result: IngestionResult, settings: Settings, limit: int
             name = f.file
         lines.append(
             f"| {name} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {f.duplicates_removed} | "
-            f"{'yes' if f.is_reconciled else '**NO**'} |"
+            f"{f.rows_suppressed} | {'yes' if f.is_reconciled else '**NO**'} |"
         )
     if len(result.per_file) > limit:
-        lines.append(f"| … {len(result.per_file) - limit} more files | | | | | |")
+        lines.append(f"| … {len(result.per_file) - limit} more files | | | | | | |")
     lines.append(
         f"| **total** | {result.rows_read} | {result.rows_loaded} | {result.rows_quarantined} | "
-        f"{result.duplicates_removed} | {'yes' if result.is_reconciled else '**NO**'} |"
+        f"{result.duplicates_removed} | {result.rows_suppressed} | {'yes' if result.is_reconciled else '**NO**'} |"
     )
     return "\n".join(lines)
 
@@ -90,7 +91,8 @@ def _check_specs(contract: SourceEntity, key: dg.AssetKey, settings: Settings) -
         dg.AssetCheckSpec(
             RECONCILED_CHECK_NAME,
             asset=key,
-            description="In every file, rows read = loaded + quarantined + exact duplicates removed.",
+            description="In every file, rows read = loaded + quarantined + exact duplicates removed + suppressed "
+            "(rows of forgotten people).",
         ),
         dg.AssetCheckSpec(
             QUARANTINE_CHECK_NAME,
@@ -133,7 +135,7 @@ def ingest_delivery(context: dg.AssetExecutionContext, conn, contract: SourceEnt
     try:
         result = ingest_entity(
             conn, contract, settings.landing_dir, files=window.files(contract, settings.landing_dir),
-            event_horizon=timedelta(days=settings.event_horizon_days),
+            event_horizon=timedelta(days=settings.event_horizon_days), settings=settings,
         )
     except ContractViolation as exc:  # the table keeps its last good load (defs/checks/delivery.py)
         context.log.error(f"{contract.name}: delivery rejected: {exc}")
@@ -156,7 +158,7 @@ def _log_load(context: dg.AssetExecutionContext, contract: SourceEntity, result:
         f"{contract.name} ({load}): "
         f"{result.rows_read} rows read from {len(result.files)} files, "
         f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined, "
-        f"{result.duplicates_removed} exact duplicates removed"
+        f"{result.duplicates_removed} exact duplicates removed, {result.rows_suppressed} suppressed"
     )
 
 
@@ -175,6 +177,7 @@ def _load_metadata(conn, contract: SourceEntity, result: IngestionResult, load: 
         "rows_read": result.rows_read,
         "rows_quarantined": result.rows_quarantined,
         "duplicates_removed": result.duplicates_removed,
+        "rows_suppressed": result.rows_suppressed,
         "quarantine_reasons": dg.MetadataValue.json(result.reasons),
         "quarantine_preview": dg.MetadataValue.md(preview.to_markdown(index=False)) if len(preview) else "none",
         "reconciliation_per_file": dg.MetadataValue.md(reconciliation_table(result, settings)),
@@ -197,6 +200,7 @@ def _reconciliation_check(result: IngestionResult, settings: Settings) -> dg.Ass
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "duplicates_removed": result.duplicates_removed,
+            "rows_suppressed": result.rows_suppressed,
             "unreconciled_files": dg.MetadataValue.json(result.unreconciled_files),
             "rejected_files": dg.MetadataValue.json(_relative(result.rejected_files, settings)),
         },
