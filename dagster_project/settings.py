@@ -21,11 +21,11 @@ FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
 DEFAULT_PARTITIONS_START = "2025-11-01"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 DEFAULT_FEAST_PROJECT = "retail_context"
-# Salts of email and phone hashes that are public (an earlier built-in default, the demo's) or
+# Salts of email and phone hashes that are public (an earlier built-in default, the tests') or
 # too short to resist a dictionary of emails: refused under RCL_PROFILE=production. There is no
 # built-in salt: without RCL_PII_SALT a run uses the data dir's own random one
 # (dagster_project/pii_salt.py, docs/privacy.md "Salts and pseudonyms").
-KNOWN_DEMO_PII_SALTS = frozenset({"retail-context-dev-salt", "unit-test-salt", "test-salt"})
+KNOWN_DEMO_PII_SALTS = frozenset({"retail-context-dev-salt", "retail-context-test-salt", "unit-test-salt", "test-salt"})
 MIN_PII_SALT_LENGTH = 16
 PROFILES = ("development", "production")
 # What serving does with a customer whose consent for a purpose was never recorded (docs/privacy.md, "Consent")
