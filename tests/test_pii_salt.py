@@ -100,3 +100,17 @@ def test_dbt_hashes_with_the_data_dirs_generated_salt(tmp_path):
                             "--profiles-dir", str(REPO_ROOT / "dbt")],
                            cwd=REPO_ROOT / "dbt", env=bare, capture_output=True, text=True, timeout=600)
     assert plain.returncode != 0 and "pii_salt (RCL_PII_SALT) is empty" in plain.stdout + plain.stderr
+
+
+def test_the_identity_benchmark_reads_the_salt_the_run_hashed_with(tmp_path):
+    """bench/identity.py scores a warehouse with RCL_PII_SALT, else its data dir's salt file, and
+    never creates one (a new salt would match no hash)."""
+    from bench.identity import default_salt
+
+    settings = make_settings(tmp_path / "data", pii_salt=None)
+    with pytest.raises(ValueError, match="no PII salt"):
+        default_salt(settings)
+    assert not salt_path(tmp_path / "data").exists()
+    generated = with_pii_salt(settings).pii_salt
+    assert default_salt(settings) == generated
+    assert default_salt(make_settings(tmp_path / "data", pii_salt="the-deployments-own-salt")) == "the-deployments-own-salt"
