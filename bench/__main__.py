@@ -113,7 +113,7 @@ def run_build(out: dict, settings, runs: int, work: Path, profile: bool, scale="
                   + ("" if str(scale) == "standard" else " The target is for standard scale.")))
 
     truth = settings.data_dir / "ground_truth" / "identities.parquet"
-    score = score_identity(settings.warehouse_path, truth, default_salt())
+    score = score_identity(settings.warehouse_path, truth, default_salt(settings))
     common = dict(unit="pairwise fraction", runs=[], pairs=score, note=(
         f"{score['true_positive_pairs']:,} true-positive identifier pairs of {score['predicted_pairs']:,} predicted "
         f"and {score['true_pairs']:,} true; {score['identifiers_stitched']:,}/{score['identifiers']:,} ground-truth "

@@ -36,21 +36,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from dagster_project.settings import DEV_PII_SALT, Settings
+from dagster_project.settings import Settings
 
-DEFAULT_SALT = DEV_PII_SALT  # the Settings default dbt hashes with
 STITCHED_TABLE = "intermediate.int_identities_stitched"
 # The URL parameter the ESP's click redirect appends to newsletter links (the CRM record).
 SUBSCRIBER_PARAM = "rcl_sub"
 _EVIDENCE_TABLES = ("web__events", "oms__orders", "crm__customers", "crm__support_tickets")
 
 
-def default_salt() -> str:
-    """The salt dbt hashes with: the environment's settings (RCL_PII_SALT, else the default)."""
-    return Settings.from_env().pii_salt
+def default_salt(settings: Settings | None = None) -> str:
+    """The salt dbt hashed the data dir's warehouse with (default: the environment's settings):
+    RCL_PII_SALT, else the data dir's own salt file, read as the pipeline resolved it
+    (dagster_project/pii_salt.py); never created here, a new salt would match no hash."""
+    from dagster_project.pii_salt import known_pii_salt, salt_path
+
+    settings = settings or Settings.from_env()
+    salt = known_pii_salt(settings)
+    if salt is None:
+        raise ValueError(f"no PII salt: RCL_PII_SALT is unset and {salt_path(settings.data_dir)} does not exist "
+                         "(give --salt, or score a data dir a run has built)")
+    return salt
 
 
 # The international digits-only form of dbt/macros/hash_pii.sql::normalize_phone (national numbers
@@ -158,7 +167,7 @@ def _linkable_identifiers(conn, salt_sql: str) -> bool:
     return True
 
 
-def score_identity(warehouse_path, ground_truth_path, salt: str = DEFAULT_SALT) -> dict:
+def score_identity(warehouse_path, ground_truth_path, salt: str) -> dict:
     """Pairwise precision/recall of the warehouse's identity stitching against the ground truth."""
     import duckdb
 
@@ -275,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="data dir holding warehouse.duckdb and ground_truth/identities.parquet")
     parser.add_argument("--warehouse", type=Path, help="warehouse file (default: DATA_DIR/warehouse.duckdb)")
     parser.add_argument("--ground-truth", type=Path, help="default: DATA_DIR/ground_truth/identities.parquet")
-    parser.add_argument("--salt", default=None, help="PII salt (default: $RCL_PII_SALT or the settings' default)")
+    parser.add_argument("--salt", default=None,
+                        help="PII salt (default: $RCL_PII_SALT, else DATA_DIR/secrets/pii_salt, the salt the run used)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
     warehouse = args.warehouse or args.data_dir / "warehouse.duckdb"
@@ -284,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"not found: {path}", file=sys.stderr)
             return 2
-    result = score_identity(warehouse, truth, args.salt if args.salt is not None else default_salt())
+    result = score_identity(warehouse, truth, args.salt if args.salt is not None else default_salt(
+        Settings.from_env({**os.environ, "RCL_DATA_DIR": str(args.data_dir)})))
     if args.json:
         print(json.dumps(result, indent=1))
     else:

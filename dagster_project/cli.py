@@ -329,10 +329,13 @@ def _cmd_baseline(args) -> int:
 
 
 def _cmd_env(args) -> int:
-    """The settings as shell exports, for dbt or `feast serve` by hand: eval "$(rcl env)"."""
+    """The settings as shell exports, for dbt or `feast serve` by hand: eval "$(rcl env)" (the
+    PII salt included: the data dir's, created when RCL_PII_SALT is unset)."""
     import shlex
 
-    for name, value in sorted(settings_for(args.data_dir).env().items()):
+    from dagster_project.pii_salt import with_pii_salt
+
+    for name, value in sorted(with_pii_salt(settings_for(args.data_dir)).env().items()):
         print(f"export {name}={shlex.quote(value)}")
     return EXIT_OK
 
@@ -342,9 +345,10 @@ def _cmd_dbt(args) -> int:
     import subprocess
 
     from dagster_project.defs.project import DBT_EXECUTABLE
+    from dagster_project.pii_salt import with_pii_salt
     from dagster_project.settings import DBT_PROJECT_DIR
 
-    settings = settings_for(args.data_dir)
+    settings = with_pii_salt(settings_for(args.data_dir))
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # dbt-duckdb creates the file only
     settings.features_dir.mkdir(parents=True, exist_ok=True)
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args

@@ -17,7 +17,9 @@ def run_pipeline(settings, instance=None, *, partition: str | None = None,
     (default: Dagster's, every event)."""
     from dagster_project.defs import build_defs
     from dagster_project.defs.project import ensure_manifest
+    from dagster_project.pii_salt import with_pii_salt
 
+    settings = with_pii_salt(settings)  # the data dir's own salt when RCL_PII_SALT is unset
     ensure_manifest(settings, refresh=True)  # the models on disk, not a manifest from an older checkout
     defs = build_defs(settings)
     job_def = defs.resolve_job_def(job)

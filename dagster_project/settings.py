@@ -21,9 +21,15 @@ FEATURE_REPO_DIR = REPO_ROOT / "feature_repo"
 DEFAULT_PARTITIONS_START = "2025-11-01"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 DEFAULT_FEAST_PROJECT = "retail_context"
-# The development salt of email and phone hashes; production sets RCL_PII_SALT (changing it
-# changes every hashed identifier).
-DEV_PII_SALT = "retail-context-dev-salt"
+# Salts of email and phone hashes that are public (an earlier built-in default, the tests') or
+# too short to resist a dictionary of emails: refused under RCL_PROFILE=production. There is no
+# built-in salt: without RCL_PII_SALT a run uses the data dir's own random one
+# (dagster_project/pii_salt.py, docs/privacy.md "Salts and pseudonyms").
+KNOWN_DEMO_PII_SALTS = frozenset({"retail-context-dev-salt", "retail-context-test-salt", "unit-test-salt", "test-salt"})
+MIN_PII_SALT_LENGTH = 16
+PROFILES = ("development", "production")
+# What serving does with a customer whose consent for a purpose was never recorded (docs/privacy.md, "Consent")
+CONSENT_NEVER_RECORDED = ("not_withdrawn", "withdrawn")
 
 # Settings field -> the environment variable that sets it (the resource's fields and dbt's
 # env_var() use the same names).
@@ -47,6 +53,8 @@ ENV_VARIABLES = {
     "event_horizon_days": "RCL_EVENT_HORIZON_DAYS",
     "expectations_dir": "RCL_EXPECTATIONS_DIR",
     "pii_salt": "RCL_PII_SALT",
+    "profile": "RCL_PROFILE",
+    "consent_never_recorded": "RCL_CONSENT_NEVER_RECORDED",
     "identity_max_accounts_per_identifier": "RCL_IDENTITY_MAX_ACCOUNTS_PER_IDENTIFIER",
     "identity_max_emails_per_identifier": "RCL_IDENTITY_MAX_EMAILS_PER_IDENTIFIER",
     "identity_max_accounts_per_cookie": "RCL_IDENTITY_MAX_ACCOUNTS_PER_COOKIE",
@@ -100,7 +108,13 @@ class Settings:
     event_horizon_days: int = 3650
     # None: $data_dir/expectations (see expectations_path)
     expectations_dir: Path | None = None
-    pii_salt: str = DEV_PII_SALT
+    # None: the data dir's own salt, created by the first run that needs it (pii_salt.py)
+    pii_salt: str | None = None
+    # "production" refuses a known demo salt or a short one
+    profile: str = "development"
+    # a customer whose consent for a purpose was never recorded: "not_withdrawn" (served; the
+    # CRM records an opt-out, and no record means none was given) or "withdrawn" (withheld)
+    consent_never_recorded: str = "not_withdrawn"
     # Over-merge guards of identity stitching: an identifier linked to more accounts or emails
     # than this (a store kiosk, a family laptop, a shared address) links nobody.
     identity_max_accounts_per_identifier: int = 2
@@ -121,6 +135,9 @@ class Settings:
     freshness_fail_after_hours: float = 24.0
     # Where the run-failure sensor POSTs its JSON alert (empty: the failure is only logged)
     alert_webhook_url: str = ""
+
+    def __post_init__(self) -> None:
+        check_pii_salt(self.pii_salt, self.profile)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -213,7 +230,23 @@ class Settings:
         return values
 
 
+def check_pii_salt(salt: str | None, profile: str) -> None:
+    """Refuse, under the production profile, a salt anyone may know or guess (None: not yet resolved)."""
+    if profile not in PROFILES:
+        raise ValueError(f"RCL_PROFILE must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if profile != "production" or salt is None:
+        return
+    if salt in KNOWN_DEMO_PII_SALTS:
+        raise ValueError("RCL_PII_SALT is a published demo salt, refused with RCL_PROFILE=production: "
+                         "unset it (the data dir's random salt is used) or set a secret of your own")
+    if len(salt) < MIN_PII_SALT_LENGTH:
+        raise ValueError(f"RCL_PII_SALT is shorter than {MIN_PII_SALT_LENGTH} characters, refused with "
+                         "RCL_PROFILE=production: use a long random secret (e.g. 64 hex digits)")
+
+
 def _env_value(value) -> str:
+    if value is None:  # a setting not given (the PII salt before it is resolved)
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -225,6 +258,13 @@ def _truthy(value: str) -> bool:
     if value.strip().lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"expected true or false, not {value!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip() or default
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def deployment_settings_from_env(environ: Mapping[str, str] | None = None) -> dict:
@@ -239,7 +279,10 @@ def deployment_settings_from_env(environ: Mapping[str, str] | None = None) -> di
         phone_trunk_prefix=env.get("RCL_PHONE_TRUNK_PREFIX", Settings.phone_trunk_prefix).strip(),
         prices_include_tax=_truthy(env.get("RCL_PRICES_INCLUDE_TAX", "true" if Settings.prices_include_tax else "false")),
         shop_domains=env.get("RCL_SHOP_DOMAINS", Settings.shop_domains).strip(),
-        pii_salt=env.get("RCL_PII_SALT", Settings.pii_salt),
+        pii_salt=env.get("RCL_PII_SALT") or None,
+        profile=env.get("RCL_PROFILE", Settings.profile).strip() or Settings.profile,
+        consent_never_recorded=_choice(env, "RCL_CONSENT_NEVER_RECORDED", Settings.consent_never_recorded,
+                                       CONSENT_NEVER_RECORDED),
         **{
             field: int(env.get(ENV_VARIABLES[field], getattr(Settings, field)))
             for field in ("identity_max_accounts_per_identifier", "identity_max_emails_per_identifier",

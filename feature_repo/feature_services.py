@@ -11,7 +11,8 @@ personalization_v1 = FeatureService(
         product_features[["price", "category_level_1", "brand", "avg_rating", "review_count", "is_in_stock", "units_sold_30d"]],
     ],
     description="Page and email personalization: who the customer is and what the candidate product is.",
-    tags={"owner": "personalization", "consumer": "personalization-ranker"},
+    # its customer views are served only under personalization consent
+    tags={"owner": "personalization", "consumer": "personalization-ranker", "requires_consent": "personalization"},
 )
 
 product_content_v1 = FeatureService(

@@ -66,6 +66,8 @@ customer_profile_features = FeatureView(
     source=customer_profile_features_source,
     online=True,
     description="Recency, frequency, monetary, affinities, price sensitivity, channel, browsing, email and support per customer, as of each activity day.",
+    # a profile built for personalization: served only under the customer's personalization consent
+    tags={"requires_consent": "personalization"},
 )
 
 customer_consent_features = FeatureView(
@@ -84,6 +86,8 @@ customer_consent_features = FeatureView(
     source=customer_consent_features_source,
     online=True,
     description="Marketing consent per channel (email, SMS, personalization) in force after each change, with when it was recorded.",
+    # the consent the feature server reads per customer (<channel>_consent, <channel>_consent_as_of)
+    tags={"consent_channels": "email,sms,personalization"},
 )
 
 # The request's own clock: recency "now", not as of the last feature day.
@@ -107,7 +111,7 @@ request_time_source = RequestSource(
     schema=[Field(name="hours_since_last_session", dtype=Float64)],
     mode="python",
     description="hours_since_last_session: hours from the customer's last web session to the request time (null: no session).",
-    tags={"owner": "personalization"},
+    tags={"owner": "personalization", "requires_consent": "personalization"},
 )
 def customer_session_recency(inputs: dict) -> dict:
     from datetime import datetime, timezone
@@ -133,7 +137,7 @@ def customer_session_recency(inputs: dict) -> dict:
     schema=[Field(name="price_vs_typical_price", dtype=Float64)],
     mode="python",
     description="price_vs_typical_price: the candidate product's price / the customer's median unit price paid (null: no purchase yet).",
-    tags={"owner": "personalization"},
+    tags={"owner": "personalization", "requires_consent": "personalization"},
 )
 def candidate_price_vs_price_band(inputs: dict) -> dict:
     return {"price_vs_typical_price": [
@@ -147,7 +151,7 @@ def candidate_price_vs_price_band(inputs: dict) -> dict:
     schema=[Field(name="cart_value_vs_typical_order", dtype=Float64)],
     mode="python",
     description="cart_value_vs_typical_order: the customer's current cart value / their median order value (null: no cart or no order yet).",
-    tags={"owner": "personalization"},
+    tags={"owner": "personalization", "requires_consent": "personalization"},
 )
 def cart_value_vs_typical_order(inputs: dict) -> dict:
     return {"cart_value_vs_typical_order": [
@@ -170,5 +174,6 @@ personalization_v2 = FeatureService(
     ],
     description="Page and email personalization: who the customer is, what they like and pay, how and when to reach them, "
                 "what they consented to, and the candidate product; request time as a request field.",
-    tags={"owner": "personalization", "consumer": "personalization-ranker"},
+    # its customer views are served only under personalization consent (the consent view itself is)
+    tags={"owner": "personalization", "consumer": "personalization-ranker", "requires_consent": "personalization"},
 )

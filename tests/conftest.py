@@ -35,6 +35,9 @@ SERVICE_POSTGRES = {
     "user": os.environ.get("RCL_TEST_PG_USER", "postgres"),
 }
 
+# The salt the tests hash with (a deployment has none built in: RCL_PII_SALT, else its data dir's own).
+TEST_PII_SALT = "retail-context-test-salt"
+
 # Fixtures whose users need the session's pipeline run (marked slow) or a Redis server (marked redis).
 PIPELINE_FIXTURES = {"pipeline", "pipeline_settings"}
 REDIS_FIXTURES = {"redis_url", "private_redis"}
@@ -47,6 +50,7 @@ def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settin
 
     overrides = {**world_settings(world), **overrides}
     overrides.setdefault("feast_project", "retail_context_test")
+    overrides.setdefault("pii_salt", TEST_PII_SALT)  # explicit; pii_salt=None tests the data dir's own salt
     return Settings.for_data_dir(data_dir, **overrides)
 
 

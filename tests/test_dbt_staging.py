@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import TEST_PII_SALT
 from dagster_project.contracts import CONTRACTS, get_contract
 from dagster_project.sample_data.worlds import world_settings
-from dagster_project.settings import DEV_PII_SALT, Settings
+from dagster_project.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 from dagster_project.ingestion import METADATA_COLUMNS  # noqa: E402  (the lineage columns ingestion adds)
@@ -27,7 +28,7 @@ PII_COLUMN_NAMES = (
     "email", "phone", "first_name", "last_name", "address", "postcode",
     "shipping_address", "shipping_postcode", "ip",
 )
-DEV_SALT = DEV_PII_SALT  # the Settings default dbt hashes with
+DEV_SALT = TEST_PII_SALT  # the salt the tests hash with (explicit: there is no built-in one)
 
 
 # ---------------------------------------------------------------- scratch raw warehouse

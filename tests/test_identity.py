@@ -137,7 +137,7 @@ def test_newsletter_landing_links_the_browser_to_the_subscriber(pipeline_setting
 
 def test_recall_linkable_on_the_pipeline(pipeline_settings):
     score = score_identity(pipeline_settings.warehouse_path,
-                           pipeline_settings.data_dir / "ground_truth" / "identities.parquet", default_salt())
+                           pipeline_settings.data_dir / "ground_truth" / "identities.parquet", default_salt(pipeline_settings))
     assert score["precision"] >= 0.99, score
     assert score["recall_linkable"] >= 0.97, score
     assert score["recall"] < score["recall_linkable"]

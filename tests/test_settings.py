@@ -58,8 +58,9 @@ def test_from_env_reads_only_and_env_gives_the_same_settings_back(tmp_path):
             settings.prices_include_tax) == ("s3cret", 0.2, 1, False)
     assert Settings.from_env(settings.env()) == settings
     defaults = Settings.from_env({"RCL_DATA_DIR": str(tmp_path / "data")})
-    assert (defaults.pii_salt, defaults.max_orphan_rate, defaults.max_quarantine_rate) == (
-        "retail-context-dev-salt", 0.05, 0.05)
+    # no built-in salt: unset, it is resolved (the data dir's own) where a run needs it
+    assert (defaults.pii_salt, defaults.max_orphan_rate, defaults.max_quarantine_rate) == (None, 0.05, 0.05)
+    assert Settings.from_env(defaults.env()) == defaults
 
 
 def test_dbt_reads_every_setting_from_the_environment_with_no_default_of_its_own():

@@ -3,6 +3,7 @@ with the settings' variables (docs/adr/configuration-as-resources.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -74,7 +75,12 @@ def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> 
     dagster-dbt's own preparer does."""
     if not (refresh or using_dagster_dev() or not dbt_project.manifest_path.exists()):
         return
+    from dagster_project.pii_salt import known_pii_salt
+
     settings = settings or Settings.from_env()
+    # parsing hashes nothing: the data dir's salt when it has one (dbt then keeps its partial parse
+    # for the build), else none; a build refuses an empty salt (macros/hash_pii.sql)
+    settings = dataclasses.replace(settings, pii_salt=known_pii_salt(settings))
     target = Path(dbt_project.project_dir) / dbt_project.target_path  # the project's own target folder
     target.mkdir(parents=True, exist_ok=True)
     manifest = Path(dbt_project.manifest_path)

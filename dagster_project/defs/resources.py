@@ -42,6 +42,8 @@ class RclSettings(dg.ConfigurableResource):
     event_horizon_days: str | None = None
     expectations_dir: str | None = None
     pii_salt: str | None = None
+    profile: str | None = None
+    consent_never_recorded: str | None = None
     identity_max_accounts_per_identifier: str | None = None
     identity_max_emails_per_identifier: str | None = None
     identity_max_accounts_per_cookie: str | None = None

@@ -120,11 +120,37 @@ def service_version(service_name: str) -> tuple[str, int | None]:
     return (match.group(1), int(match.group(2))) if match else (service_name, None)
 
 
+def consented_rows(settings: Settings, store, channel: str, entity_df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The label rows whose customer's consent for `channel` was in force at the row's label time
+    (point in time: the consent view joined like any feature), and what was left out. Never
+    recorded follows settings.consent_never_recorded, as in serving (docs/privacy.md, Consent)."""
+    from dagster_project.feast_ext.offline_store import normalized_entity_frame, training_set
+
+    source = next((v for v in store.list_feature_views()
+                   if channel in v.tags.get("consent_channels", "").split(",")), None)
+    if source is None:
+        raise ValueError(f"no feature view is tagged with consent_channels holding {channel!r}")
+    frame = normalized_entity_frame(entity_df).reset_index(drop=True)
+    (key,) = source.join_keys
+    stamp = next(c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c]))
+    probe = frame[[key, stamp]].assign(rcl_label_row=range(len(frame)))
+    joined = training_set(settings, probe, [f"{source.name}:{channel}_consent"]).to_df()
+    consent = {row: None if pd.isna(value) else bool(value)
+               for row, value in zip(joined["rcl_label_row"], joined[f"{channel}_consent"])}
+    unknown_allowed = settings.consent_never_recorded == "not_withdrawn"
+    keep = [consent.get(i) is True or (consent.get(i) is None and unknown_allowed) for i in range(len(frame))]
+    kept = frame[keep].reset_index(drop=True)
+    return kept, {"channel": channel, "never_recorded": settings.consent_never_recorded,
+                  "label_rows": len(frame), "excluded_rows": len(frame) - len(kept)}
+
+
 def build_training_set(settings: Settings, service_name: str, entity_df: Union[pd.DataFrame, str, Path],
-                       out_path: Union[str, Path], *, overwrite: bool = False) -> dict:
+                       out_path: Union[str, Path], *, overwrite: bool = False, exclude_withdrawn: bool = False) -> dict:
     """The named feature service's features for `entity_df` (a DataFrame or a Parquet file of
     entity keys and a label timestamp), point in time, written to `out_path` (Parquet) with the
-    manifest next to it (`<out>.manifest.json`). Returns the manifest."""
+    manifest next to it (`<out>.manifest.json`). Returns the manifest. `exclude_withdrawn`: for a
+    service tagged requires_consent, leave out the label rows whose customer had not given that
+    consent at the label time (the manifest's `consent` says how many)."""
     from dagster_project.feast_ext.offline_store import training_set
     from dagster_project.feast_ext.repo import get_feature_store
 
@@ -133,6 +159,9 @@ def build_training_set(settings: Settings, service_name: str, entity_df: Union[p
     service = store.get_feature_service(service_name)  # a clear Feast error for an unknown service
     if isinstance(entity_df, (str, Path)):
         entity_df = pd.read_parquet(entity_df)
+    consent = None
+    if exclude_withdrawn and service.tags.get("requires_consent"):
+        entity_df, consent = consented_rows(settings, store, service.tags["requires_consent"], entity_df)
     entity_df, filled = with_request_times(store, service, entity_df)
     result = training_set(settings, entity_df, service_name, out_path, overwrite=overwrite)
     views = {v.name: v for v in store.list_feature_views()}
@@ -147,6 +176,7 @@ def build_training_set(settings: Settings, service_name: str, entity_df: Union[p
         "rows": result.rows, "null_key_rows": result.null_key_rows, "unknown_key_rows": result.unknown_key_rows,
         "data_snapshot": data_snapshot(settings, used),
         "code_version": code_version(),
+        **({"consent": consent} if consent else {}),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "path": out_path.name,
     }
@@ -285,6 +315,8 @@ def add_training_set_command(sub) -> None:
     parser.add_argument("--out", type=Path, required=True, help="Parquet file to write (manifest: <out>.manifest.json)")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--exclude-withdrawn", action="store_true",
+                        help="for a service tagged requires_consent: leave out rows whose consent was not in force then")
     parser.set_defaults(func=_cmd_training_set)
 
 
@@ -293,7 +325,8 @@ def _cmd_training_set(args) -> int:
 
     settings = settings_for(args.data_dir)
     entities = args.entities if args.entities is not None else label_rows(settings, args.labels)
-    manifest = build_training_set(settings, args.service, entities, args.out, overwrite=args.overwrite)
+    manifest = build_training_set(settings, args.service, entities, args.out, overwrite=args.overwrite,
+                                  exclude_withdrawn=args.exclude_withdrawn)
     snapshot = manifest["data_snapshot"]
     print(f"{manifest['rows']} rows x {len(manifest['features'])} features of {args.service} -> {args.out}\n"
           f"manifest: {manifest_path(args.out)} (snapshot {snapshot['snapshot_id']}, "

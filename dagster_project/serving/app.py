@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dagster_project.serving.catalog import Catalog, load_catalog, open_online_store
+from dagster_project.serving.consent import apply_consent
 from dagster_project.serving.read import read_online_features
 from dagster_project.serving.request import Limits, RequestError, parse_online_request, parse_push_request
 from dagster_project.serving.served_log import ServedContextLog
@@ -51,6 +52,13 @@ class ServerState:
     limits: Limits
     clock: Callable[[], datetime]
     served_log: ServedContextLog | None = None
+    consent_never_recorded: str = "not_withdrawn"  # the settings' (dagster_project/settings.py)
+
+    def read(self, parsed, now: datetime) -> dict:
+        """The read path's answer, with consent applied (serving/consent.py)."""
+        answer = read_online_features(self.catalog, self.online_store, self.store.config, parsed, now)
+        return apply_consent(self.catalog, self.online_store, self.store.config, parsed, answer, now,
+                             self.consent_never_recorded)
 
 
 async def _json_body(request: Request, limits: Limits):
@@ -83,14 +91,13 @@ async def get_online_features(request: Request) -> Response:
     state: ServerState = request.app.state.serving
     try:
         body = await _json_body(request, state.limits)
-        catalog = state.catalog
-        parsed = parse_online_request(body, catalog, state.limits)
+        parsed = parse_online_request(body, state.catalog, state.limits)
     except RequestError as exc:
         return _error(exc)
     now = state.clock()
     # A read is a few loopback round trips (Redis) or one indexed query (SQLite): done on the
     # event loop, cheaper than a thread hop; more throughput comes from more workers.
-    answer = read_online_features(catalog, state.online_store, state.store.config, parsed, now)
+    answer = state.read(parsed, now)
     request_id = _request_id(request)
     _log_read(state, request_id, parsed, answer, now)
     return JSON(answer, headers={"x-request-id": request_id})
@@ -120,7 +127,7 @@ async def context(request: Request) -> Response:
     except RequestError as exc:
         return _error(exc)
     now = state.clock()
-    answer = read_online_features(state.catalog, state.online_store, state.store.config, parsed, now)
+    answer = state.read(parsed, now)
     request_id = _request_id(request)
     _log_read(state, request_id, parsed, answer, now)
     return JSON({"request_id": request_id, "contexts": build_context(answer, parsed, state.catalog, max_facts)},
@@ -218,7 +225,8 @@ def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[
     served_log = ServedContextLog.from_env(settings.data_dir) if served_log is None else served_log
     state = ServerState(store=store, online_store=open_online_store(store), catalog=load_catalog(store),
                         limits=limits, clock=clock or (lambda: datetime.now(timezone.utc)),
-                        served_log=served_log if served_log and served_log.sample_rate > 0 else None)
+                        served_log=served_log if served_log and served_log.sample_rate > 0 else None,
+                        consent_never_recorded=settings.consent_never_recorded)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -1,6 +1,11 @@
 """What the server can serve, resolved from the Feast registry once and refreshed on a short TTL:
 feature views (join keys and their types, features, TTL), feature services (view -> features)
-and push sources, plus the online store instance named by feature_store.yaml."""
+and push sources, plus the online store instance named by feature_store.yaml.
+
+Consent is read from tags (docs/privacy.md, "Consent"): the view tagged `consent_channels`
+("email,sms,personalization") holds each channel's `<channel>_consent` and
+`<channel>_consent_as_of`; a view or service tagged `requires_consent: <channel>` is served only
+for customers whose consent for that channel is in force."""
 
 from __future__ import annotations
 
@@ -22,6 +27,16 @@ class ServedView:
     feature_types: dict[str, ValueType]
     ttl_seconds: float | None  # None: the view has no TTL (0 in Feast)
     key_type_names: tuple[str, ...]  # the join keys' type names in join key order (hashable: a cache key)
+    requires_consent: str | None = None  # tag requires_consent: the channel whose consent it is served under
+
+
+@dataclass(frozen=True)
+class ConsentSource:
+    """The view holding consent per channel (tag consent_channels), keyed by one join key."""
+
+    view: str
+    join_key: str
+    channels: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,10 @@ class Catalog:
     services: dict[str, list[tuple[str, list[str]]]]
     push_sources: dict[str, ServedPushSource]
     loaded_at: float = field(default_factory=time.monotonic)
+    # service name -> the channel its customer-keyed views are served under (tag requires_consent)
+    service_consent: dict[str, str] = field(default_factory=dict)
+    consent: ConsentSource | None = None
+    on_demand_views: frozenset[str] = frozenset()  # computed at request time: not served here
 
 
 def load_catalog(store: FeatureStore) -> Catalog:
@@ -59,20 +78,36 @@ def load_catalog(store: FeatureStore) -> Catalog:
             feature_types={f.name: f.dtype.to_value_type() for f in view.features},
             ttl_seconds=ttl or None,
             key_type_names=tuple(key_types[k].name for k in join_keys),
+            requires_consent=view.tags.get("requires_consent") or None,
         )
         if isinstance(view.stream_source, PushSource):
             push_sources.setdefault(view.stream_source.name, []).append(view.name)
             push_timestamp[view.stream_source.name] = view.stream_source.batch_source.timestamp_field
+    feature_services = store.list_feature_services()
     services = {
         service.name: [(p.name, [f.name for f in p.features]) for p in service.feature_view_projections]
-        for service in store.list_feature_services()
+        for service in feature_services
     }
     return Catalog(
         views=views,
         services=services,
         push_sources={name: ServedPushSource(name, tuple(names), push_timestamp[name])
                       for name, names in push_sources.items()},
+        service_consent={s.name: s.tags["requires_consent"] for s in feature_services if s.tags.get("requires_consent")},
+        consent=consent_source(views),
+        on_demand_views=frozenset(v.name for v in store.list_on_demand_feature_views()),
     )
+
+
+def consent_source(views: dict[str, ServedView]) -> ConsentSource | None:
+    """The view tagged consent_channels, with the channels whose two features it has."""
+    for served in views.values():
+        tagged = served.view.tags.get("consent_channels")
+        if tagged and len(served.join_keys) == 1:
+            channels = tuple(c.strip() for c in tagged.split(",")
+                             if {f"{c.strip()}_consent", f"{c.strip()}_consent_as_of"} <= set(served.features))
+            return ConsentSource(served.view.name, served.join_keys[0], channels)
+    return None
 
 
 def open_online_store(store: FeatureStore):

@@ -4,6 +4,9 @@
 status, as-of time, age, the dbt model it came from, that model's source systems and the
 column's description, all read from the dbt manifest (not typed a second time); the facts keep
 the service's declared order, which is their priority when a size budget (`max_facts`) trims them.
+A fact withheld for want of consent (serving/consent.py) has a null value, status
+CONSENT_WITHDRAWN or CONSENT_NOT_RECORDED and no as-of time, and the entity's context says which
+consent was in force (`consent`), so a generator neither cites nor guesses around it.
 
 `check_claims` answers claims a generator wants to make about a product (in stock, stock at most
 N, current price, pick-up at K stores, at K stores in a region) true or false with the current value and its as-of time:
@@ -22,6 +25,9 @@ from dagster_project.serving.request import RequestError, shown
 from dagster_project.settings import DBT_PROJECT_DIR
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# statuses of facts without a value of their own time: unknown entity, withheld for consent
+NO_AS_OF = frozenset({"NOT_FOUND", "CONSENT_WITHDRAWN", "CONSENT_NOT_RECORDED"})
+CONSENT_ROW_FIELDS = ("consent", "as_of", "allowed", "reason")
 
 
 @lru_cache(maxsize=4)
@@ -58,6 +64,7 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
     provenance = model_provenance(manifest_path)
     keys = list(request.entities)
     rows = len(request.entities[keys[0]])
+    consent = answer["metadata"].get("consent", {})
     contexts = []
     for row in range(rows):
         facts = []
@@ -68,7 +75,7 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
             facts.append({
                 "name": column.output_name, "feature_view": column.view,
                 "value": result["values"][row], "status": result["statuses"][row],
-                "as_of": None if result["statuses"][row] == "NOT_FOUND" else result["event_timestamps"][row],
+                "as_of": None if result["statuses"][row] in NO_AS_OF else result["event_timestamps"][row],
                 "age_seconds": (result.get("ages_seconds") or [None] * rows)[row],
                 "dbt_model": model if model in provenance else None,
                 "source_systems": origin["source_systems"],
@@ -76,7 +83,9 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
             })
         contexts.append({"entities": {k: request.entities[k][row] for k in keys},
                          "facts": facts[:max_facts] if max_facts else facts,
-                         "trimmed": max(0, len(facts) - max_facts) if max_facts else 0})
+                         "trimmed": max(0, len(facts) - max_facts) if max_facts else 0,
+                         **({"consent": {channel: {field: block[field][row] for field in CONSENT_ROW_FIELDS}
+                                         for channel, block in consent.items()}} if consent else {})})
     return contexts
 
 
@@ -151,21 +160,26 @@ def _read(settings, body: dict):
 
     from dagster_project.feast_ext.repo import get_feature_store
     from dagster_project.serving.catalog import load_catalog, open_online_store
+    from dagster_project.serving.consent import apply_consent
     from dagster_project.serving.read import read_online_features
     from dagster_project.serving.request import Limits, parse_online_request
 
     store = get_feature_store(settings)
     catalog = load_catalog(store)
     request = parse_online_request(body, catalog, Limits.from_env())
-    answer = read_online_features(catalog, open_online_store(store), store.config, request, datetime.now(timezone.utc))
+    online_store, now = open_online_store(store), datetime.now(timezone.utc)
+    answer = read_online_features(catalog, online_store, store.config, request, now)
+    answer = apply_consent(catalog, online_store, store.config, request, answer, now, settings.consent_never_recorded)
     return answer, request, catalog
 
 
 def get_context(settings, feature_service: str, entities: dict, max_facts: int | None = None,
-                max_age_seconds: float | None = None) -> list[dict]:
-    """The facts of `feature_service` for each entity row (see build_context)."""
+                max_age_seconds: float | None = None, channel: str | None = None) -> list[dict]:
+    """The facts of `feature_service` for each entity row (see build_context); `channel` adds
+    each customer's consent for it."""
     body = {"feature_service": feature_service, "entities": entities, "include_age": True,
-            **({"max_age_seconds": max_age_seconds} if max_age_seconds else {})}
+            **({"max_age_seconds": max_age_seconds} if max_age_seconds else {}),
+            **({"channel": channel} if channel else {})}
     answer, request, catalog = _read(settings, body)
     return build_context(answer, request, catalog, max_facts)
 

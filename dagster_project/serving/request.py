@@ -16,7 +16,7 @@ from dagster_project.serving.catalog import Catalog
 
 # Feast's request fields that the read path accepts (and the project's own additions).
 ONLINE_FIELDS = {"entities", "features", "feature_service", "full_feature_names",
-                 "include_feature_view_version_metadata", "max_age_seconds", "include_age"}
+                 "include_feature_view_version_metadata", "max_age_seconds", "include_age", "channel"}
 PUSH_FIELDS = {"push_source_name", "df", "to", "allow_registry_cache", "transform_on_write"}
 PUSH_TARGETS = ("online", "offline", "online_and_offline")
 INTEGER_TYPES = {ValueType.INT32: 2**31, ValueType.INT64: 2**63, ValueType.UNIX_TIMESTAMP: 2**63}
@@ -69,6 +69,7 @@ class OnlineRequest:
     max_age_seconds: float | None
     include_age: bool
     feature_service: str | None = None
+    channel: str | None = None  # a channel whose consent per customer the answer carries (consent.py)
 
 
 def shown(name: object, limit: int = 64) -> str:
@@ -103,19 +104,36 @@ def parse_online_request(body: object, catalog: Catalog, limits: Limits) -> Onli
     full_names = _flag(body, "full_feature_names")
     _flag(body, "include_feature_view_version_metadata")
     columns = _requested_columns(body, catalog, limits, full_names)
+    channel = _channel(body, catalog)
     needed_keys: list[str] = []
     for column in columns:
         for key in catalog.views[column.view].join_keys:
             if key not in needed_keys:
                 needed_keys.append(key)
     key_types = {key: catalog.views[c.view].key_types[key] for c in columns for key in catalog.views[c.view].join_keys}
+    if channel is not None and catalog.consent.join_key not in needed_keys:  # consent is read per customer
+        needed_keys.append(catalog.consent.join_key)
+        key_types[catalog.consent.join_key] = catalog.views[catalog.consent.view].key_types[catalog.consent.join_key]
     entities = _entity_columns(body.get("entities"), "entities", needed_keys, key_types, limits)
     max_age = body.get("max_age_seconds")
     if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, (int, float))
                                 or not math.isfinite(max_age) or max_age <= 0):
         raise RequestError(422, "max_age_seconds must be a positive number of seconds")
     return OnlineRequest(entities=entities, columns=columns, max_age_seconds=max_age,
-                         include_age=_flag(body, "include_age"), feature_service=body.get("feature_service"))
+                         include_age=_flag(body, "include_age"), feature_service=body.get("feature_service"),
+                         channel=channel)
+
+
+def _channel(body: dict, catalog: Catalog) -> str | None:
+    """The request's `channel` (email, sms, ...: a channel of the consent view), or None."""
+    channel = body.get("channel")
+    if channel is None:
+        return None
+    channels = catalog.consent.channels if catalog.consent else ()
+    if not isinstance(channel, str) or channel not in channels:
+        raise RequestError(422, f"channel must be one of {', '.join(channels) or '(no consent view is served)'}, "
+                                f"not {shown(channel)}")
+    return channel
 
 
 def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names: bool) -> list[FeatureColumn]:
@@ -125,6 +143,11 @@ def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names:
     if service is not None:
         if not isinstance(service, str) or service not in catalog.services:
             raise RequestError(422, f"unknown feature service {shown(service)}; known: {', '.join(sorted(catalog.services))}")
+        on_demand = [view for view, _ in catalog.services[service] if view in catalog.on_demand_views]
+        if on_demand:
+            raise RequestError(422, f"feature service {shown(service)} has on-demand feature views "
+                                    f"({', '.join(shown(v) for v in on_demand)}), computed at request time, which this "
+                                    "server does not compute: request its stored features with `features`, or use feast serve")
         refs = [(view, feature) for view, names in catalog.services[service] for feature in names]
     else:
         if not isinstance(features, list) or not features:

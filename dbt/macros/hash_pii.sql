@@ -2,10 +2,20 @@
    in the raw layer; everything downstream joins on these hashes. Empty strings become null. #}
 {# Placeholder emails typed at checkout (test@..., noemail@..., reserved example/invalid
    domains) identify nobody: they become null so they cannot glue strangers together. #}
+{# The salt (var pii_salt, from RCL_PII_SALT, which `rcl run` resolves to the data dir's own salt
+   when unset): an empty one would make every hash a plain SHA-256 of the email, reversible from
+   any list of emails, so compiling a model that hashes stops instead. #}
+{% macro pii_salt() -%}
+    {%- if execute and not (var("pii_salt") | string | trim) -%}
+        {{ exceptions.raise_compiler_error("var pii_salt (RCL_PII_SALT) is empty: run dbt through `rcl run` or `rcl dbt`, or eval \"$(rcl env)\" first") }}
+    {%- endif -%}
+    {{ var("pii_salt") }}
+{%- endmacro %}
+
 {% macro hash_email(column) -%}
     case when nullif(lower(trim({{ column }})), '') is not null
           and not regexp_matches(lower(trim({{ column }})), '{{ var("identity_junk_email_pattern") }}')
-         then sha256('{{ var("pii_salt") }}' || lower(trim({{ column }}))) end
+         then sha256('{{ pii_salt() }}' || lower(trim({{ column }}))) end
 {%- endmacro %}
 
 {# Phones are compared in international form, digits only: "+49 170 1234567", "0049 170 ..."
@@ -39,5 +49,5 @@
 
 {% macro hash_phone(column) -%}
     case when length({{ normalize_phone(column) }}) >= 6
-         then sha256('{{ var("pii_salt") }}' || {{ normalize_phone(column) }}) end
+         then sha256('{{ pii_salt() }}' || {{ normalize_phone(column) }}) end
 {%- endmacro %}

@@ -116,6 +116,9 @@ def _build_step(name: str, models: list[str], settings: Settings,
 
 
 def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings):
+    from dagster_project.pii_salt import with_pii_salt
+
+    settings = with_pii_salt(settings)  # dbt hashes emails and phones: the salt must be the data dir's
     # dbt-duckdb creates neither the database's folder nor the Parquet exports' folder
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     settings.features_dir.mkdir(parents=True, exist_ok=True)
