@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.pii_salt import with_pii_salt
 from dagster_project.privacy.columns import JSON_KEYS, clear_text_kind
 from dagster_project.privacy.files import TEXT_SUFFIXES, data_files, redact_text, scrub_parquet
 from dagster_project.privacy.identifiers import REQUEST_KINDS, hash_identifier
@@ -76,6 +77,7 @@ def forget(settings: Settings, request_kind: str, value: str, *, request_id: str
     half-way (Redis down) leaves them resolvable, and repeating it finishes the job."""
     if request_kind not in REQUEST_KINDS:
         raise ValueError(f"unknown identifier kind {request_kind!r}; one of {', '.join(REQUEST_KINDS)}")
+    settings = with_pii_salt(settings)  # hashed as dbt hashed: RCL_PII_SALT, else the data dir's salt
     started, now = time.perf_counter(), datetime.now(timezone.utc)
     report = ForgetReport(request_id=request_id or new_request_id(now), outcome="deleted", requested_at=now)
     if not settings.warehouse_path.exists():

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.contracts import SourceEntity
 from dagster_project.ingestion.results import ContractViolation
+from dagster_project.pii_salt import with_pii_salt
 from dagster_project.privacy.columns import JSON_KEYS, clear_text_kind, column_kind
 from dagster_project.privacy.identifiers import hash_sql, sql_literal
 from dagster_project.settings import Settings
@@ -133,6 +134,7 @@ def suppress_landed_rows(conn, contract: SourceEntity, landed: str, suppressed: 
     conn.execute(f"create or replace temp table {suppressed} (_source_file VARCHAR, _source_line BIGINT)")
     if settings is None or not suppression_path(settings).exists():
         return 0
+    settings = with_pii_salt(settings)  # the list is hashed with the data dir's salt
     if not load_suppressed_hashes(conn, settings):
         return 0
     condition = row_condition([(c.name, c.type) for c in contract.columns], settings)
