@@ -63,7 +63,9 @@ def test_a_recipe_builds_the_services_training_set_with_its_manifest(pipeline_se
                                             labels["event_timestamp"].max().isoformat()]
     views = {v.name: v for v in store.list_feature_views()}
     snapshot = manifest["data_snapshot"]
-    assert set(snapshot["feature_tables"]) == {p.name for p in svc.feature_view_projections}
+    assert set(snapshot["feature_tables"]) == {p.name for p in svc.feature_view_projections if p.name in views}
+    on_demand = {v.name for v in store.list_on_demand_feature_views()}
+    assert {p.name for p in svc.feature_view_projections if p.name not in views} <= on_demand  # computed, no table
     for name, facts in snapshot["feature_tables"].items():
         path = Path(views[name].batch_source.path)
         assert facts["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
