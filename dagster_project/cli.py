@@ -23,6 +23,7 @@ view that nothing held back was not published (a pipeline error), or the run cou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -112,27 +113,15 @@ class RunSummary:
             return EXIT_PARTIAL
         return EXIT_OK
 
-    def render(self) -> str:
-        lines = ["", "Sources (rows read = loaded + quarantined + duplicates removed):"]
-        width = max((len(s.name) for s in self.sources), default=10)
-        for s in self.sources:
-            if s.rows_read is None:
-                lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
-                continue
-            extra = f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
-            lines.append(
-                f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
-                f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
-            )
+    def render(self, compact: bool = False) -> str:
+        """The summary; `compact` (after the per-asset lines of the run) leaves out the sources
+        that loaded cleanly and the gates that passed, counting them instead."""
+        lines = [""] + self._source_lines(compact)
         if self.orphans:
             lines.append("Orphans (kept, flagged; they resolve when the parent arrives):")
             for kind, n in sorted(self.orphans.items()):
                 lines.append(f"  {kind}: {n:,}")
-        if self.gates:
-            lines.append("Gates:")
-            for name, passed in sorted(self.gates.items()):
-                note = self.gate_notes.get(name, "")
-                lines.append(f"  {name}: {'passed' if passed else 'BLOCKED'}{'  (' + note + ')' if note else ''}")
+        lines += self._gate_lines(compact)
         lines.append(
             f"Online feature views published: {len(self.views_published)} of "
             f"{len(self.views_published) + len(self.views_held_back) + len(self.views_missing)}"
@@ -155,6 +144,36 @@ class RunSummary:
         verdict = {EXIT_OK: "OK", EXIT_PARTIAL: "PARTIAL (see above)", EXIT_ERROR: "FAILED"}[self.exit_code]
         lines.append(f"Result: {verdict} in {self.seconds:.0f}s")
         return "\n".join(lines)
+
+
+    def _source_lines(self, compact: bool) -> list[str]:
+        width = max((len(s.name) for s in self.sources), default=10)
+        shown = [s for s in self.sources if not compact or s.rows_read is None or s.rows_quarantined
+                 or s.duplicates_removed or s.ignored_files]
+        lines = ["Sources (rows read = loaded + quarantined + duplicates removed):"]
+        if compact:
+            lines = [f"Sources: {len(self.sources) - len(shown)} of {len(self.sources)} loaded every row they read"
+                     + (", the others:" if shown else "")]
+        for s in shown:
+            if s.rows_read is None:
+                lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
+                continue
+            extra = f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
+            lines.append(
+                f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
+                f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
+            )
+        return lines
+
+    def _gate_lines(self, compact: bool) -> list[str]:
+        if not self.gates:
+            return []
+        shown = {n: ok for n, ok in sorted(self.gates.items()) if not compact or not ok or self.gate_notes.get(n)}
+        lines = [f"Gates: {sum(self.gates.values())} of {len(self.gates)} passed" + (":" if shown else "")]
+        for name, passed in shown.items():
+            note = self.gate_notes.get(name, "")
+            lines.append(f"  {name}: {'passed' if passed else 'BLOCKED'}{'  (' + note + ')' if note else ''}")
+        return lines
 
 
 def _first_line(text: str | None, limit: int = 300) -> str:
@@ -274,7 +293,7 @@ def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool
     import dagster as dg
 
     from dagster_project.pipeline import build_job, run_pipeline
-    from dagster_project.run_log import RunProgress, expected_checks, log_to_file
+    from dagster_project.run_log import LogWriter, RunProgress, expected_checks, log_to_file
 
     if not settings.landing_dir.is_dir():
         raise SystemExit(f"rcl run: the landing folder {settings.landing_dir} does not exist "
@@ -292,8 +311,9 @@ def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool
         job_def = build_job(settings)
         instance.add_event_listener(run_id, RunProgress(None if quiet else sys.stdout, expected_checks(job_def)))
         # Dagster's console logger stays quiet: the listener logs every event (warnings to the terminal)
-        result = run_pipeline(settings, instance=instance, partition_range=partition_range,
-                              log_level="CRITICAL", run_id=run_id, job_def=job_def)
+        with contextlib.redirect_stdout(LogWriter("dbt")):  # dagster-dbt echoes dbt's output there
+            result = run_pipeline(settings, instance=instance, partition_range=partition_range,
+                                  log_level="CRITICAL", run_id=run_id, job_def=job_def)
     summary = summarize_run(result)
     summary.log_path = log_path
     summary.seconds = time.perf_counter() - started

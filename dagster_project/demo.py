@@ -212,7 +212,7 @@ def demo(args: argparse.Namespace, settings: Settings, run_id: str, log_path: Pa
     from dagster_project.cli import EXIT_OK, run
 
     summary = run(settings, instance=DagsterInstance.get(), run_id=run_id, log_path=log_path, header=False)
-    print(summary.render())
+    print(summary.render(compact=True))
     if summary.exit_code != EXIT_OK:
         print("The pipeline did not complete; open the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
         return summary.exit_code

@@ -5,7 +5,9 @@ errors in full on stderr. Used by `rcl run` and `make demo`."""
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,6 +16,9 @@ from typing import TextIO
 
 EVENTS_LOGGER = "rcl.events"
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s %(message)s"
+# Python warnings about the libraries themselves (deprecations, beta APIs): the log file only
+LIBRARY_WARNINGS = re.compile(r"(Deprecation|PendingDeprecation|Beta|Supersession|Preview|Experimental)Warning"
+                              r"|experimental feature")
 # metadata keys that hold an asset's row count, the first present wins
 ROW_KEYS = ("dagster/row_count", "rows_loaded", "row_count", "rows", "rows_written")
 
@@ -74,12 +79,15 @@ class AssetLine:
     key: str
     materialized: bool = False
     rows: int | None = None
+    quarantined: int = 0
     partitions: int = 0
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
 
     def render(self, expected: int = 0, width: int = 44) -> str:
         rows = f"{self.rows:>10,} rows" if self.rows is not None else " " * 15
         parts = [f"  {self.key:<{width}} {rows}"]
+        if self.quarantined:
+            parts.append(f"{self.quarantined:,} quarantined")
         if self.partitions > 1:
             parts.append(f"{self.partitions} partitions")
         if self.checks:
@@ -141,6 +149,7 @@ class RunProgress:
         values = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
         rows = next((values[k] for k in ROW_KEYS if isinstance(values.get(k), int)), None)
         line.rows = rows if rows is not None else line.rows
+        line.quarantined = values.get("rows_quarantined") if isinstance(values.get("rows_quarantined"), int) else 0
 
     def flush(self, complete_only: bool) -> None:
         """Print the lines of the assets that are complete (materialized, every check in), or all."""
@@ -172,10 +181,35 @@ def _chunks(names: list[str], width: int) -> list[str]:
 
 
 def terminal_logging(stream: TextIO | None = None) -> logging.Handler:
-    """Warnings and errors of every logger, in full, on stderr (the root logger's handler)."""
+    """Warnings and errors of every logger, in full, on stderr (the root logger's handler);
+    Python's warnings about the libraries go to the log file only."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(lambda r: not (r.name == "py.warnings" and LIBRARY_WARNINGS.search(r.getMessage())))
     logging.getLogger().addHandler(handler)
     logging.captureWarnings(True)
     return handler
+
+
+class LogWriter(io.TextIOBase):
+    """A text stream whose lines go to a logger: dbt's console output (which dagster-dbt writes
+    to sys.stdout) into the log file, `contextlib.redirect_stdout(LogWriter("dbt"))`."""
+
+    def __init__(self, name: str, level: int = logging.INFO):
+        self.logger, self.level, self.pending = logging.getLogger(name), level, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self.logger.log(self.level, line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending.strip():
+            self.logger.log(self.level, self.pending)
+        self.pending = ""
