@@ -311,7 +311,9 @@ def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool
         job_def = build_job(settings)
         instance.add_event_listener(run_id, RunProgress(None if quiet else sys.stdout, expected_checks(job_def)))
         # Dagster's console logger stays quiet: the listener logs every event (warnings to the terminal)
-        with contextlib.redirect_stdout(LogWriter("dbt")):  # dagster-dbt echoes dbt's output there
+        # dagster-dbt echoes dbt's output to sys.stdout, a new instance prints its telemetry notice to
+        # sys.stderr: both to the log file (the terminal's handler keeps the real stderr)
+        with contextlib.redirect_stdout(LogWriter("dbt")), contextlib.redirect_stderr(LogWriter("stderr")):
             result = run_pipeline(settings, instance=instance, partition_range=partition_range,
                                   log_level="CRITICAL", run_id=run_id, job_def=job_def)
     summary = summarize_run(result)

@@ -8,6 +8,7 @@ online feature vectors back through Feast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -211,7 +212,11 @@ def demo(args: argparse.Namespace, settings: Settings, run_id: str, log_path: Pa
     # the same code path as `rcl run` on a retailer's own landing folder
     from dagster_project.cli import EXIT_OK, run
 
-    summary = run(settings, instance=DagsterInstance.get(), run_id=run_id, log_path=log_path, header=False)
+    from dagster_project.run_log import LogWriter
+
+    with contextlib.redirect_stdout(LogWriter("dagster")), contextlib.redirect_stderr(LogWriter("stderr")):
+        instance = DagsterInstance.get()  # a new instance's notices: to the log file
+    summary = run(settings, instance=instance, run_id=run_id, log_path=log_path, header=False)
     print(summary.render(compact=True))
     if summary.exit_code != EXIT_OK:
         print("The pipeline did not complete; open the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
