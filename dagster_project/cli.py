@@ -115,7 +115,7 @@ class RunSummary:
 
     def render(self, compact: bool = False) -> str:
         """The summary; `compact` (after the per-asset lines of the run) leaves out the sources
-        that loaded cleanly and the gates that passed, counting them instead."""
+        that loaded cleanly and the gates that passed (their notes too), counting them instead."""
         lines = [""] + self._source_lines(compact)
         if self.orphans:
             lines.append("Orphans (kept, flagged; they resolve when the parent arrives):")
@@ -168,7 +168,7 @@ class RunSummary:
     def _gate_lines(self, compact: bool) -> list[str]:
         if not self.gates:
             return []
-        shown = {n: ok for n, ok in sorted(self.gates.items()) if not compact or not ok or self.gate_notes.get(n)}
+        shown = {n: ok for n, ok in sorted(self.gates.items()) if not compact or not ok}
         lines = [f"Gates: {sum(self.gates.values())} of {len(self.gates)} passed" + (":" if shown else "")]
         for name, passed in shown.items():
             note = self.gate_notes.get(name, "")

@@ -19,6 +19,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s %(message)s"
 # Python warnings about the libraries themselves (deprecations, beta APIs): the log file only
 LIBRARY_WARNINGS = re.compile(r"(Deprecation|PendingDeprecation|Beta|Supersession|Preview|Experimental)Warning"
                               r"|experimental feature")
+# Dagster's own Python logger repeats some run messages as "<job> - <run id> - <step> - ...": the
+# rcl.events copy of the same event is the one the terminal shows
+RUN_ECHO = re.compile(r"^\S+ - [0-9a-f]{8}-[0-9a-f-]{27} - ")
 # metadata keys that hold an asset's row count, the first present wins
 ROW_KEYS = ("dagster/row_count", "rows_loaded", "row_count", "rows", "rows_written")
 
@@ -186,7 +189,8 @@ def terminal_logging(stream: TextIO | None = None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(lambda r: not (r.name == "py.warnings" and LIBRARY_WARNINGS.search(r.getMessage())))
+    handler.addFilter(lambda r: not (r.name == "py.warnings" and LIBRARY_WARNINGS.search(r.getMessage())
+                                     or r.name.startswith("dagster") and RUN_ECHO.match(r.getMessage())))
     logging.getLogger().addHandler(handler)
     logging.captureWarnings(True)
     return handler
