@@ -222,6 +222,10 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = chromium.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(120_000)  # a loaded machine renders slowly
+        # Dagster's "Join the Dagster community" dialog appears once, at any moment: skip it
+        # whenever it is in the way of an action
+        page.add_locator_handler(page.get_by_text("Join the Dagster community"),
+                                 lambda: page.get_by_role("button", name="Skip").click())
         try:
             yield page
         finally:
@@ -229,12 +233,9 @@ def browser():
 
 
 def _open(page, url: str, wait_for: str) -> None:
-    """Go to a UI page, dismiss Dagster's community dialog if it shows, wait for a text."""
+    """Go to a UI page and wait for a text on it."""
     page.goto(url, timeout=180_000)
     page.get_by_text(wait_for, exact=True).first.wait_for()
-    skip = page.get_by_role("button", name="Skip")
-    if skip.count():
-        skip.first.click()
 
 
 def _shot(page, name: str) -> None:
