@@ -239,6 +239,8 @@ def _open(page, url: str, wait_for: str) -> None:
 
 
 def _shot(page, name: str) -> None:
+    if page.get_by_text("Join the Dagster community").count():  # not in the picture
+        page.get_by_role("button", name="Skip").click()
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
