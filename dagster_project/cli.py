@@ -12,8 +12,9 @@
 
 `rcl run` runs the `full_pipeline` job on the landing folder a retailer provides (no sample data
 is generated): a full refresh by default, one delivery day or a range of days with
-`--partition`. It ends with a short summary (rows per source, quarantined, orphans, gates, views
-published) and writes the run's full event log to `<data-dir>/logs/`.
+`--partition`. It prints one line per asset (rows, checks) as the run goes, warnings and errors
+in full, and ends with a short summary (rows per source, quarantined, orphans, gates, views
+published); every event and log message of Dagster and dbt goes to `<data-dir>/logs/`.
 
 Exit codes: 0 when every source loaded, every gate passed and every feature view was published;
 3 when everything that could be published was, but a source failed or a gate held a view back
@@ -24,9 +25,11 @@ view that nothing held back was not published (a pipeline error), or the run cou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -101,6 +104,7 @@ class RunSummary:
     orphans: dict[str, int] = field(default_factory=dict)
     failed_steps: dict[str, str] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
+    partitions: list[str] = field(default_factory=list)  # the days the run materialized
     log_path: Path | None = None
     seconds: float = 0.0
 
@@ -113,28 +117,15 @@ class RunSummary:
             return EXIT_PARTIAL
         return EXIT_OK
 
-    def render(self) -> str:
-        lines = ["", "Sources (rows read = loaded + quarantined + duplicates removed + suppressed):"]
-        width = max((len(s.name) for s in self.sources), default=10)
-        for s in self.sources:
-            if s.rows_read is None:
-                lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
-                continue
-            extra = f", {s.rows_suppressed:,} suppressed (forgotten people)" if s.rows_suppressed else ""
-            extra += f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
-            lines.append(
-                f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
-                f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
-            )
+    def render(self, compact: bool = False) -> str:
+        """The summary; `compact` (after the per-asset lines of the run) leaves out the sources
+        that loaded cleanly and the gates that passed (their notes too), counting them instead."""
+        lines = [""] + self._source_lines(compact)
         if self.orphans:
             lines.append("Orphans (kept, flagged; they resolve when the parent arrives):")
             for kind, n in sorted(self.orphans.items()):
                 lines.append(f"  {kind}: {n:,}")
-        if self.gates:
-            lines.append("Gates:")
-            for name, passed in sorted(self.gates.items()):
-                note = self.gate_notes.get(name, "")
-                lines.append(f"  {name}: {'passed' if passed else 'BLOCKED'}{'  (' + note + ')' if note else ''}")
+        lines += self._gate_lines(compact)
         lines.append(
             f"Online feature views published: {len(self.views_published)} of "
             f"{len(self.views_published) + len(self.views_held_back) + len(self.views_missing)}"
@@ -150,11 +141,44 @@ class RunSummary:
                 lines.append(f"  {step}: {message}")
         if self.failed_checks:
             lines.append(f"Failed checks: {', '.join(sorted(self.failed_checks))}")
+        if self.partitions:
+            lines.append(f"Partitions: {len(self.partitions)} delivery days, {self.partitions[0]} to {self.partitions[-1]}")
         if self.log_path:
             lines.append(f"Full log: {self.log_path}")
         verdict = {EXIT_OK: "OK", EXIT_PARTIAL: "PARTIAL (see above)", EXIT_ERROR: "FAILED"}[self.exit_code]
         lines.append(f"Result: {verdict} in {self.seconds:.0f}s")
         return "\n".join(lines)
+
+
+    def _source_lines(self, compact: bool) -> list[str]:
+        width = max((len(s.name) for s in self.sources), default=10)
+        shown = [s for s in self.sources if not compact or s.rows_read is None or s.rows_quarantined
+                 or s.duplicates_removed or s.ignored_files or s.rows_suppressed]
+        lines = ["Sources (rows read = loaded + quarantined + duplicates removed + suppressed):"]
+        if compact:
+            lines = [f"Sources: {len(self.sources) - len(shown)} of {len(self.sources)} loaded every row they read"
+                     + (", the others:" if shown else "")]
+        for s in shown:
+            if s.rows_read is None:
+                lines.append(f"  {s.name:<{width}}  {s.status.upper()}  {s.message}".rstrip())
+                continue
+            extra = f", {s.rows_suppressed:,} suppressed (forgotten people)" if s.rows_suppressed else ""
+            extra += f", {s.ignored_files} file(s) ignored" if s.ignored_files else ""
+            lines.append(
+                f"  {s.name:<{width}}  {s.rows_read:>9,} read  {s.rows_loaded:>9,} loaded  "
+                f"{s.rows_quarantined:>7,} quarantined  {s.duplicates_removed or 0:>6,} duplicates{extra}"
+            )
+        return lines
+
+    def _gate_lines(self, compact: bool) -> list[str]:
+        if not self.gates:
+            return []
+        shown = {n: ok for n, ok in sorted(self.gates.items()) if not compact or not ok}
+        lines = [f"Gates: {sum(self.gates.values())} of {len(self.gates)} passed" + (":" if shown else "")]
+        for name, passed in shown.items():
+            note = self.gate_notes.get(name, "")
+            lines.append(f"  {name}: {'passed' if passed else 'BLOCKED'}{'  (' + note + ')' if note else ''}")
+        return lines
 
 
 def _first_line(text: str | None, limit: int = 300) -> str:
@@ -173,6 +197,8 @@ def summarize_run(result) -> RunSummary:
         for event in result.get_asset_materialization_events()
     }
     summary = RunSummary(failed_steps=_step_failures(result))
+    summary.partitions = sorted({e.materialization.partition for e in result.get_asset_materialization_events()
+                                 if e.materialization.partition})
     summary.sources = [_source_line(contract.name, materialized, summary.failed_steps) for contract in CONTRACTS]
     _add_checks(summary, list(result.get_asset_check_evaluations()))
     _add_views(summary, materialized)
@@ -256,45 +282,65 @@ def _add_views(summary: RunSummary, materialized: dict[str, dict]) -> None:
             summary.views_missing[view] = failures[step] if step else "not materialized"
 
 
-def write_event_log(result, settings) -> Path:
+def run_log_path(settings, run_id: str) -> Path:
+    """`<data-dir>/logs/run-<UTC time>-<run id prefix>.log`: the run's every event and log message."""
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    path = logs / f"run-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{result.run_id[:8]}.log"
-    with open(path, "w", encoding="utf-8") as f:
-        for event in result.all_events:
-            f.write(f"{event.event_type_value}\t{event.step_key or ''}\t{event.message or ''}\n")
-    return path
+    return logs / f"run-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{run_id[:8]}.log"
 
 
 # ---------------------------------------------------------------- commands
 
-def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool = False, instance=None) -> RunSummary:
-    """Run full_pipeline (a full refresh, or the given delivery days) and summarize it."""
-    from dagster_project.pipeline import run_pipeline
+def run(settings, partition_range: tuple[str, str] | None = None, *, quiet: bool = False, instance=None,
+        run_id: str | None = None, log_path: Path | None = None, header: bool = True) -> RunSummary:
+    """Run full_pipeline (a full refresh, or the given delivery days) and summarize it. The
+    terminal gets one line per asset (none when quiet) and the warnings and errors; the log file
+    (default: run_log_path) every event and log message of Dagster and dbt."""
+    import dagster as dg
+
+    from dagster_project.pipeline import build_job, run_pipeline
+    from dagster_project.run_log import LogWriter, RunProgress, expected_checks, log_to_file
 
     if not settings.landing_dir.is_dir():
         raise SystemExit(f"rcl run: the landing folder {settings.landing_dir} does not exist "
                          "(give --landing-dir, or set RCL_LANDING_DIR)")
-    # the terminal shows progress and the summary; the run's every event goes to the log file
     warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
     os.environ.setdefault("TQDM_DISABLE", "1")  # validation progress bars
     started = time.perf_counter()
-    what = "a full refresh" if partition_range is None else (
-        f"delivery day {partition_range[0]}" if partition_range[0] == partition_range[1]
-        else f"delivery days {partition_range[0]} to {partition_range[1]}")
-    if not quiet:
-        print(f"rcl run: {what} of {settings.landing_dir} into {settings.data_dir}", flush=True)
-    result = run_pipeline(settings, instance=instance, partition_range=partition_range,
-                          log_level="WARNING" if quiet else "INFO")
+    run_id = run_id or str(uuid.uuid4())  # a Dagster run id
+    log_path = log_path or run_log_path(settings, run_id)
+    instance = instance or dg.DagsterInstance.ephemeral()
+    if header and not quiet:
+        print(f"rcl run: {_describe(partition_range)} of {settings.landing_dir} into {settings.data_dir}\n"
+              f"Full log: {log_path}", flush=True)
+    with log_to_file(log_path):
+        job_def = build_job(settings)
+        instance.add_event_listener(run_id, RunProgress(None if quiet else sys.stdout, expected_checks(job_def)))
+        # Dagster's console logger stays quiet: the listener logs every event (warnings to the terminal)
+        # dagster-dbt echoes dbt's output to sys.stdout, a new instance prints its telemetry notice to
+        # sys.stderr: both to the log file (the terminal's handler keeps the real stderr)
+        with contextlib.redirect_stdout(LogWriter("dbt")), contextlib.redirect_stderr(LogWriter("stderr")):
+            result = run_pipeline(settings, instance=instance, partition_range=partition_range,
+                                  log_level="CRITICAL", run_id=run_id, job_def=job_def)
     summary = summarize_run(result)
-    summary.log_path = write_event_log(result, settings)
+    summary.log_path = log_path
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _describe(partition_range: tuple[str, str] | None) -> str:
+    if partition_range is None:
+        return "a full refresh"
+    first, last = partition_range
+    return f"delivery day {first}" if first == last else f"delivery days {first} to {last}"
 
 
 def _cmd_run(args) -> int:
     settings = settings_for(args.data_dir, args.landing_dir, args.online_store)
     instance = _instance(args)
+    from dagster_project.run_log import terminal_logging
+
+    terminal_logging()  # warnings and errors on stderr, in full; the rest goes to the run's log file
     summary = run(settings, args.partition, quiet=args.quiet, instance=instance)
     print(summary.render())
     return summary.exit_code

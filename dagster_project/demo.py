@@ -1,17 +1,20 @@
 """`make demo`: generate the sample shop, materialize every asset through Dagster, and read a few
 online feature vectors back through Feast.
 
-    python -m dagster_project.demo [--scale small] [--seed 42] [--keep-data]
+    python -m dagster_project.demo [--scale small] [--seed 42] [--keep-data] [--data-dir DIR]
     python -m dagster_project.demo --prepare-only     # only parse the dbt project (for `make dev`)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import time
+import uuid
+from pathlib import Path
 
 from dagster_project.settings import REPO_ROOT, Settings
 
@@ -116,49 +119,105 @@ def sample_world_settings(world: str = "default", environ=None) -> Settings:
     return replace(Settings.from_env(env), **{k: v for k, v in world_settings(world).items() if k not in chosen})
 
 
-def main(argv: list[str] | None = None) -> int:
+def demo_settings(data_dir: Path | None = None, environ=None) -> Settings:
+    """The sample world's settings, under `data_dir` when given (every path derived from it)."""
+    env = dict(os.environ if environ is None else environ)
+    if data_dir is not None:
+        from dagster_project.cli import _DERIVED_PATH_VARIABLES
+
+        env["RCL_DATA_DIR"] = str(Path(data_dir).resolve())
+        for name in (*_DERIVED_PATH_VARIABLES, "RCL_LANDING_DIR"):
+            env.pop(name, None)
+    return sample_world_settings(environ=env)
+
+
+def delivery_partitions(settings: Settings, environ=None) -> Settings:
+    """Daily partitions from the first to the last delivery day of the landing folder (a sample
+    shop receives no further deliveries), unless the environment sets them."""
+    from dataclasses import replace
+
+    from dagster_project.settings import first_delivery_day, last_delivery_day
+
+    env = os.environ if environ is None else environ
+    start = env.get("RCL_PARTITIONS_START") or first_delivery_day(settings.landing_dir) or settings.partitions_start
+    end = env.get("RCL_PARTITIONS_END") or last_delivery_day(settings.landing_dir)
+    return replace(settings, partitions_start=start, partitions_end=end)
+
+
+def dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME when set; else the repository's .dagster_home for the default data dir (the
+    folder `make dev` shows), or a .dagster_home inside another data dir."""
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"])
+    default = Settings.from_env({}).data_dir
+    return REPO_ROOT / ".dagster_home" if settings.data_dir == default else settings.data_dir / ".dagster_home"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="small", help="sample size: small (default), standard, or a multiplier")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: RCL_DATA_DIR, else ./data")
     parser.add_argument("--keep-data", action="store_true", help="reuse existing landing files")
     parser.add_argument("--prepare-only", action="store_true", help="only parse the dbt project")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("great_expectations", "feast.infra.registry"):  # import-time and cache chatter
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    parser.add_argument("--last-delivery-day", action="store_true",
+                        help="print the landing folder's last delivery day (the partitions' end for `make dev`)")
+    return parser.parse_args(argv)
 
-    from dataclasses import replace
 
-    settings = sample_world_settings()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = demo_settings(args.data_dir)
+    if args.last_delivery_day:
+        print(delivery_partitions(settings).partitions_end or "")
+        return 0
     if args.prepare_only:
         from dagster_project.defs.project import ensure_manifest
 
         ensure_manifest(settings, refresh=True)
         return 0
 
+    from dagster_project.cli import run_log_path
+    from dagster_project.run_log import log_to_file, terminal_logging
+
+    terminal_logging()  # warnings and errors in full; everything else goes to the log file
+    for noisy in ("great_expectations", "feast.infra.registry"):  # import-time and cache chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    run_id = str(uuid.uuid4())  # a Dagster run id
+    log_path = run_log_path(settings, run_id)
+    print(f"Log (every Dagster and dbt event): {log_path}", flush=True)
+    with log_to_file(log_path):
+        return demo(args, settings, run_id, log_path)
+
+
+def demo(args: argparse.Namespace, settings: Settings, run_id: str, log_path: Path) -> int:
+    """Generate the shop (unless kept), run the pipeline, print the summary and a few vectors."""
     started = time.perf_counter()
     if not (args.keep_data and settings.landing_dir.exists()):
         from dagster_project.sample_data.generator import generate
 
         scale = args.scale if args.scale in ("small", "standard") else float(args.scale)
         summary = generate(settings.landing_dir, scale=scale, seed=args.seed)
-        log.info("generated sample data in %.1fs: %s", time.perf_counter() - started, summary)
-        if not os.environ.get("RCL_PARTITIONS_START"):
-            # the partitions start at the first delivery of the files just written
-            from dagster_project.settings import first_delivery_day
-
-            settings = replace(settings, partitions_start=first_delivery_day(settings.landing_dir) or settings.partitions_start)
-
+        log.info("generated sample data: %s", summary)
+        print(f"Generated the sample shop in {time.perf_counter() - started:.0f}s: "
+              f"{sum(v for k, v in summary.items() if k != 'seconds'):,} rows in {settings.landing_dir}", flush=True)
+    settings = delivery_partitions(settings)
     from dagster import DagsterInstance
 
     # Dagster's own setting, not ours: the demo's runs show up in `make dev` (same instance folder)
-    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    if not os.environ.get("DAGSTER_HOME"):  # a folder of the demo's own: Dagster's defaults (SQLite)
+        os.environ["DAGSTER_HOME"] = str(dagster_home(settings))
+        os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+        Path(os.environ["DAGSTER_HOME"], "dagster.yaml").touch()
     # the same code path as `rcl run` on a retailer's own landing folder
     from dagster_project.cli import EXIT_OK, run
 
-    summary = run(settings, instance=DagsterInstance.get())
-    print(summary.render())
+    from dagster_project.run_log import LogWriter
+
+    with contextlib.redirect_stdout(LogWriter("dagster")), contextlib.redirect_stderr(LogWriter("stderr")):
+        instance = DagsterInstance.get()  # a new instance's notices: to the log file
+    summary = run(settings, instance=instance, run_id=run_id, log_path=log_path, header=False)
+    print(summary.render(compact=True))
     if summary.exit_code != EXIT_OK:
         print("The pipeline did not complete; open the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
         return summary.exit_code
@@ -168,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nDone in {time.perf_counter() - started:.0f}s.\n"
         f"Warehouse for analysts (the published copy, readable while the pipeline runs): "
         f"duckdb -readonly {settings.published_warehouse}\n"
-        f"Dagster UI: make dev  ->  http://127.0.0.1:3000"
+        f"Dagster UI: make dev  ->  http://127.0.0.1:3000\n"
+        f"Log (every Dagster and dbt event): {log_path}"
     )
     return 0
 

@@ -10,25 +10,32 @@ PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def run_pipeline(settings, instance=None, *, partition: str | None = None,
                  partition_range: tuple[str, str] | None = None, job: str = "full_pipeline",
-                 log_level: str | None = None):
+                 log_level: str | None = None, run_id: str | None = None, job_def=None):
     """Execute a job in process (default: full_pipeline over every daily partition, a full
     refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
     days in one run (first, last), the way a backfill runs. `log_level` sets the console's
-    (default: Dagster's, every event)."""
+    (default: Dagster's, every event); `run_id` names the run (default: a new id); `job_def` is
+    the job when the caller built it already (build_job)."""
+    job_def = job_def or build_job(settings, job)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
+    if partition is not None:
+        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
+                                          run_config=run_config, run_id=run_id)
+    tags = partition_range_tags(job_def, partition_range)
+    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config,
+                                      run_id=run_id)
+
+
+def build_job(settings, job: str = "full_pipeline"):
+    """The job's definition for these settings, the dbt models parsed from disk (not a manifest
+    from an older checkout)."""
     from dagster_project.defs import build_defs
     from dagster_project.defs.project import ensure_manifest
     from dagster_project.pii_salt import with_pii_salt
 
     settings = with_pii_salt(settings)  # the data dir's own salt when RCL_PII_SALT is unset
-    ensure_manifest(settings, refresh=True)  # the models on disk, not a manifest from an older checkout
-    defs = build_defs(settings)
-    job_def = defs.resolve_job_def(job)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
-    if partition is not None:
-        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
-                                          run_config=run_config)
-    tags = partition_range_tags(job_def, partition_range)
-    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config)
+    ensure_manifest(settings, refresh=True)
+    return build_defs(settings).resolve_job_def(job)
 
 
 def partition_range_tags(job_def, partition_range: tuple[str, str] | None = None) -> dict[str, str]:

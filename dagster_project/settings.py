@@ -44,6 +44,7 @@ ENV_VARIABLES = {
     "redis_url": "REDIS_URL",
     "feast_project": "RCL_FEAST_PROJECT",
     "partitions_start": "RCL_PARTITIONS_START",
+    "partitions_end": "RCL_PARTITIONS_END",
     "late_data_lookback_days": "RCL_LATE_DATA_LOOKBACK_DAYS",
     "duckdb_memory_limit": "RCL_DUCKDB_MEMORY_LIMIT",
     "phone_country_code": "RCL_PHONE_COUNTRY_CODE",
@@ -83,6 +84,13 @@ def first_delivery_day(landing_dir: Path) -> str | None:
     return min(days) if days else None
 
 
+def last_delivery_day(landing_dir: Path) -> str | None:
+    """The latest <YYYY-MM-DD>.<ext> file name under landing/<system>/<entity>/ (None if none):
+    the last partition of a landing folder that receives no further deliveries (the sample shop)."""
+    days = [p.name[:10] for p in Path(landing_dir).glob("*/*/????-??-??.*") if not p.name.startswith(".")]
+    return max(days) if days else None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -97,6 +105,8 @@ class Settings:
     published_warehouse_path: Path | None = None
     # Daily partitions: the first day, and how many days before a partition its run reloads
     partitions_start: str = DEFAULT_PARTITIONS_START
+    # the last partition (a day, inclusive); None: a new partition every day (a live deployment)
+    partitions_end: str | None = None
     late_data_lookback_days: int = 2
     duckdb_memory_limit: str = "2GB"
     # What the deployment's data means (docs/mapping_guide.md); no retailer is built in
@@ -160,6 +170,7 @@ class Settings:
             # absolute, not resolved: the path is a link swapped at every publish
             published_warehouse_path=Path(env.get("RCL_PUBLISHED_WAREHOUSE", data_dir / "warehouse.duckdb")).absolute(),
             partitions_start=env.get("RCL_PARTITIONS_START") or first_delivery_day(landing_dir) or DEFAULT_PARTITIONS_START,
+            partitions_end=env.get("RCL_PARTITIONS_END") or None,
             late_data_lookback_days=int(env.get("RCL_LATE_DATA_LOOKBACK_DAYS", cls.late_data_lookback_days)),
             duckdb_memory_limit=env.get("RCL_DUCKDB_MEMORY_LIMIT", cls.duckdb_memory_limit),
             event_horizon_days=int(env.get("RCL_EVENT_HORIZON_DAYS", cls.event_horizon_days)),
@@ -220,8 +231,10 @@ class Settings:
         values = {
             name: _env_value(getattr(self, field))
             for field, name in ENV_VARIABLES.items()
-            if field not in ("partitions_start", "published_warehouse_path", "expectations_dir")
+            if field not in ("partitions_start", "partitions_end", "published_warehouse_path", "expectations_dir")
         }
+        if self.partitions_end is not None:
+            values["RCL_PARTITIONS_END"] = self.partitions_end
         values["RCL_PUBLISHED_WAREHOUSE"] = str(self.published_warehouse)
         if self.expectations_dir is not None:
             values["RCL_EXPECTATIONS_DIR"] = str(self.expectations_dir)

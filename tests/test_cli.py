@@ -38,6 +38,23 @@ def test_exit_codes_follow_what_was_published():
     assert "NOT PUBLISHED: product_features (boom)" in broken.render()
 
 
+def test_the_compact_summary_lists_only_what_needs_a_look():
+    clean = SourceLine("oms__orders", status="loaded", rows_read=10, rows_loaded=10, rows_quarantined=0,
+                       duplicates_removed=0)
+    messy = SourceLine("crm__customers", status="loaded", rows_read=10, rows_loaded=8, rows_quarantined=2,
+                       duplicates_removed=0)
+    down = SourceLine("wms__locations", status="failed", message="missing column city")
+    summary = RunSummary(sources=[clean, messy, down], gates={"customer_features": True, "product_features": False},
+                         views_published=["customer_features"], views_held_back={"product_features": "gate"},
+                         partitions=["2026-07-04", "2026-07-05"])
+    compact = summary.render(compact=True)
+    assert "oms__orders" not in compact and "crm__customers" in compact and "missing column city" in compact
+    assert "Sources: 1 of 3 loaded every row they read" in compact
+    assert "Gates: 1 of 2 passed" in compact and "product_features: BLOCKED" in compact
+    assert "customer_features: passed" not in compact and "customer_features: passed" in summary.render()
+    assert "Partitions: 2 delivery days, 2026-07-04 to 2026-07-05" in compact
+
+
 def test_console_script_is_installed_and_documents_its_flags():
     out = subprocess.run([str(RCL), "run", "--help"], capture_output=True, text=True, check=True).stdout
     for flag in ("--landing-dir", "--data-dir", "--partition"):

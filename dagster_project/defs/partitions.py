@@ -17,7 +17,10 @@ from dagster_project.settings import Settings
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=settings.partitions_start, timezone="UTC")
+    """From the first delivery day; to the last one when the settings name it (end_date is
+    exclusive), else a new partition every day."""
+    end = settings.partitions_end and (date.fromisoformat(settings.partitions_end) + timedelta(days=1)).isoformat()
+    return dg.DailyPartitionsDefinition(start_date=settings.partitions_start, end_date=end, timezone="UTC")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class RclSettings(dg.ConfigurableResource):
     redis_url: str | None = None
     feast_project: str | None = None
     partitions_start: str | None = None
+    partitions_end: str | None = None
     late_data_lookback_days: str | None = None
     duckdb_memory_limit: str | None = None
     phone_country_code: str | None = None

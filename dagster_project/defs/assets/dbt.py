@@ -150,18 +150,31 @@ def with_row_counts(events: list, manifest: Mapping[str, Any], settings: Setting
         for event in events:
             if isinstance(event, dg.Output) and conn is not None and "unique_id" in event.metadata:
                 node = manifest["nodes"].get(event.metadata["unique_id"].value, {})
+                extra = {"dagster/column_schema": column_schema(conn, node)} if node.get("relation_name") else {}
                 # tables only: counting a view runs its whole query (a staging view deduplicating
                 # a year of snapshots), in this process
                 if node.get("relation_name") and node.get("config", {}).get("materialized") != "view":
                     (rows,) = conn.execute(f"select count(*) from {node['relation_name']}").fetchone()
-                    extra = {"dagster/row_count": rows}
+                    extra["dagster/row_count"] = rows
                     if node.get("name") == ORPHAN_RATES_MODEL:
                         extra.update(orphan_metadata(conn, node["relation_name"]))
+                if extra:
                     event = event.with_metadata({**event.metadata, **extra})
             yield event
     finally:
         if conn is not None:
             conn.close()
+
+
+def column_schema(conn, node: Mapping[str, Any]) -> dg.TableSchema:
+    """The relation's columns with their DuckDB types (describe reads the catalog, not the data)
+    and the descriptions the model's yml gives them: the asset page's column table."""
+    documented = {name.lower(): column.get("description") or None for name, column in node.get("columns", {}).items()}
+    rows = conn.execute(f"describe {node['relation_name']}").fetchall()
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name=name, type=str(data_type), description=documented.get(name.lower()))
+        for name, data_type, *_ in rows
+    ])
 
 
 def orphan_metadata(conn, relation: str) -> dict[str, Any]:
