@@ -54,13 +54,17 @@ def make_settings(data_dir: Path, world: str = "default", **overrides) -> Settin
     return Settings.for_data_dir(data_dir, **overrides)
 
 
-def duck(query: str, params=None):
-    """A DuckDB query on a connection of its own. The module-wide default connection
-    (`duckdb.sql`, `duckdb.execute`) keeps an unfinished result between calls (DuckDB 2.0), so one
-    test's half-read result would break the next test in the same worker."""
+def duck(query: str, params=None, **frames):
+    """A DuckDB query on a connection of its own, with `frames` (name=DataFrame) as tables. The
+    module-wide default connection (`duckdb.sql`, `duckdb.execute`) keeps an unfinished result
+    between calls (DuckDB 2.0), so one test's half-read result would break the next test in the
+    same worker; and a connection of its own does not see the caller's local frames by name."""
     import duckdb
 
-    return duckdb.connect().execute(query, params)
+    con = duckdb.connect()
+    for name, frame in frames.items():
+        con.register(name, frame)
+    return con.execute(query, params)
 
 
 def use_settings_env(monkeypatch, settings: Settings) -> None:

@@ -83,7 +83,7 @@ def test_stock_by_location_training_rows_match_an_independent_asof_join(pipeline
         select e.product_id, e.location_id, e.event_timestamp, t.units_available, t.stock_counted_at
         from got e asof left join {table} t
           on t.product_id = e.product_id and t.location_id = e.location_id and e.event_timestamp >= t.event_timestamp
-        """).df()
+        """, got=got).df()
     merged = got.merge(expected, on=["product_id", "location_id", "event_timestamp"], suffixes=("", "_asof"))
     assert len(merged) == len(got) > 100
     assert (merged["units_available"].fillna(-1) == merged["units_available_asof"].fillna(-1)).all()
@@ -127,5 +127,5 @@ def test_latest_orders_list_only_orders_known_at_the_row(pipeline_settings):
     from_the_future = duck(f"""
         select count(*) from listed
         where (select min(s.event_timestamp) from {statuses} s where s.order_id = listed.order_id) > listed.event_timestamp
-        """).fetchone()[0]
+        """, listed=listed).fetchone()[0]
     assert from_the_future == 0

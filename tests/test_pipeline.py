@@ -152,7 +152,8 @@ def test_historical_features_are_point_in_time_correct(pipeline_settings):
         from (select customer_id, (event_timestamp at time zone 'UTC') as ts, event_timestamp from entity_df) e
         asof left join read_parquet('{path}') f
           on e.customer_id = f.customer_id and f.event_timestamp <= e.ts
-        """
+        """,
+        entity_df=entity_df,
     ).df()
     # the view's ttl (365 days) would turn older rows into nulls; the sample spans less than that
     assert (expected["age"].dropna() < pd.Timedelta(days=365)).all()
