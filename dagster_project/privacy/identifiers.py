@@ -27,6 +27,14 @@ KINDS = ("customer_id", "oms_customer_id", "crm_customer_id", "anonymous_id", "e
 HASHED_KINDS = ("email_hash", "phone_hash")
 
 
+def resolved_salt(settings: Settings) -> str:
+    """The salt to hash with; refuses settings whose salt was never resolved (a hash of "None"
+    would match nothing and let a forgotten person back in)."""
+    if settings.pii_salt is None:
+        raise ValueError("the PII salt is not resolved: pass the settings through pii_salt.with_pii_salt first")
+    return settings.pii_salt
+
+
 def sql_literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -42,7 +50,7 @@ def email_hash_sql(column: str, settings: Settings) -> str:
     """hash_email(column) of dbt/macros/hash_pii.sql."""
     email = f"lower(trim({column}))"
     return (f"case when nullif({email}, '') is not null and not regexp_matches({email}, "
-            f"{sql_literal(junk_email_pattern())}) then sha256({sql_literal(settings.pii_salt)} || {email}) end")
+            f"{sql_literal(junk_email_pattern())}) then sha256({sql_literal(resolved_salt(settings))} || {email}) end")
 
 
 def normalized_phone_sql(column: str, settings: Settings) -> str:
@@ -68,14 +76,14 @@ def normalized_phone_sql(column: str, settings: Settings) -> str:
 def phone_hash_sql(column: str, settings: Settings) -> str:
     """hash_phone(column) of dbt/macros/hash_pii.sql."""
     phone = normalized_phone_sql(column, settings)
-    return f"case when length({phone}) >= 6 then sha256({sql_literal(settings.pii_salt)} || {phone}) end"
+    return f"case when length({phone}) >= 6 then sha256({sql_literal(resolved_salt(settings))} || {phone}) end"
 
 
 def id_hash_sql(kind: str, column: str, settings: Settings) -> str:
     """The suppression list's hash of an id of `kind` (not an email or phone: those keep their
     staging hash): salted SHA-256 of `<kind>:<trimmed value>`."""
     return (f"case when nullif(trim({column}), '') is not null then "
-            f"sha256({sql_literal(settings.pii_salt)} || {sql_literal(kind + ':')} || trim({column})) end")
+            f"sha256({sql_literal(resolved_salt(settings))} || {sql_literal(kind + ':')} || trim({column})) end")
 
 
 def hash_sql(kind: str, column: str, settings: Settings) -> str:

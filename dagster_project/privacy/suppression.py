@@ -22,7 +22,7 @@ from dagster_project.contracts import SourceEntity
 from dagster_project.ingestion.results import ContractViolation
 from dagster_project.pii_salt import with_pii_salt
 from dagster_project.privacy.columns import JSON_KEYS, clear_text_kind, column_kind
-from dagster_project.privacy.identifiers import hash_sql, sql_literal
+from dagster_project.privacy.identifiers import hash_sql, resolved_salt, sql_literal
 from dagster_project.settings import Settings
 
 SCHEMA = pa.schema([
@@ -46,7 +46,7 @@ def suppression_path(settings: Settings) -> Path:
 
 def salt_fingerprint(settings: Settings) -> str:
     """Which salt the hashes were made with, without the salt (a hash of a hash of it)."""
-    return hashlib.sha256(hashlib.sha256(settings.pii_salt.encode()).digest()).hexdigest()[:16]
+    return hashlib.sha256(hashlib.sha256(resolved_salt(settings).encode()).digest()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def read_entries(settings: Settings) -> pa.Table:
 def add_entries(settings: Settings, entries: set[Entry], request_id: str, now: datetime | None = None) -> int:
     """Append the entries not yet listed (written aside, then renamed into place); returns how
     many were new."""
+    settings = with_pii_salt(settings)  # the list is hashed with the data dir's salt
     table = read_entries(settings)
     listed = set(zip(table.column("identifier_type").to_pylist(), table.column("identifier_hash").to_pylist()))
     new = sorted((e.identifier_type, e.identifier_hash) for e in entries
