@@ -4,24 +4,20 @@ by the service's declared order; claims true only on a present, fresh value."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from dagster_project.serving.context import MANIFEST_PATH, get_context, model_provenance, verify_claims
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.defs.project import ensure_manifest
+from dagster_project.serving.context import get_context, model_provenance, verify_claims
+from conftest import make_settings
 from test_serving_support import FRESH, OLD, build_served_world, post, running_server
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    if not MANIFEST_PATH.exists():  # a fresh checkout: parse the dbt project once
-        subprocess.run([str(Path(sys.executable).with_name("dbt")), "parse", "--project-dir", str(DBT_PROJECT_DIR)],
-                       env=dict(os.environ, DBT_PROFILES_DIR=str(DBT_PROJECT_DIR)), check=True, capture_output=True)
+    # a fresh checkout has no manifest yet: parse the dbt project once, with a data dir's settings
+    ensure_manifest(make_settings(tmp_path_factory.mktemp("parse") / "data"))
     settings = build_served_world(tmp_path_factory.mktemp("served"))
     with running_server(settings) as port:
         yield settings, port
