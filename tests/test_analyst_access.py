@@ -55,6 +55,7 @@ def test_readers_never_fail_during_a_real_pipeline_run(pipeline_settings, tmp_pa
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
     settings = make_settings(data_dir)
+    (tmp_path / "dagster_home").mkdir()  # Dagster requires the folder to exist
     env = {**os.environ, **settings.env(), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     published_before = settings.published_warehouse.resolve()
     log = tmp_path / "run.log"

@@ -59,8 +59,9 @@ def _is_sequence(value) -> bool:
 def _same(a, b) -> bool:
     if _is_sequence(a) or _is_sequence(b):
         return _is_sequence(a) and _is_sequence(b) and [*a] == [*b]
-    if pd.isna(a) and pd.isna(b):
-        return True
+    missing_a, missing_b = pd.isna(a), pd.isna(b)
+    if missing_a or missing_b:  # a null equals only a null (pd.NA == x is NA, not False)
+        return bool(missing_a and missing_b)
     if isinstance(a, float) or isinstance(b, float):
         return a == pytest.approx(b, rel=1e-9, abs=1e-12)
     return a == b
@@ -68,16 +69,19 @@ def _same(a, b) -> bool:
 
 def _changes(path: str, view) -> pd.DataFrame:
     """Rows of the view's table where some feature differs from the entity's previous row, with
-    the previous row's values (`prev__<feature>`) and time, within the view's TTL."""
+    the previous row's values (`prev__<feature>`) and time, within the view's TTL; the previous
+    row at least a second before and the next one more than a second after (the probes read a
+    second either side)."""
     keys, features, ts = _keys(view), _features(view), view.batch_source.timestamp_field
     part, order = ", ".join(keys), f"cast({ts} as timestamp)"
     prev = ", ".join(f"lag({f}) over w as prev__{f}" for f in features)
     differs = " or ".join(f"{f} is distinct from prev__{f}" for f in features)
     ttl = view.ttl.total_seconds() if view.ttl else 10 ** 9
     return duck(f"""
-        with t as (select *, {order} as __t, lag({order}) over w as __prev_t, {prev}
+        with t as (select *, {order} as __t, lag({order}) over w as __prev_t, lead({order}) over w as __next_t, {prev}
                    from read_parquet('{path}') window w as (partition by {part} order by {order}))
         select * from t where __prev_t is not null and __prev_t <= __t - interval 1 second and ({differs})
+          and (__next_t is null or __next_t > __t + interval 1 second)
           and epoch(__t) - epoch(__prev_t) < {ttl}
         order by __t desc, {part} limit {ENTITIES_PER_VIEW}""").df()
 

@@ -153,7 +153,9 @@ def latest_rows(store, feature_view, join_keys: list[str], feature_columns: list
 def _encoded_rows(batch, feature_view, join_key_types: dict) -> list:
     """Rows of one Arrow batch in the publish format (entity key, {feature: value}, event
     timestamp, created timestamp), each value already the bytes of its `ValueProto`; a column of
-    a type proto_encoding does not write goes through Feast's conversion (then serialized)."""
+    a type proto_encoding does not write goes through Feast's conversion of its Python values
+    (then serialized): a null timestamp is then an empty Value, a null, where Feast's conversion
+    of the Arrow column writes NaT's integer (the read path serves both as null)."""
     from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
     from feast.type_map import python_values_to_proto_values
 
