@@ -7,6 +7,8 @@ import dataclasses
 import fcntl
 import json
 import os
+import secrets
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -90,3 +92,42 @@ def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> 
         if manifest.exists() and manifest.stat().st_mtime > started:
             return  # another process parsed the same models while this one waited
         dbt_cli().cli(["parse", "--quiet"], env=settings.env(), target_path=target).wait()
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def partial_parse_cache(settings: Settings) -> Path:
+    """dbt's partial-parse state for one warehouse. dbt re-parses the whole project (seconds per
+    command) when the profile it saved that state with differs from the current one, and the
+    profile holds the warehouse's and the exports' paths: each data dir keeps its own state, so
+    the steps of a run parse only what changed, whichever data dir parsed the project last."""
+    return settings.warehouse_path.parent / "dbt" / PARTIAL_PARSE
+
+
+def step_target_path(step: str, run_id: str) -> Path:
+    """A dbt command's own target folder in the project's (as dagster-dbt names them)."""
+    return Path(dbt_project.project_dir) / dbt_project.target_path / f"{step}-{run_id[:7]}-{secrets.token_hex(3)}"
+
+
+def seed_partial_parse(settings: Settings, target: Path) -> None:
+    """Start a dbt command in `target` from the data dir's partial-parse state (when it has one;
+    otherwise dagster-dbt copies the project's). dbt itself checks the state against the files
+    and the profile, and re-parses what differs."""
+    cache = partial_parse_cache(settings)
+    if cache.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, target / PARTIAL_PARSE)
+
+
+def keep_partial_parse(settings: Settings, target: Path) -> None:
+    """Keep the state dbt saved in `target` for the data dir's next command (replaced atomically:
+    parallel steps may finish together)."""
+    saved = target / PARTIAL_PARSE
+    if not saved.exists():
+        return
+    cache = partial_parse_cache(settings)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cache.with_name(f".{cache.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    shutil.copyfile(saved, temporary)
+    os.replace(temporary, cache)

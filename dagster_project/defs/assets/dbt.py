@@ -110,19 +110,23 @@ def _build_step(name: str, models: list[str], settings: Settings,
             window = delivery_window(context, partitions, run_settings)
             args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
             context.log.info(f"incremental models over {window.describe()}")
-        yield from _run_dbt(context, dbt, args, run_settings)
+        yield from _run_dbt(context, dbt, args, run_settings, step=name)
 
     return _step
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings):
+def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings,
+             step: str):
+    from dagster_project.defs.project import keep_partial_parse, seed_partial_parse, step_target_path
     from dagster_project.pii_salt import with_pii_salt
 
     settings = with_pii_salt(settings)  # dbt hashes emails and phones: the salt must be the data dir's
     # dbt-duckdb creates neither the database's folder nor the Parquet exports' folder
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     settings.features_dir.mkdir(parents=True, exist_ok=True)
-    invocation = dbt.cli(args, context=context, env=settings.env())  # the profile and project read them
+    target = step_target_path(step, context.run.run_id)
+    seed_partial_parse(settings, target)  # parse only what changed since this data dir's last command
+    invocation = dbt.cli(args, context=context, env=settings.env(), target_path=target)  # the profile and project read them
     # Row counts are read once dbt has exited: while it runs, the dbt process is the
     # warehouse's one writer and no other connection may open the file.
     events, failure = [], None
@@ -130,6 +134,7 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args
         events.extend(invocation.stream())
     except Exception as exc:  # report what did build, then fail the step
         failure = exc
+    keep_partial_parse(settings, target)
     yield from with_row_counts(events, invocation.manifest, settings)
     if failure is not None:
         raise failure

@@ -1,0 +1,36 @@
+"""dbt parses the project once per data dir, not once per command: its partial-parse state holds
+the profile (the warehouse's path), so each data dir keeps its own (defs/project.py) and a dbt step
+starts from it, whichever data dir parsed the project last."""
+
+from __future__ import annotations
+
+from dagster_project.defs.project import (PARTIAL_PARSE, dbt_cli, ensure_manifest, keep_partial_parse,
+                                          partial_parse_cache, seed_partial_parse, step_target_path)
+from dagster_project.pii_salt import with_pii_salt
+
+from conftest import make_settings
+
+FULL_PARSE = "Unable to do partial parsing"
+
+
+def _ls(settings, step: str) -> list[str]:
+    """`dbt ls` as a dbt step runs it (seeded, then kept); dbt's log messages."""
+    target = step_target_path(step, "testrun0")
+    seed_partial_parse(settings, target)
+    invocation = dbt_cli().cli(["ls", "--select", "orders"], env=settings.env(), target_path=target)
+    messages = [event.raw_event["info"]["msg"] for event in invocation.stream_raw_events()]
+    invocation.wait()
+    keep_partial_parse(settings, target)
+    return messages
+
+
+def test_the_second_dbt_command_of_a_data_dir_does_not_parse_the_whole_project(tmp_path):
+    mine = with_pii_salt(make_settings(tmp_path / "mine"))
+    other = with_pii_salt(make_settings(tmp_path / "other"))
+    ensure_manifest(other, refresh=True)  # another data dir parsed the project last
+    first = _ls(mine, "dbt_first")
+    assert any(FULL_PARSE in m for m in first), "the project's state was saved with another profile"
+    assert partial_parse_cache(mine).exists() and partial_parse_cache(mine).name == PARTIAL_PARSE
+    second = _ls(mine, "dbt_second")
+    assert any("Found" in m and "models" in m for m in second)
+    assert not any(FULL_PARSE in m for m in second), [m for m in second if "pars" in m.lower()]
