@@ -67,7 +67,7 @@ dev: install
 	$(BIN)/python -m dagster_project.demo --prepare-only
 	mkdir -p .dagster_home && test -f .dagster_home/dagster.yaml || cp deploy/dagster.local.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home RCL_PARTITIONS_END=$${RCL_PARTITIONS_END:-$$($(BIN)/python -m dagster_project.demo --last-delivery-day)} \
-		$(BIN)/dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+		$(BIN)/dagster dev -w deploy/workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/python -m bench --scale $(SCALE)

@@ -1,5 +1,6 @@
-"""Dagster code location: `dagster dev -m dagster_project.definitions`. Configuration enters
-through the environment's RCL_* variables (dg.EnvVar); importing writes nothing."""
+"""Dagster code location `retail_context`: `dagster dev -w deploy/workspace.yaml` (the workspace
+names it). Configuration enters through the environment's RCL_* variables (dg.EnvVar); importing
+writes nothing."""
 
 from dagster_project.defs import build_defs
 

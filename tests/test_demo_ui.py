@@ -169,6 +169,7 @@ def _wait_until_loaded(base: str, proc: subprocess.Popen, timeout: float = 900) 
             loaded = [e for e in entries["locationEntries"] if e["loadStatus"] == "LOADED"]
             if loaded:
                 assert loaded[0]["locationOrLoadError"]["__typename"] == "RepositoryLocation", loaded
+                assert loaded[0]["name"] == "retail_context", loaded  # the workspace's name, not the module's
                 return time.monotonic() - started
         except (OSError, KeyError, ValueError):
             pass
@@ -187,7 +188,7 @@ def dagster_ui(demo):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / "dagster-dev.log", "wb")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-m", "dagster_project.definitions",
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "deploy/workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
