@@ -163,3 +163,20 @@ def test_rejected_deliveries_and_orphan_rates_have_checks(tmp_path):
     # nothing waits for them: a breach fails the run, not the rest of the graph
     assert not any(graph.get_check_spec(k).blocking for k in graph.asset_check_keys
                    if k.name in ("delivery_accepted", "orphan_rate_within_limit"))
+
+
+def test_dbt_tests_are_described_checks_of_the_asset_they_guard(tmp_path):
+    """Singular tests carry the description of dbt/tests/singular_tests.yml, one reading several
+    models is a check of the model its meta names (not an observation), generic ones say what they test."""
+    from dagster_project.defs.project import ensure_manifest
+
+    settings = make_settings(tmp_path)
+    ensure_manifest(settings, refresh=True)  # the checkout's tests, not an older manifest's
+    graph = build_defs(settings).resolve_asset_graph()
+    specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    revenue = specs["assert_no_order_revenue_lost_in_features"]
+    assert revenue.asset_key == dg.AssetKey(["features", "customer_features"])
+    assert revenue.description.startswith("Lifetime revenue in each customer's latest feature row")
+    assert specs["assert_one_customer_per_identifier"].description.startswith("Every identifier")
+    assert specs["not_null_order_status_order_id"].description == "dbt test not_null (column_name=order_id)"
+    assert all(spec.description for name, spec in specs.items() if name.startswith(("not_null_", "unique_")))

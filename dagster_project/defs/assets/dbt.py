@@ -28,6 +28,26 @@ class RetailDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=dbt_test_description(manifest["nodes"].get(unique_id, {})))
+
+
+def dbt_test_description(node: Mapping[str, Any]) -> str | None:
+    """What a dbt test checks, for its asset check in the UI: the description its yml gives (singular
+    tests, dbt/tests/singular_tests.yml), else the generic test and its arguments."""
+    if (node.get("description") or "").strip():
+        return " ".join(node["description"].split())
+    generic = node.get("test_metadata") or {}
+    if not generic:
+        return None
+    arguments = {k: v for k, v in (generic.get("kwargs") or {}).items() if k != "model" and "{{" not in str(v)}
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(arguments.items()))
+    return f"dbt test {generic['name']}" + (f" ({shown})" if shown else "")
+
+
 translator = RetailDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
 DAILY_TAG = "daily"
