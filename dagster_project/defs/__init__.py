@@ -32,7 +32,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     dbt_models = build_dbt_assets(settings)
     # Analysts get every model that built; a failed gate on a feature table (blocking check)
     # must not hold back the marts, so publishing does not wait for the feature tables.
-    published_models = [key for models in dbt_models for key in models.keys if key.path[0] != "features"]
+    published_models = newest_models([models for models in dbt_models], exclude_groups=("features",))
     # owners, kinds, freshness and automation of every asset: defs/asset_policies.py
     assets = with_operational_policies([
         *build_ingestion_assets(settings),
@@ -57,3 +57,20 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         # another in one process; this also saves a process start per step.
         executor=dg.in_process_executor,
     )
+
+
+def newest_models(dbt_models: list[dg.AssetsDefinition], exclude_groups: tuple[str, ...] = ()) -> list[dg.AssetKey]:
+    """The models (outside the top-level key prefixes `exclude_groups`) that no other of them reads:
+    waiting for these is waiting for them all, and the graph draws a handful of edges instead of
+    one per model."""
+    deps = {key: set(parents) for models in dbt_models for key, parents in models.asset_deps.items()
+            if key.path[0] not in exclude_groups}
+    ancestors: set[dg.AssetKey] = set()
+    for key in deps:
+        frontier = list(deps[key])
+        while frontier:
+            parent = frontier.pop()
+            if parent in deps and parent not in ancestors:
+                ancestors.add(parent)
+                frontier.extend(deps[parent])
+    return sorted((key for key in deps if key not in ancestors), key=lambda k: k.to_user_string())
