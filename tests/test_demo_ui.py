@@ -245,7 +245,7 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-GROUPS = ("ingestion", "staging", "intermediate", "marts", "features", "feast", "audit", "publish")
+GROUPS = ("sources", "identity", "customer_360", "product_and_stock", "data_quality", "features", "serving")
 
 
 def test_the_dagster_ui_shows_the_demo_and_materializes_a_partition(demo, dagster_ui, browser):

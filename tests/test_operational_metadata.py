@@ -11,13 +11,14 @@ import pytest
 
 from dagster_project.contracts import CONTRACTS
 from dagster_project.defs import build_defs
-from dagster_project.defs.asset_policies import OWNERS_BY_GROUP
+from dagster_project.defs.asset_policies import OWNERS_BY_LAYER, layer
+from dagster_project.defs.domains import DOMAINS, IDENTITY_MODELS, PRODUCT_AND_STOCK_MODELS
 from dagster_project.settings import Settings
 
 from conftest import make_settings
 
 # Layers read by people or services: their lateness is what an operator is told about.
-FRESHNESS_GROUPS = {"ingestion", "marts", "features", "feast", "publish"}
+FRESHNESS_LAYERS = {"ingestion", "marts", "features", "feast", "publish"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_every_asset_has_owners_and_kinds(defs_and_settings):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners and all(o.startswith("team:") for o in node.owners), key.to_user_string()
-        assert node.owners == [OWNERS_BY_GROUP[node.group_name]], key.to_user_string()
+        assert node.owners == [OWNERS_BY_LAYER[layer(key)]], key.to_user_string()
         assert node.kinds, key.to_user_string()
     kinds = {k.to_user_string(): graph.get(k).kinds for k in graph.get_all_asset_keys()}
     assert {"duckdb", "great_expectations"} <= kinds["raw/oms__orders"]
@@ -60,8 +61,8 @@ def test_freshness_windows_come_from_the_settings(defs_and_settings):
     with_policy = set()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if node.group_name in FRESHNESS_GROUPS and key != dg.AssetKey(["feast", "registry"]):
-            hours = expected[node.group_name]
+        if layer(key) in FRESHNESS_LAYERS and key != dg.AssetKey(["feast", "registry"]):
+            hours = expected[layer(key)]
             assert _windows(node.freshness_policy) == (timedelta(hours=hours), timedelta(hours=hours + 12)), key
             with_policy.add(key.to_user_string())
         else:
@@ -69,6 +70,22 @@ def test_freshness_windows_come_from_the_settings(defs_and_settings):
     assert {f"raw/{c.name}" for c in CONTRACTS} <= with_policy
     assert {"marts/customers", "features/customer_features", "online_store/customer_features",
             "warehouse/published"} <= with_policy
+
+
+def test_groups_are_domains(defs_and_settings):
+    """The UI's groups are the business domains; each layer still shows in the keys."""
+    defs, _ = defs_and_settings
+    graph = defs.resolve_asset_graph()
+    groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert set(groups.values()) == set(DOMAINS)
+    assert {groups["raw/oms__orders"], groups["staging/stg_oms__orders"]} == {"sources"}
+    assert {groups[f"{'intermediate' if m.startswith('int_') else 'marts'}/{m}"] for m in IDENTITY_MODELS} == {"identity"}
+    assert {groups[f"{'intermediate' if m.startswith('int_') else 'marts'}/{m}"]
+            for m in PRODUCT_AND_STOCK_MODELS} == {"product_and_stock"}
+    assert groups["marts/customers"] == groups["marts/orders"] == "customer_360"
+    assert groups["audit/orphan_rates"] == "data_quality"
+    assert groups["features/customer_features"] == "features"
+    assert groups["feast/registry"] == groups["online_store/customer_features"] == groups["warehouse/published"] == "serving"
 
 
 def test_the_default_windows_suit_a_daily_batch():

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from dagster_project.defs.assets.ingestion import raw_asset_key
+from dagster_project.defs.domains import dbt_model_group
 from dagster_project.defs.partitions import daily_partitions, delivery_window
 from dagster_project.defs.project import ProjectDbtCliResource, dbt_project
 from dagster_project.defs.resources import RclSettings
@@ -23,9 +24,9 @@ class RetailDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        # models/<layer>/... -> group "<layer>" (staging, intermediate, marts, features, audit)
+        # models/<layer>/... -> the model's domain (defs/domains.py)
         fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "dbt"
+        return dbt_model_group(fqn[1], dbt_resource_props["name"]) if len(fqn) > 2 else "dbt"
 
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):

@@ -4,6 +4,7 @@ The steps that touch the online store are retried by a Dagster RetryPolicy with 
 import dagster as dg
 
 from dagster_project.defs.assets.dbt import feature_model_key
+from dagster_project.defs.domains import SERVING
 from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS
 from dagster_project.feast_ext.publish import (
     MATERIALIZE_ATTEMPTS,
@@ -30,7 +31,7 @@ def online_asset_key(view_name: str) -> dg.AssetKey:
 def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=FEAST_REGISTRY_KEY,
-        group_name="feast",
+        group_name=SERVING,
         kinds={"feast"},
         # No data dependency: the definitions carry their schemas, so a failed gate on one
         # feature table does not block publishing the others.
@@ -54,7 +55,7 @@ def build_feast_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def build_online_asset(view_name: str) -> dg.AssetsDefinition:
         @dg.asset(
             key=online_asset_key(view_name),
-            group_name="feast",
+            group_name=SERVING,
             kinds={"feast", settings.online_store},
             deps=[feature_model_key(view_name), FEAST_REGISTRY_KEY],
             retry_policy=ONLINE_STORE_RETRY,

@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.contracts import CONTRACTS, SourceEntity
 from dagster_project.defs.checks.delivery import rejected_delivery
 from dagster_project.defs.checks.raw import RAW_CHECK_NAME, raw_check_spec, run_raw_check
+from dagster_project.defs.domains import SOURCES
 from dagster_project.defs.partitions import DeliveryWindow, daily_partitions, delivery_window
 from dagster_project.defs.resources import RclSettings
 from dagster_project.ingestion import DELIVERY_SUFFIXES, ContractViolation, IngestionResult, ingest_entity
@@ -111,7 +112,7 @@ def build_ingestion_asset(contract: SourceEntity, settings: Settings) -> dg.Asse
 
     @dg.asset(
         key=key,
-        group_name="ingestion",
+        group_name=SOURCES,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb"},

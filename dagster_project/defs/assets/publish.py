@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.defs.domains import SERVING
 from dagster_project.defs.resources import RclSettings
 from dagster_project.publish import publish_warehouse
 from dagster_project.settings import Settings
@@ -12,7 +13,7 @@ PUBLISHED_WAREHOUSE_KEY = dg.AssetKey(["warehouse", "published"])
 def build_publish_asset(settings: Settings, upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PUBLISHED_WAREHOUSE_KEY,
-        group_name="publish",
+        group_name=SERVING,
         kinds={"duckdb"},
         deps=upstream,
         description=(
