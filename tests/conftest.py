@@ -79,6 +79,8 @@ def use_settings_env(monkeypatch, settings: Settings) -> None:
 def _session_tmp(tmp_path_factory) -> Path:
     """The session's temporary folder that every xdist worker sees (pytest-xdist's recipe: the
     workers' base folders are siblings in it)."""
+    if os.environ.get("RCL_TEST_SESSION_DIR"):
+        return Path(os.environ["RCL_TEST_SESSION_DIR"])
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
