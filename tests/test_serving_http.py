@@ -176,3 +176,30 @@ def test_a_valid_push_is_served_at_once(served):
     status, answer = post(port, "/get-online-features", {"features": ["cart_features:cart_value"],
                                                          "entities": {"customer_id": ["cus_b"]}})
     assert status == 200 and column(answer, "cart_value")["values"] == [77.25]
+
+
+def test_pushes_for_a_forgotten_person_are_dropped_and_counted(served):
+    """After `rcl forget` put a customer on the suppression list, a running server drops that
+    customer's pushed rows (counted in the answer) and keeps serving the others'."""
+    from datetime import datetime, timezone
+
+    from dagster_project.privacy.pushes import id_hash
+    from dagster_project.privacy.suppression import Entry, add_entries
+
+    settings, port = served
+    before = column(post(port, "/get-online-features", {"features": ["cart_features:cart_value"],
+                                                        "entities": {"customer_id": ["cus_c"]}})[1], "cart_value")["values"]
+    add_entries(settings, {Entry("customer_id", id_hash(settings.pii_salt, "customer_id", "cus_c"))}, "REQ-push")
+    now = datetime.now(timezone.utc).isoformat()
+    body = {"push_source_name": "cart_features_push",
+            "df": _cart_df(customer_id=["cus_c", "cus_a"], event_timestamp=[now, now], cart_id=["cart_c", "cart_a"],
+                           cart_value=[999.0, 55.5], cart_items=[1, 2], cart_checkout_step=[2, 2],
+                           cart_shipping_amount_seen=[4.99, 4.99], cart_ordered=[False, False],
+                           cart_device=["desktop", "mobile"])}
+    status, answer = post(port, "/push", body)
+    assert (status, answer) == (200, {"pushed": 1, "suppressed": 1})
+    status, answer = post(port, "/get-online-features", {"features": ["cart_features:cart_value"],
+                                                         "entities": {"customer_id": ["cus_c", "cus_a"]}})
+    assert status == 200 and column(answer, "cart_value")["values"] == [before[0], 55.5]
+    alone = {**body, "df": {name: values[:1] for name, values in body["df"].items()}}
+    assert post(port, "/push", alone) == (200, {"pushed": 0, "suppressed": 1})

@@ -101,3 +101,12 @@ def test_a_list_hashed_with_another_salt_fails_the_load(settings, tmp_path):
     rotated = Settings.for_data_dir(settings.data_dir, pii_salt="another-salt")
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn, pytest.raises(SuppressionListStale, match="another RCL_PII_SALT"):
         ingest_entity(conn, get_contract("oms", "orders"), landing, settings=rotated)
+
+
+@pytest.mark.parametrize("kind, value", [("customer_id", "cus_0f44d364b0ba06e9"), ("cart_id", " ct_12d39cbf4f "),
+                                         ("anonymous_id", "ä-cookie-1")])
+def test_the_push_guard_hashes_ids_as_the_list_does(settings, kind, value):
+    from dagster_project.privacy.pushes import id_hash
+
+    with duckdb.connect() as conn:
+        assert id_hash(settings.pii_salt, kind, value) == hash_identifier(conn, kind, value, settings)

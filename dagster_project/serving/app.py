@@ -53,6 +53,7 @@ class ServerState:
     clock: Callable[[], datetime]
     served_log: ServedContextLog | None = None
     consent_never_recorded: str = "not_withdrawn"  # the settings' (dagster_project/settings.py)
+    suppression: object | None = None  # privacy.pushes.PushSuppression: pushes for forgotten people are dropped
 
     def read(self, parsed, now: datetime) -> dict:
         """The read path's answer, with consent applied (serving/consent.py)."""
@@ -169,8 +170,21 @@ async def push(request: Request) -> Response:
     import pandas as pd
     from feast.data_source import PushMode
 
-    frame = pd.DataFrame(parsed.columns)
-    frame[parsed.timestamp_field] = pd.to_datetime(parsed.timestamps, utc=True)
+    from dagster_project.privacy.suppression import SuppressionListStale
+
+    try:
+        forgotten = state.suppression.forgotten_rows(parsed.columns) if state.suppression else []
+    except SuppressionListStale as exc:
+        log.error("push refused: %s", exc)
+        return JSON({"detail": str(exc)}, status_code=503)
+    keep = [i for i in range(len(parsed.timestamps)) if not (forgotten and forgotten[i])]
+    suppressed = len(parsed.timestamps) - len(keep)
+    if suppressed:
+        log.info("push to %s: %d row(s) of forgotten people dropped", parsed.push_source_name, suppressed)
+    if not keep:
+        return JSON({"pushed": 0, "suppressed": suppressed})
+    frame = pd.DataFrame({name: [values[i] for i in keep] for name, values in parsed.columns.items()})
+    frame[parsed.timestamp_field] = pd.to_datetime([parsed.timestamps[i] for i in keep], utc=True)
     mode = {"online": PushMode.ONLINE, "offline": PushMode.OFFLINE,
             "online_and_offline": PushMode.ONLINE_AND_OFFLINE}[parsed.to]
     try:
@@ -178,7 +192,7 @@ async def push(request: Request) -> Response:
     except (ValueError, TypeError) as exc:  # values Feast could not convert to the view's types
         log.info("push to %s refused: %s", parsed.push_source_name, exc)
         return JSON({"detail": f"push refused: {exc.__class__.__name__}: {str(exc)[:200]}"}, status_code=422)
-    return JSON({"pushed": len(frame)})
+    return JSON({"pushed": len(frame), "suppressed": suppressed})
 
 
 async def health(request: Request) -> Response:
@@ -216,6 +230,7 @@ def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[
                registry_ttl_seconds: float | None = None, served_log: ServedContextLog | None = None) -> Starlette:
     """The app for `settings` (default: the environment's). The registry is read at start-up."""
     from dagster_project.feast_ext.repo import get_feature_store
+    from dagster_project.privacy.pushes import PushSuppression
     from dagster_project.settings import get_settings
 
     settings = settings or get_settings()
@@ -226,7 +241,8 @@ def create_app(settings=None, *, limits: Limits | None = None, clock: Callable[[
     state = ServerState(store=store, online_store=open_online_store(store), catalog=load_catalog(store),
                         limits=limits, clock=clock or (lambda: datetime.now(timezone.utc)),
                         served_log=served_log if served_log and served_log.sample_rate > 0 else None,
-                        consent_never_recorded=settings.consent_never_recorded)
+                        consent_never_recorded=settings.consent_never_recorded,
+                        suppression=PushSuppression(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
