@@ -161,3 +161,25 @@ def test_built_data_dir_is_for_the_feast_group_of_a_built_dir_only(tmp_path, cap
     with pytest.raises(SystemExit) as exc:
         main(["--only", "feast", "--built-data-dir", str(tmp_path), "--no-docs", "--out", str(tmp_path / "o.json")])
     assert exc.value.code == 2 and "build it first" in capsys.readouterr().err
+
+
+def test_the_services_bench_reads_every_service_of_a_built_data_dir(pipeline_settings, tmp_path, monkeypatch):
+    """bench/services.py on the session's build: every service read online with a value, every
+    service with a label recipe built into a training set of its label rows; the data dir untouched
+    (pipeline_settings fails the test if it changed)."""
+    import json
+
+    from bench.services import main
+    from conftest import use_settings_env
+
+    use_settings_env(monkeypatch, pipeline_settings)  # the build's Feast project and stores
+    out = tmp_path / "services.json"
+    assert main(["--data-dir", str(pipeline_settings.data_dir), "--calls", "3", "--out", str(out)]) == 0
+    services = json.loads(out.read_text())["services"]
+    assert {"personalization_v2", "product_content_v2", "cart_recovery_v2", "availability_v1", "returns_risk_v1",
+            "content_variants_v1"} <= set(services)
+    for name, entry in services.items():
+        assert entry["online_sdk_calls"] == 3 and entry["online_non_null"] > 0, name
+        if "label_rows" in entry:
+            assert entry["training_rows"] == entry["label_rows"] > 0, name
+    assert sum("training_rows" in e for e in services.values()) >= 6
