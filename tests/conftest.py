@@ -78,7 +78,9 @@ def use_settings_env(monkeypatch, settings: Settings) -> None:
 
 def _session_tmp(tmp_path_factory) -> Path:
     """The session's temporary folder that every xdist worker sees (pytest-xdist's recipe: the
-    workers' base folders are siblings in it)."""
+    workers' base folders are siblings in it). RCL_TEST_SESSION_DIR names the session folder of an
+    earlier run instead, to iterate on end-to-end tests without rebuilding its pipeline run (its
+    builds are reused as they are: only with the same code; never set in CI)."""
     if os.environ.get("RCL_TEST_SESSION_DIR"):
         return Path(os.environ["RCL_TEST_SESSION_DIR"])
     base = tmp_path_factory.getbasetemp()
