@@ -74,6 +74,19 @@ def use_settings_env(monkeypatch, settings: Settings) -> None:
         monkeypatch.setenv(name, value)
 
 
+def ensure_current_manifest(data_dir: Path) -> None:
+    """The dbt manifest of the checkout's models, tests and macros: parsed (with `data_dir`'s
+    settings) when missing or older than one of their files, else left as it is."""
+    from dagster_project.defs.project import dbt_project, ensure_manifest
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    manifest = Path(dbt_project.manifest_path)
+    sources = [p for folder in ("models", "tests", "macros") for p in (DBT_PROJECT_DIR / folder).rglob("*")
+               if p.is_file()] + [DBT_PROJECT_DIR / "dbt_project.yml"]
+    stale = not manifest.exists() or max(p.stat().st_mtime for p in sources) > manifest.stat().st_mtime
+    ensure_manifest(make_settings(data_dir), refresh=stale)
+
+
 # ---------------------------------------------------------------- built once per session
 
 def _session_tmp(tmp_path_factory) -> Path:

@@ -181,10 +181,10 @@ def test_rejected_deliveries_and_orphan_rates_have_checks(tmp_path):
 def test_dbt_tests_are_described_checks_of_the_asset_they_guard(tmp_path):
     """Singular tests carry the description of dbt/tests/singular_tests.yml, one reading several
     models is a check of the model its meta names (not an observation), generic ones say what they test."""
-    from dagster_project.defs.project import ensure_manifest
+    from conftest import ensure_current_manifest
 
     settings = make_settings(tmp_path)
-    ensure_manifest(settings, refresh=True)  # the checkout's tests, not an older manifest's
+    ensure_current_manifest(tmp_path)  # the checkout's tests, not an older manifest's
     graph = build_defs(settings).resolve_asset_graph()
     specs = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     revenue = specs["assert_no_order_revenue_lost_in_features"]

@@ -12,18 +12,14 @@ import pytest
 
 from dagster_project import classification
 from dagster_project.contracts import CONTRACTS
-from dagster_project.defs.project import dbt_project, ensure_manifest
-from dagster_project.settings import DBT_PROJECT_DIR
-from conftest import make_settings
+from dagster_project.defs.project import dbt_project
+from conftest import ensure_current_manifest
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> dict:
-    path = Path(dbt_project.manifest_path)
-    ymls = list((DBT_PROJECT_DIR / "models").rglob("*.yml"))
-    stale = not path.exists() or max(p.stat().st_mtime for p in ymls) > path.stat().st_mtime
-    ensure_manifest(make_settings(tmp_path_factory.mktemp("parse") / "data"), refresh=stale)
-    return json.loads(path.read_text())
+    ensure_current_manifest(tmp_path_factory.mktemp("parse") / "data")
+    return json.loads(Path(dbt_project.manifest_path).read_text())
 
 
 def test_every_pii_looking_column_is_classified(manifest):
