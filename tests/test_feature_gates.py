@@ -285,3 +285,19 @@ def test_dbt_duckdbs_placeholder_row_of_an_empty_feature_table_reads_as_empty(tm
     assert not feature_table_is_empty(real)
     assert len(read_frame(placeholder)) == 0 and list(read_frame(placeholder).columns) == ["customer_id", "event_timestamp"]
     assert len(read_frame(real)) == 1
+
+
+def test_the_dagster_check_withholds_the_ids_of_people_in_sample_rows():
+    """Dagster keeps a check's metadata in its run history, out of a deletion's reach: sample rows
+    keep values, times and product keys, never a customer, order, cart or cookie id."""
+    from dagster_project.defs.checks.features import WITHHELD, without_person_ids
+
+    failures = [{"message": "m", "to_accept": "", "sample_rows": [
+        {"customer_id": "cus_1", "order_id": "O1", "event_timestamp": "2026-01-01", "revenue_lifetime": -1.0},
+        {"customer_id": None, "product_id": "SKU-1", "cart_id": "ct_1", "price": 0.0}]}, {"message": "no rows"}]
+    safe = without_person_ids(failures)
+    assert safe[0]["sample_rows"] == [
+        {"customer_id": WITHHELD, "order_id": WITHHELD, "event_timestamp": "2026-01-01", "revenue_lifetime": -1.0},
+        {"customer_id": None, "product_id": "SKU-1", "cart_id": WITHHELD, "price": 0.0}]
+    assert safe[1] == {"message": "no rows", "sample_rows": []}
+    assert failures[0]["sample_rows"][0]["customer_id"] == "cus_1"  # the gate's own outcome is unchanged
