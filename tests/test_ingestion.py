@@ -508,3 +508,17 @@ def test_a_load_drops_every_temp_table_its_plan_names(conn, tmp_path):
     assert {"landed", "landed_file", "checked", "delivery_files", "duplicate_rows"} <= plan_tables
     left = {name for (name,) in conn.execute("select table_name from duckdb_tables() where temporary").fetchall()}
     assert not left & (plan_tables | {"csv_line_map"}), left
+
+
+def test_quarantine_previews_for_dagster_withhold_the_ids_of_people():
+    """The quarantine preview goes to Dagster's run history, out of a deletion's reach: a person's
+    id quoted in a reason is withheld there (the quarantine table keeps the full reason)."""
+    from dagster_project.defs.assets.ingestion import withhold_person_ids
+
+    assert withhold_person_ids("duplicate key order_id O1000 with different content (first at line 2)") == \
+        "duplicate key order_id (withheld) with different content (first at line 2)"
+    assert withhold_person_ids("duplicate key email_event_id E1 with different content") == \
+        "duplicate key email_event_id E1 with different content"
+    assert withhold_person_ids("anonymous_id: a-1 is too long; price: 1x is not a valid DECIMAL(12,2)") == \
+        "anonymous_id: (withheld) is too long; price: 1x is not a valid DECIMAL(12,2)"
+    assert withhold_person_ids("missing required cart_id") == "missing required cart_id"
