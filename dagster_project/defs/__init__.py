@@ -32,7 +32,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     dbt_models = build_dbt_assets(settings)
     # Analysts get every model that built; a failed gate on a feature table (blocking check)
     # must not hold back the marts, so publishing does not wait for the feature tables.
-    published_models = newest_models([models for models in dbt_models], exclude_groups=("features",))
+    published_models = newest_models(dbt_models, exclude_layers=("features",))
     # owners, kinds, freshness and automation of every asset: defs/asset_policies.py
     assets = with_operational_policies([
         *build_ingestion_assets(settings),
@@ -59,12 +59,12 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-def newest_models(dbt_models: list[dg.AssetsDefinition], exclude_groups: tuple[str, ...] = ()) -> list[dg.AssetKey]:
-    """The models (outside the top-level key prefixes `exclude_groups`) that no other of them reads:
+def newest_models(dbt_models: list[dg.AssetsDefinition], exclude_layers: tuple[str, ...] = ()) -> list[dg.AssetKey]:
+    """The models (outside the layers, first key parts, `exclude_layers`) that no other of them reads:
     waiting for these is waiting for them all, and the graph draws a handful of edges instead of
     one per model."""
     deps = {key: set(parents) for models in dbt_models for key, parents in models.asset_deps.items()
-            if key.path[0] not in exclude_groups}
+            if key.path[0] not in exclude_layers}
     ancestors: set[dg.AssetKey] = set()
     for key in deps:
         frontier = list(deps[key])

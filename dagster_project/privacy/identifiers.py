@@ -25,6 +25,8 @@ REQUEST_KINDS = {
 KINDS = ("customer_id", "oms_customer_id", "crm_customer_id", "anonymous_id", "email_hash", "phone_hash",
          "order_id", "cart_id")
 HASHED_KINDS = ("email_hash", "phone_hash")
+# The ids (not hashes) among them: a person's customer, account, CRM, cookie, order and cart ids.
+ID_KINDS = tuple(kind for kind in KINDS if kind not in HASHED_KINDS)
 
 
 def resolved_salt(settings: Settings) -> str:

@@ -13,11 +13,9 @@ import hashlib
 from pathlib import Path
 
 from dagster_project.pii_salt import known_pii_salt
-from dagster_project.privacy.identifiers import HASHED_KINDS, KINDS
-from dagster_project.privacy.suppression import SuppressionListStale, read_entries, salt_fingerprint, suppression_path
+from dagster_project.privacy.identifiers import ID_KINDS
+from dagster_project.privacy.suppression import SuppressionListStale, fingerprint_of, read_entries, suppression_path
 from dagster_project.settings import Settings
-
-ID_KINDS = tuple(kind for kind in KINDS if kind not in HASHED_KINDS)
 
 
 def id_hash(salt: str, kind: str, value: object) -> str | None:
@@ -50,17 +48,12 @@ class PushSuppression:
         table = read_entries(self.settings)
         salt = known_pii_salt(self.settings)
         fingerprints = set(table.column("salt_fingerprint").to_pylist())
-        if table.num_rows and (salt is None or fingerprints - {salt_fingerprint(self._with_salt(salt))}):
+        if table.num_rows and (salt is None or fingerprints - {fingerprint_of(salt)}):
             raise SuppressionListStale(f"{path} was hashed with another salt than this deployment's: pushes are "
                                        "refused until the salt it was made with is restored (docs/privacy.md)")
         self._listed = frozenset(zip(table.column("identifier_type").to_pylist(),
                                      table.column("identifier_hash").to_pylist()))
         self._salt, self._version = salt, version
-
-    def _with_salt(self, salt: str) -> Settings:
-        import dataclasses
-
-        return dataclasses.replace(self.settings, pii_salt=salt)
 
     def forgotten_rows(self, columns: dict[str, list]) -> list[bool]:
         """Per row of a push (columns by name): whether it names a forgotten person."""

@@ -46,7 +46,11 @@ def suppression_path(settings: Settings) -> Path:
 
 def salt_fingerprint(settings: Settings) -> str:
     """Which salt the hashes were made with, without the salt (a hash of a hash of it)."""
-    return hashlib.sha256(hashlib.sha256(resolved_salt(settings).encode()).digest()).hexdigest()[:16]
+    return fingerprint_of(resolved_salt(settings))
+
+
+def fingerprint_of(salt: str) -> str:
+    return hashlib.sha256(hashlib.sha256(salt.encode()).digest()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ class RetailDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         return dbt_model_group(fqn[1], dbt_resource_props["name"]) if len(fqn) > 2 else "dbt"
 
-
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:

@@ -168,7 +168,7 @@ def withhold_person_ids(reason: str | None) -> str | None:
     a person's id column (`duplicate key order_id O1 ...`) withheld; the quarantine table keeps it."""
     import re
 
-    from dagster_project.privacy.pushes import ID_KINDS
+    from dagster_project.privacy.identifiers import ID_KINDS
 
     if reason is None:
         return None

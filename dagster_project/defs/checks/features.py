@@ -56,7 +56,7 @@ def without_person_ids(failures: list[dict]) -> list[dict]:
     their sample rows replaced: Dagster keeps a check's metadata and log in its run history, which
     forgetting a person (`rcl forget`) cannot reach. The failing values and event times stay, and
     find the rows in the feature table."""
-    from dagster_project.privacy.pushes import ID_KINDS
+    from dagster_project.privacy.identifiers import ID_KINDS
 
     return [{**failure, "sample_rows": [{k: WITHHELD if k in ID_KINDS and v is not None else v for k, v in row.items()}
                                         for row in failure.get("sample_rows") or []]}
