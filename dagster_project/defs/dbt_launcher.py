@@ -1,20 +1,207 @@
-"""Starts dbt with the settings' variables: `python dbt_launcher.py ENV_FILE DBT [ARGS...]`.
+"""How dagster-dbt's "dbt" process starts. Standard library only at module level: it runs before
+every dbt command, by file path (no package import).
 
-ENV_FILE is a JSON object of variables written by defs/project.py for this one invocation; it is
-removed before dbt starts, and this process becomes dbt (same process id, so signals dagster-dbt
-forwards reach dbt). Standard library only: it runs before every dbt command."""
+    python dbt_launcher.py exec ENV_FILE DBT [ARGS...]
+        reads the variables in ENV_FILE (a JSON object written for this one invocation, removed
+        before dbt starts) and becomes DBT (same process id: the signals dagster-dbt forwards
+        reach dbt).
+
+    python dbt_launcher.py serve SOCKET [PARTIAL_PARSE]
+        a warm dbt: imports dbt once (about 3 s on a 2-core machine, most of a small command's
+        time), listens on the Unix socket SOCKET and forks a child for each command. A child
+        starts from the imported modules, takes the client's standard streams, variables, working
+        folder and arguments, and runs dbt's own command line (`dbt.cli.main.cli`) on them (a
+        saved partial parse, PARTIAL_PARSE, warms up the readers of the project's parts). The
+        server ends when the process that started it ends. One per Dagster process
+        (defs/project.py starts it on the first dbt command); a command never sees another's
+        state: each runs in a fresh fork of the same import.
+
+    python dbt_launcher.py run SOCKET ENV_FILE [ARGS...]
+        what dagster-dbt starts instead of DBT when the server runs: hands its streams and the
+        request to the server, forwards SIGINT and SIGTERM to the dbt child and exits with its
+        exit code (or 128 + the signal that ended it, like a shell).
+"""
 
 import json
 import os
+import signal
+import socket
+import struct
 import sys
 
+# server -> client: the child's process id, then its exit status (both as 4-byte signed integers)
+_INT = struct.Struct("!i")
+# client -> server: a 4-byte length (sent with the three standard streams), then the request JSON
+_LENGTH = struct.Struct("!I")
+# how often the server checks that the process that started it still runs (seconds)
+_PARENT_CHECK_SECONDS = 1.0
+READY = b"ready\n"
 
-def main(argv: list[str]) -> None:
-    env_file, *command = argv
+
+def _variables(env_file: str) -> dict:
     with open(env_file, encoding="utf-8") as f:
         variables = json.load(f)
     os.remove(env_file)
-    os.execve(command[0], command, {**os.environ, **variables})
+    return variables
+
+
+def exec_dbt(env_file: str, command: list[str]) -> None:
+    os.execve(command[0], command, {**os.environ, **_variables(env_file)})
+
+
+# ---------------------------------------------------------------- client
+
+def _receive_exactly(conn: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def run(socket_path: str, env_file: str, args: list[str]) -> int:
+    request = json.dumps({"args": args, "cwd": os.getcwd(),
+                          "env": {**os.environ, **_variables(env_file)}}).encode()
+    child, forwarded = None, []
+
+    def forward(signum, frame):  # a signal before dbt started waits for its process id
+        forwarded.append(signum)
+        if child is not None:
+            _signal(child, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(socket_path)
+    socket.send_fds(conn, [_LENGTH.pack(len(request))], [0, 1, 2])
+    conn.sendall(request)
+    answer = _receive_exactly(conn, _INT.size)
+    if answer is None:
+        print("dbt launcher: the warm dbt server closed the connection before starting dbt", file=sys.stderr)
+        return 2
+    (child,) = _INT.unpack(answer)
+    for signum in list(forwarded):
+        _signal(child, signum)
+    status = _receive_exactly(conn, _INT.size)  # the wait resumes after a forwarded signal (PEP 475)
+    if status is None:  # ended without reporting: killed by a signal
+        print(f"dbt launcher: dbt (process {child}) ended without an exit status", file=sys.stderr)
+        return 128 + (forwarded[-1] if forwarded else signal.SIGKILL)
+    return _INT.unpack(status)[0]
+
+
+# ---------------------------------------------------------------- server
+
+def _warm_up(partial_parse: str | None = None) -> None:
+    """What every dbt command loads: imported (and the JSON schemas it validates the project,
+    profile and results against, built) once here instead of in each child. Only a head start:
+    a name a dbt upgrade moves is skipped, and the child loads it itself."""
+    import importlib
+
+    for module in ("dbt.cli.main", "dbt.adapters.duckdb", "dbt.adapters.duckdb.impl", "dbt.parser.manifest",
+                   "dbt.task.build", "dbt.task.run", "dbt.task.test", "duckdb"):
+        importlib.import_module(module)
+    for module, name in (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "ProfileConfig"),
+                         ("dbt.contracts.project", "Project"), ("dbt.contracts.project", "PackageConfig"),
+                         ("dbt.contracts.project", "Configuration"), ("dbt.contracts.selection", "SelectorFile"),
+                         ("dbt.adapters.duckdb.credentials", "DuckDBCredentials"), ("dbt.task.test", "TestResultData")):
+        try:
+            getattr(importlib.import_module(module), name).json_schema()
+        except (ImportError, AttributeError):
+            pass
+    if partial_parse and os.path.exists(partial_parse):  # the readers of a saved project's parts
+        try:
+            from dbt.contracts.graph.manifest import Manifest
+
+            with open(partial_parse, "rb") as f:
+                Manifest.from_msgpack(f.read())
+        except Exception:  # an older dbt's file: the child reads its own anyway
+            pass
+
+
+def serve(socket_path: str, partial_parse: str | None = None) -> None:
+    _warm_up(partial_parse)
+    parent = os.getppid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(64)
+    listener.settimeout(_PARENT_CHECK_SECONDS)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the children are reaped by the system
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the terminal is for the commands
+    sys.stdout.buffer.write(READY)
+    sys.stdout.flush()
+    while os.getppid() == parent:
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        conn.settimeout(None)
+        if os.fork() == 0:
+            listener.close()
+            _child(conn)  # never returns
+        conn.close()
+
+
+def _child(conn: socket.socket) -> None:
+    code = 2
+    try:
+        header, fds, _, _ = socket.recv_fds(conn, _LENGTH.size, 3)
+        (size,) = _LENGTH.unpack(header)
+        request = json.loads(_receive_exactly(conn, size))
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # dbt stops on KeyboardInterrupt
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["dbt", *request["args"]]
+        conn.sendall(_INT.pack(os.getpid()))
+        from dbt.cli.main import cli
+
+        try:
+            cli.main(args=request["args"], prog_name="dbt")
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    except BaseException:  # report it on the command's own stderr; dbt's exit code for a crash
+        import traceback
+
+        traceback.print_exc()
+        code = 2
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # a closed pipe: nothing more to say
+                pass
+        try:
+            conn.sendall(_INT.pack(code))
+        except OSError:
+            pass
+        os._exit(code)
+
+
+def main(argv: list[str]) -> None:
+    mode, *rest = argv
+    if mode == "exec":
+        exec_dbt(rest[0], rest[1:])
+    elif mode == "serve":
+        serve(*rest[:2])
+    elif mode == "run":
+        sys.exit(run(rest[0], rest[1], rest[2:]))
+    else:
+        sys.exit(f"dbt launcher: unknown mode {mode!r} (exec, serve or run)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ lineage), dbt tests as asset checks, models split into steps along the lineage s
 stops only what reads it (docs/adr/dbt-steps-along-the-lineage.md)."""
 
 import json
+import shutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +55,10 @@ DAILY_TAG = "daily"
 # A test runs where all the models it reads are built: never against a model of another step
 # that this run has not built yet (or built before the error this step reports).
 INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
+# A step's events reach Dagster from dbt's structured log; its manifest.json and run_results.json
+# would cost a second or more per command to write (the code location reads the project's own
+# manifest, written by `dbt parse`).
+NO_ARTIFACTS = ["--no-write-json"]
 
 
 def _models(manifest: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -125,7 +130,7 @@ def _build_step(name: str, models: list[str], settings: Settings,
     )
     def _step(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, rcl_settings: RclSettings):
         run_settings = rcl_settings.settings
-        args = ["build", *INDIRECT_SELECTION]
+        args = ["build", *INDIRECT_SELECTION, *NO_ARTIFACTS]
         if partitions is not None:
             window = delivery_window(context, partitions, run_settings)
             args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
@@ -157,7 +162,8 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args
     keep_partial_parse(settings, target)
     yield from with_row_counts(events, invocation.manifest, settings)
     if failure is not None:
-        raise failure
+        raise failure  # the step's target folder stays: dbt.log and the compiled SQL of what failed
+    shutil.rmtree(target, ignore_errors=True)
 
 
 ORPHAN_RATES_MODEL = "orphan_rates"
