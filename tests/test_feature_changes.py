@@ -9,7 +9,6 @@ import re
 import duckdb
 
 from dagster_project.feast_ext.feature_tables import feature_table_path
-from dagster_project.settings import DBT_PROJECT_DIR
 
 FEATURES = [
     "price", "category_level_1", "brand", "is_active", "product_views_7d", "add_to_carts_7d", "units_sold_30d",
@@ -21,16 +20,22 @@ FEATURES = [
 COUNT_DATE = "stock_counted_on"
 
 
-def _dense_query() -> str:
+def _dense_query(tmp_path) -> str:
     """The model's own daily values (its `daily_values` step, every product and day), from the
-    SQL dbt compiled for the session's run."""
-    # dagster-dbt gives each dbt invocation its own target directory
-    candidates = sorted((DBT_PROJECT_DIR / "target").glob("*/compiled/retail_context/models/features/product_features.sql"),
-                        key=lambda p: p.stat().st_mtime)
-    assert candidates, "no compiled product_features.sql: the session's pipeline run did not build it"
-    compiled = candidates[-1].read_text()
+    SQL dbt compiles for it (in a data dir of its own: the relations it names are the same)."""
+    from dagster_project.defs.project import dbt_cli
+    from dagster_project.pii_salt import with_pii_salt
+
+    from conftest import make_settings
+
+    settings = with_pii_salt(make_settings(tmp_path / "compile"))
+    settings.warehouse_path.parent.mkdir(parents=True)  # an empty warehouse: compiling reads no table
+    target = tmp_path / "target"
+    invocation = dbt_cli().cli(["compile", "--select", "product_features"], env=settings.env(), target_path=target)
+    assert invocation.wait().is_successful()
+    (compiled,) = target.glob("compiled/retail_context/models/features/product_features.sql")
     query, n = re.subn(r"select \* from final\s+order by product_id, event_timestamp\s*$",
-                       "select * from daily_values", compiled.strip())
+                       "select * from daily_values", compiled.read_text().strip())
     assert n == 1, "product_features.sql no longer ends with its final select"
     return query
 
@@ -41,12 +46,12 @@ def _ttl_days() -> int:
     return product_features.ttl.days
 
 
-def test_sparse_product_features_read_point_in_time_equal_the_daily_values(pipeline_settings):
+def test_sparse_product_features_read_point_in_time_equal_the_daily_values(pipeline_settings, tmp_path):
     settings = pipeline_settings
     ttl = _ttl_days()
     sparse_path = feature_table_path(settings, "product_features")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        conn.execute(f"create temp table dense as {_dense_query()}")
+        conn.execute(f"create temp table dense as {_dense_query(tmp_path)}")
         conn.execute(f"create temp table sparse as select * from read_parquet('{sparse_path}')")
         dense_rows, sparse_rows = (conn.execute(f"select count(*) from {t}").fetchone()[0] for t in ("dense", "sparse"))
         # what a point-in-time read at each day's event_timestamp returns: the latest row at or

@@ -150,11 +150,67 @@ def test_a_bad_channel_is_a_422(served, channel):
     assert status == 422
 
 
-def test_a_service_with_on_demand_views_is_a_422_not_a_500(served):
+ON_DEMAND = ("hours_since_last_session", "price_vs_typical_price", "cart_value_vs_typical_order")
+
+
+def test_on_demand_views_are_computed_as_feast_computes_them(served):
+    """personalization_v2 has three on-demand views (python mode): computed per request from the
+    stored features they read and the request's `request_time`, equal to Feast's own computation
+    of the same rows; withheld with the customer's consent like the stored features they read."""
+    from dagster_project.feast_ext.repo import get_feature_store
+
+    settings, port = served
+    asked_at = int(NOW.timestamp())
+    body = {"feature_service": "personalization_v2", "include_age": True,
+            "entities": {"customer_id": ROWS, "product_id": ["SKU-1"] * 3, "request_time": [asked_at] * 3}}
+    status, answer = post(port, "/get-online-features", body)
+    assert status == 200, answer
+    names = answer["metadata"]["feature_names"]
+    assert names[:2] == ["customer_id", "product_id"] and "request_time" not in names  # request data is not answered
+    recency, price_ratio, cart_ratio = (column(answer, name) for name in ON_DEMAND)
+    # cus_a withdrew personalization consent (the views are tagged with it); b and c are served
+    assert recency["statuses"] == ["CONSENT_WITHDRAWN", "PRESENT", "PRESENT"] and recency["values"][0] is None
+    assert recency["values"][1:] == [24.0, 24.0]  # the last session is a day before the request
+    assert price_ratio["values"][1:] == [10.25, 10.25]  # price 10.25 / typical price 1.0
+    # no cart for b and c: the transformation returns null
+    assert cart_ratio["values"][1:] == [None, None] and cart_ratio["statuses"][1:] == ["NULL_VALUE", "NULL_VALUE"]
+    # as of the stalest stored input: the profile, product and cart rows are all a day old
+    assert recency["event_timestamps"][1] == FRESH.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 86_000 < recency["ages_seconds"][1] < 86_400 + 600
+
+    # Feast's own computation of the same rows (its SDK does not apply consent: compare b and c)
+    feast_rows = get_feature_store(settings).get_online_features(
+        features=get_feature_store(settings).get_feature_service("personalization_v2"),
+        entity_rows=[{"customer_id": c, "product_id": "SKU-1", "request_time": NOW} for c in ROWS]).to_dict()
+    for name in ON_DEMAND:
+        ours, theirs = column(answer, name)["values"][1:], feast_rows[name][1:]
+        assert [None if v is None or v != v else pytest.approx(v) for v in theirs] == ours, name
+
+    # the context names what a computed fact was computed from
+    status, context = post(port, "/context", body)
+    assert status == 200, context
+    fact = {f["name"]: f for f in context["contexts"][1]["facts"]}["price_vs_typical_price"]
+    assert fact["dbt_model"] is None and fact["value"] == 10.25
+    assert fact["computed_from"] == ["customer_profile_features:price_band_median", "product_features:price"]
+
+
+@pytest.mark.parametrize("request_time, message", [
+    (None, "missing column(s) request_time"),
+    (["yesterday"], "is not an ISO 8601 time"),
+    ([True], "must be unix_timestamp or null"),
+    ([1e30], "out of range"),
+])
+def test_a_bad_request_field_of_an_on_demand_view_is_a_422(served, request_time, message):
     _, port = served
-    status, answer = post(port, "/get-online-features", {
-        "feature_service": "personalization_v2", "entities": {"customer_id": ["cus_a"], "product_id": ["SKU-1"]}})
-    assert status == 422 and "on-demand feature views" in answer["detail"]
+    entities = {"customer_id": ["cus_b"], "product_id": ["SKU-1"]}
+    if request_time is not None:
+        entities["request_time"] = request_time
+    status, answer = post(port, "/get-online-features", {"feature_service": "personalization_v2", "entities": entities})
+    assert status == 422 and message in answer["detail"], answer
+    # an ISO 8601 time is a request time too
+    entities["request_time"] = [NOW.isoformat()]
+    status, answer = post(port, "/get-online-features", {"feature_service": "personalization_v2", "entities": entities})
+    assert status == 200 and column(answer, "hours_since_last_session")["values"] == [24.0], answer
 
 
 def test_context_facts_are_withheld_with_the_consent_in_force(served):

@@ -1,6 +1,7 @@
 """What the server can serve, resolved from the Feast registry once and refreshed on a short TTL:
-feature views (join keys and their types, features, TTL), feature services (view -> features)
-and push sources, plus the online store instance named by feature_store.yaml.
+feature views (join keys and their types, features, TTL), on-demand feature views in python mode
+(computed per request), feature services (view -> features) and push sources, plus the online
+store instance named by feature_store.yaml.
 
 Consent is read from tags (docs/privacy.md, "Consent"): the view tagged `consent_channels`
 ("email,sms,personalization") holds each channel's `<channel>_consent` and
@@ -31,6 +32,20 @@ class ServedView:
 
 
 @dataclass(frozen=True)
+class ServedOnDemandView:
+    """An on-demand feature view in python mode, computed per request from the stored features it
+    reads and the request fields the caller sends (in `entities`), the way Feast computes it."""
+
+    view: object  # feast.OnDemandFeatureView: its transform_dict runs the transformation
+    sources: tuple[tuple[str, tuple[str, ...]], ...]  # (stored view, the features it reads)
+    request_fields: dict[str, ValueType]
+    features: tuple[str, ...]
+    feature_types: dict[str, ValueType]
+    join_keys: tuple[str, ...]  # its sources' join keys
+    requires_consent: str | None = None
+
+
+@dataclass(frozen=True)
 class ConsentSource:
     """The view holding consent per channel (tag consent_channels), keyed by one join key."""
 
@@ -56,7 +71,10 @@ class Catalog:
     # service name -> the channel its customer-keyed views are served under (tag requires_consent)
     service_consent: dict[str, str] = field(default_factory=dict)
     consent: ConsentSource | None = None
-    on_demand_views: frozenset[str] = frozenset()  # computed at request time: not served here
+    on_demand: dict[str, ServedOnDemandView] = field(default_factory=dict)  # computed per request
+    # on-demand views this server does not compute (pandas or substrait mode, aggregations,
+    # written to the online store): `feast serve` serves them
+    on_demand_views: frozenset[str] = frozenset()
 
 
 def load_catalog(store: FeatureStore) -> Catalog:
@@ -83,6 +101,23 @@ def load_catalog(store: FeatureStore) -> Catalog:
         if isinstance(view.stream_source, PushSource):
             push_sources.setdefault(view.stream_source.name, []).append(view.name)
             push_timestamp[view.stream_source.name] = view.stream_source.batch_source.timestamp_field
+    on_demand, not_computed = {}, set()
+    for odfv in store.list_on_demand_feature_views():
+        sources = tuple((p.name, tuple(f.name for f in p.features))
+                        for p in odfv.source_feature_view_projections.values())
+        if (odfv.mode != "python" or odfv.write_to_online_store or getattr(odfv, "aggregations", None)
+                or any(name not in views for name, _ in sources)):
+            not_computed.add(odfv.name)
+            continue
+        on_demand[odfv.name] = ServedOnDemandView(
+            view=odfv, sources=sources,
+            request_fields={f.name: f.dtype.to_value_type()
+                            for source in odfv.source_request_sources.values() for f in source.schema},
+            features=tuple(f.name for f in odfv.features),
+            feature_types={f.name: f.dtype.to_value_type() for f in odfv.features},
+            join_keys=tuple(dict.fromkeys(k for name, _ in sources for k in views[name].join_keys)),
+            requires_consent=odfv.tags.get("requires_consent") or None,
+        )
     feature_services = store.list_feature_services()
     services = {
         service.name: [(p.name, [f.name for f in p.features]) for p in service.feature_view_projections]
@@ -95,7 +130,8 @@ def load_catalog(store: FeatureStore) -> Catalog:
                       for name, names in push_sources.items()},
         service_consent={s.name: s.tags["requires_consent"] for s in feature_services if s.tags.get("requires_consent")},
         consent=consent_source(views),
-        on_demand_views=frozenset(v.name for v in store.list_on_demand_feature_views()),
+        on_demand=on_demand,
+        on_demand_views=frozenset(not_computed),
     )
 
 

@@ -33,7 +33,7 @@ def withheld_columns(catalog: Catalog, request: OnlineRequest) -> dict[str, list
     by_service = catalog.service_consent.get(request.feature_service) if request.feature_service else None
     gated: dict[str, list[int]] = {}
     for i, column in enumerate(request.columns):
-        served = catalog.views[column.view]
+        served = catalog.views.get(column.view) or catalog.on_demand[column.view]  # join keys, requires_consent
         if column.view == source.view or source.join_key not in served.join_keys:
             continue
         channel = served.requires_consent or by_service
@@ -87,7 +87,7 @@ def apply_consent(catalog: Catalog, online_store, config, request: OnlineRequest
     if not channels:
         return answer
     blocks = read_consent(catalog, online_store, config, request, channels, now, never_recorded)
-    keys = len(request.entities)
+    keys = len(answer["results"]) - len(request.columns)  # the join key columns come first
     customers = request.entities[catalog.consent.join_key]
     for channel, block in blocks.items():
         indexes = gated.get(channel, [])

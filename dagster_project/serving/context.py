@@ -62,25 +62,35 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
                   manifest_path: Path = MANIFEST_PATH) -> list[dict]:
     """Facts per entity row of a /get-online-features answer (`request`: its OnlineRequest)."""
     provenance = model_provenance(manifest_path)
-    keys = list(request.entities)
+    keys = answer["metadata"]["feature_names"][:len(answer["results"]) - len(request.columns)]  # join keys
     rows = len(request.entities[keys[0]])
     consent = answer["metadata"].get("consent", {})
     contexts = []
     for row in range(rows):
         facts = []
         for column, result in zip(request.columns, answer["results"][len(keys):]):
-            # the Parquet file a view reads is the dbt model's export, named after the model
-            model = Path(catalog.views[column.view].view.batch_source.path).stem
-            origin = provenance.get(model, {"source_systems": [], "columns": {}})
-            facts.append({
+            fact = {
                 "name": column.output_name, "feature_view": column.view,
                 "value": result["values"][row], "status": result["statuses"][row],
                 "as_of": None if result["statuses"][row] in NO_AS_OF else result["event_timestamps"][row],
                 "age_seconds": (result.get("ages_seconds") or [None] * rows)[row],
-                "dbt_model": model if model in provenance else None,
-                "source_systems": origin["source_systems"],
-                "description": origin["columns"].get(column.feature, ""),
-            })
+            }
+            on_demand = catalog.on_demand.get(column.view)
+            if on_demand is None:
+                # the Parquet file a view reads is the dbt model's export, named after the model
+                model = Path(catalog.views[column.view].view.batch_source.path).stem
+                origin = provenance.get(model, {"source_systems": [], "columns": {}})
+                fact.update({"dbt_model": model if model in provenance else None,
+                             "source_systems": origin["source_systems"],
+                             "description": origin["columns"].get(column.feature, "")})
+            else:  # computed at request time from stored features: their models' systems
+                models = [Path(catalog.views[source].view.batch_source.path).stem for source, _ in on_demand.sources]
+                fact.update({"dbt_model": None,
+                             "computed_from": sorted(f"{source}:{feature}" for source, features in on_demand.sources
+                                                     for feature in features) + sorted(on_demand.request_fields),
+                             "source_systems": sorted({s for m in models for s in provenance.get(m, {}).get("source_systems", [])}),
+                             "description": on_demand.view.description or ""})
+            facts.append(fact)
         contexts.append({"entities": {k: request.entities[k][row] for k in keys},
                          "facts": facts[:max_facts] if max_facts else facts,
                          "trimmed": max(0, len(facts) - max_facts) if max_facts else 0,

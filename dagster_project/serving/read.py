@@ -7,7 +7,9 @@ statuses and event_timestamps), with the serving policy applied:
 - a request's `max_age_seconds` tightens that bound for every view of the request;
 - an entity the store does not hold is NOT_FOUND (event time 1970-01-01, as Feast writes it);
 - a stored null is NULL_VALUE; anything else PRESENT;
-- `include_age` adds `ages_seconds` (now - event time) to every feature column.
+- `include_age` adds `ages_seconds` (now - event time) to every feature column;
+- an on-demand view (python mode) is computed from the stored features it reads and the request
+  fields, by its own transformation; its event time is its stalest input's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from feast import ValueType
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
@@ -94,37 +97,100 @@ def _view_columns(columns: list, rows: list[Found | None], include_age: bool) ->
 
 def read_online_features(catalog: Catalog, online_store, config, request: OnlineRequest, now: datetime) -> dict:
     """The response to a validated request, read at `now` (an aware datetime)."""
-    rows = len(next(iter(request.entities.values())))
-    names: list[str] = list(request.entities)
+    request_data = request.request_data or {}
+    keys = [k for k in request.entities if k not in request_data]  # request fields are not answered
+    rows = len(request.entities[keys[0]])
+    names: list[str] = list(keys)
     results: list[dict] = [
-        {"values": values, "statuses": [PRESENT] * rows, "event_timestamps": [NO_TIME] * rows}
-        for values in request.entities.values()
+        {"values": request.entities[k], "statuses": [PRESENT] * rows, "event_timestamps": [NO_TIME] * rows}
+        for k in keys
     ]
     by_view: dict[str, list] = {}
-    for column in request.columns:
-        by_view.setdefault(column.view, []).append(column)
+    for column in [*request.columns, *request.inputs]:
+        if column.view not in catalog.on_demand:
+            by_view.setdefault(column.view, []).append(column)
     planned = []
     for view_name, columns in by_view.items():
         served = catalog.views[view_name]
-        keys = list(zip(*(request.entities[k] for k in served.join_keys)))
-        unique = list(dict.fromkeys(keys))
+        view_keys = list(zip(*(request.entities[k] for k in served.join_keys)))
+        unique = list(dict.fromkeys(view_keys))
         limit = served.ttl_seconds
         if request.max_age_seconds is not None:
             limit = request.max_age_seconds if limit is None else min(limit, request.max_age_seconds)
-        planned.append((served, columns, keys, unique,
+        planned.append((served, columns, view_keys, unique,
                         [_entity_key(served.join_keys, k, served.key_type_names) for k in unique], limit))
     columns_out: dict[tuple[str, str], dict] = {}
-    for (served, columns, keys, unique, _, _), found in zip(planned, _read_stored(online_store, config, planned,
-                                                                                now.timestamp())):
-        if len(unique) < len(keys):  # an entity asked for twice is read once
+    found_by_view: dict[str, list[Found | None]] = {}
+    for (served, columns, view_keys, unique, _, _), found in zip(planned, _read_stored(online_store, config, planned,
+                                                                                     now.timestamp())):
+        if len(unique) < len(view_keys):  # an entity asked for twice is read once
             per_key = dict(zip(unique, found))
-            found = [per_key[key] for key in keys]
+            found = [per_key[key] for key in view_keys]
+        found_by_view[served.view.name] = found
         for column, out in zip(columns, _view_columns(columns, found, request.include_age)):
             columns_out[(served.view.name, column.feature)] = out
+    for view_name in dict.fromkeys(c.view for c in request.columns if c.view in catalog.on_demand):
+        columns_out.update(_on_demand_columns(catalog.on_demand[view_name], request, columns_out, found_by_view,
+                                              catalog, rows))
     for column in request.columns:
         names.append(column.output_name)
         results.append(columns_out[(column.view, column.feature)])
     return {"metadata": {"feature_names": names}, "results": results}
+
+
+def _on_demand_columns(on_demand, request: OnlineRequest, columns_out: dict, found_by_view: dict, catalog: Catalog,
+                       rows: int) -> dict[tuple[str, str], dict]:
+    """An on-demand view's columns, computed by its own transformation (Feast's `transform_dict`)
+    from the stored features it reads (null when not found or too old; timestamps as aware
+    datetimes, as Feast hands them over), its entities' keys and the request fields. A value is
+    NULL_VALUE when the transformation returns null, else PRESENT; its event time is the oldest
+    of its stored inputs' (the computed value is as fresh as its stalest input), 1970 when none
+    was found."""
+    inputs: dict[str, list] = {key: request.entities[key] for key in on_demand.join_keys}
+    for source, features in on_demand.sources:
+        types = catalog.views[source].feature_types
+        for feature in features:
+            values = columns_out[(source, feature)]["values"]
+            if types[feature] == ValueType.UNIX_TIMESTAMP:
+                values = [None if v is None else datetime.fromtimestamp(v, tz=timezone.utc) for v in values]
+            inputs[feature] = values
+    inputs.update(request.request_data or {})
+    outputs = on_demand.view.transform_dict(inputs)
+    oldest: list[tuple[float, str] | None] = []
+    for row in range(rows):
+        times = [found[row][:2] for source, _ in on_demand.sources
+                 if (found := found_by_view[source])[row] is not None]
+        oldest.append(max(times) if times else None)
+    computed = {}
+    for feature in on_demand.features:
+        values = [_json_value(v) for v in _as_list(outputs.get(feature), rows)]
+        out = {"values": values,
+               "statuses": [NULL_VALUE if v is None else PRESENT for v in values],
+               "event_timestamps": [NO_TIME if t is None else t[1] for t in oldest]}
+        if request.include_age:
+            out["ages_seconds"] = [None if t is None else round(t[0], 3) for t in oldest]
+        computed[(on_demand.view.name, feature)] = out
+    return computed
+
+
+def _as_list(values, rows: int) -> list:
+    if values is None:
+        return [None] * rows
+    return list(values) if not isinstance(values, (str, bytes)) and hasattr(values, "__len__") else [values] * rows
+
+
+def _json_value(value):
+    """A transformation's output as the answer's JSON holds it: numbers, text, booleans or null
+    (NaN is null; a time is seconds since 1970, as stored timestamps are answered)."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (list, tuple)):  # numpy and pandas scalars
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return value
 
 
 def _build_entity_key(join_keys: tuple[str, ...], values: tuple, key_type_names: tuple[str, ...]) -> EntityKeyProto:

@@ -70,6 +70,10 @@ class OnlineRequest:
     include_age: bool
     feature_service: str | None = None
     channel: str | None = None  # a channel whose consent per customer the answer carries (consent.py)
+    # on-demand views: the stored features they read that were not requested (read, not answered),
+    # and the request fields they take (sent in `entities`, answered like join keys as Feast does)
+    inputs: tuple[FeatureColumn, ...] = ()
+    request_data: dict[str, list] | None = None
 
 
 def shown(name: object, limit: int = 64) -> str:
@@ -105,23 +109,57 @@ def parse_online_request(body: object, catalog: Catalog, limits: Limits) -> Onli
     _flag(body, "include_feature_view_version_metadata")
     columns = _requested_columns(body, catalog, limits, full_names)
     channel = _channel(body, catalog)
+    inputs, request_fields = _on_demand_inputs(columns, catalog)
+    stored = [c for c in columns if c.view not in catalog.on_demand] + inputs
     needed_keys: list[str] = []
-    for column in columns:
+    for column in stored:
         for key in catalog.views[column.view].join_keys:
             if key not in needed_keys:
                 needed_keys.append(key)
-    key_types = {key: catalog.views[c.view].key_types[key] for c in columns for key in catalog.views[c.view].join_keys}
+    key_types = {key: catalog.views[c.view].key_types[key] for c in stored for key in catalog.views[c.view].join_keys}
     if channel is not None and catalog.consent.join_key not in needed_keys:  # consent is read per customer
         needed_keys.append(catalog.consent.join_key)
         key_types[catalog.consent.join_key] = catalog.views[catalog.consent.view].key_types[catalog.consent.join_key]
-    entities = _entity_columns(body.get("entities"), "entities", needed_keys, key_types, limits)
+    entities = _entity_columns(body.get("entities"), "entities", needed_keys, key_types, limits, request_fields)
+    request_data = {name: [_request_value(name, i, v, request_fields[name]) for i, v in enumerate(entities[name])]
+                    for name in request_fields}
     max_age = body.get("max_age_seconds")
     if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, (int, float))
                                 or not math.isfinite(max_age) or max_age <= 0):
         raise RequestError(422, "max_age_seconds must be a positive number of seconds")
     return OnlineRequest(entities=entities, columns=columns, max_age_seconds=max_age,
                          include_age=_flag(body, "include_age"), feature_service=body.get("feature_service"),
-                         channel=channel)
+                         channel=channel, inputs=tuple(inputs), request_data=request_data or None)
+
+
+def _on_demand_inputs(columns: list[FeatureColumn], catalog: Catalog) -> tuple[list[FeatureColumn], dict[str, ValueType]]:
+    """The stored features the requested on-demand views read that the request did not ask for,
+    and the request fields they take (name -> type)."""
+    requested = {(c.view, c.feature) for c in columns}
+    inputs: list[FeatureColumn] = []
+    fields: dict[str, ValueType] = {}
+    for view in dict.fromkeys(c.view for c in columns if c.view in catalog.on_demand):
+        on_demand = catalog.on_demand[view]
+        for source, features in on_demand.sources:
+            for feature in features:
+                if (source, feature) not in requested:
+                    requested.add((source, feature))
+                    inputs.append(FeatureColumn(source, feature, f"{source}__{feature}"))
+        fields.update(on_demand.request_fields)
+    return inputs, fields
+
+
+def _request_value(name: str, index: int, value: object, value_type: ValueType):
+    """A request field's value as the transformation gets it from Feast: a timestamp as an aware
+    datetime (sent as seconds since 1970 or an ISO 8601 time), anything else as sent."""
+    if value_type != ValueType.UNIX_TIMESTAMP or value is None:
+        return value
+    if isinstance(value, str):
+        return _timestamp(f"entities.{name}", index, value, prefix="")
+    try:
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise RequestError(422, f"entities.{name}[{index}] is out of range for a time") from None
 
 
 def _channel(body: dict, catalog: Catalog) -> str | None:
@@ -146,8 +184,9 @@ def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names:
         on_demand = [view for view, _ in catalog.services[service] if view in catalog.on_demand_views]
         if on_demand:
             raise RequestError(422, f"feature service {shown(service)} has on-demand feature views "
-                                    f"({', '.join(shown(v) for v in on_demand)}), computed at request time, which this "
-                                    "server does not compute: request its stored features with `features`, or use feast serve")
+                                    f"({', '.join(shown(v) for v in on_demand)}) that this server does not compute "
+                                    "(only python mode is computed here): request its stored features with "
+                                    "`features`, or use feast serve")
         refs = [(view, feature) for view, names in catalog.services[service] for feature in names]
     else:
         if not isinstance(features, list) or not features:
@@ -160,10 +199,14 @@ def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names:
             if not isinstance(ref, str) or ref.count(":") != 1:
                 raise RequestError(422, f"feature reference {shown(ref)} is not of the form 'feature_view:feature'")
             view, feature = ref.split(":")
-            if view not in catalog.views:
+            if view in catalog.on_demand_views:
+                raise RequestError(422, f"on-demand feature view {shown(view)} is not computed by this server "
+                                        "(only python mode is): use feast serve")
+            known = catalog.views.get(view) or catalog.on_demand.get(view)
+            if known is None:
                 raise RequestError(422, f"unknown feature view {shown(view)} in {shown(ref)}; known: "
-                                        f"{', '.join(sorted(catalog.views))}")
-            if feature not in catalog.views[view].feature_types:
+                                        f"{', '.join(sorted([*catalog.views, *catalog.on_demand]))}")
+            if feature not in known.feature_types:
                 raise RequestError(422, f"unknown feature {shown(feature)} of feature view {shown(view)}")
             refs.append((view, feature))
     columns, seen = [], set()
@@ -208,7 +251,7 @@ def _entity_columns(entities: object, what: str, needed_keys: list[str], key_typ
         _check_ids(key, entities[key], key_types[key], limits)
     for name, value_type in extra_columns.items():
         if value_type is not None:
-            _check_values(name, entities[name], value_type)
+            _check_values(name, entities[name], value_type, what)
     return entities
 
 
@@ -230,9 +273,13 @@ def _check_ids(key: str, values: list, value_type: ValueType, limits: Limits) ->
         raise RequestError(422, f"join key {key} of type {value_type.name} is not served by this endpoint")
 
 
-def _check_values(name: str, values: list, value_type: ValueType) -> None:
-    """Feature values of a push: null, or a JSON value of the feature's type."""
-    if value_type in INTEGER_TYPES:
+def _check_values(name: str, values: list, value_type: ValueType, what: str = "df") -> None:
+    """Values of a column given with the ids (a push's features, a request field of an on-demand
+    view): null, or a JSON value of the column's type (a timestamp: seconds since 1970 or an
+    ISO 8601 string)."""
+    if value_type == ValueType.UNIX_TIMESTAMP:
+        ok = lambda v: isinstance(v, (int, float, str)) and not isinstance(v, bool)  # noqa: E731
+    elif value_type in INTEGER_TYPES:
         ok = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
     elif value_type in FLOAT_TYPES:
         ok = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
@@ -244,7 +291,9 @@ def _check_values(name: str, values: list, value_type: ValueType) -> None:
         return
     for i, value in enumerate(values):
         if value is not None and not ok(value):
-            raise RequestError(422, f"df.{name}[{i}] must be {value_type.name.lower()} or null (got {_kind(value)})")
+            raise RequestError(422, f"{what}.{name}[{i}] must be {value_type.name.lower()} or null (got {_kind(value)})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RequestError(422, f"{what}.{name}[{i}] must be a finite number")
 
 
 def _kind(value: object) -> str:
@@ -282,11 +331,11 @@ def parse_push_request(body: object, catalog: Catalog, limits: Limits) -> PushRe
     return PushRequest(name, columns, timestamps, source.timestamp_field, to)
 
 
-def _timestamp(field: str, index: int, value: object) -> datetime:
+def _timestamp(field: str, index: int, value: object, prefix: str = "df.") -> datetime:
     if not isinstance(value, str):
-        raise RequestError(422, f"df.{field}[{index}] must be an ISO 8601 time string")
+        raise RequestError(422, f"{prefix}{field}[{index}] must be an ISO 8601 time string")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise RequestError(422, f"df.{field}[{index}] is not an ISO 8601 time") from None
+        raise RequestError(422, f"{prefix}{field}[{index}] is not an ISO 8601 time") from None
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)

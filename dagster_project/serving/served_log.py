@@ -44,8 +44,9 @@ class ServedContextLog:
         """Keep one read (if sampled). Cheap: the response's lists are serialized, not copied."""
         if self.sample_rate < 1.0 and random.random() >= self.sample_rate:
             return False
-        names = response["metadata"]["feature_names"][len(entities):]
-        columns = response["results"][len(entities):]
+        keys = len(response["results"]) - len(features)  # the join key columns come first
+        names = response["metadata"]["feature_names"][keys:]
+        columns = response["results"][keys:]
         row = (request_id, served_at, feature_service, features,
                orjson.dumps(entities).decode(),
                orjson.dumps(dict(zip(names, (c["values"] for c in columns)))).decode(),
