@@ -216,3 +216,24 @@ def test_validating_by_column_groups_gives_the_whole_frame_results():
                       ("expect_column_values_to_not_match_regex", "brand"),
                       ("expect_column_pair_values_a_to_be_greater_than_b", None),
                       ("expect_compound_columns_to_be_unique", None)}
+
+
+def test_the_gx_context_keeps_its_config_in_memory_and_gx_still_has_the_method_it_replaces():
+    """expectations/runner.ephemeral_context replaces GX's `_save_project_config` (a YAML dump of
+    the whole project config on every data source change) on its one context: a GX upgrade that
+    renames it must fail here, not silently bring the cost back."""
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+    from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
+
+    from expectations.runner import ephemeral_context
+
+    assert callable(getattr(AbstractDataContext, "_save_project_config", None))
+    context = ephemeral_context()
+    assert isinstance(context, EphemeralDataContext)
+    saved = []
+    context.variables.save = lambda: saved.append(True)  # what GX's own method would call
+    source = context.data_sources.add_pandas("probe")
+    source.add_dataframe_asset("frame")
+    context.data_sources.delete("probe")
+    assert saved == [], "GX saved the project config although the context replaces the method that does it"
+    assert "probe" not in context.data_sources.all()
