@@ -89,3 +89,23 @@ def test_the_server_ends_with_the_process_that_started_it(tmp_path):
         time.sleep(0.2)
     os.kill(server, signal.SIGKILL)
     pytest.fail("the warm dbt server outlived the process that started it")
+
+
+def test_warm_commands_leave_nothing_behind_for_the_resource_tracker(tmp_path):
+    """A warm command's process ends the way dbt's own does, its finalizers run: multiprocessing's
+    resource tracker (shared by the server's forks) must not report leaked semaphores at the end
+    of a run, which `make demo` would print."""
+    script = f"""
+import sys
+from pathlib import Path
+from dagster_project.defs.project import WarmDbt, dbt_cli
+from dagster_project.pii_salt import with_pii_salt
+from dagster_project.settings import Settings
+settings = with_pii_salt(Settings.for_data_dir(Path({str(tmp_path / 'data')!r}), pii_salt="s"))
+for n in range(2):
+    invocation = dbt_cli().cli(["ls", "--select", "orders"], env=settings.env(), target_path=Path({str(tmp_path)!r}) / f"t{{n}}")
+    assert invocation.process.args[3] == "run" and invocation.wait().is_successful()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "leaked" not in done.stderr, done.stderr[-3000:]

@@ -36,6 +36,8 @@ _LENGTH = struct.Struct("!I")
 # how often the server checks that the process that started it still runs (seconds)
 _PARENT_CHECK_SECONDS = 1.0
 READY = b"ready\n"
+# how long a finished command's process may take to shut down (seconds)
+_EXIT_SECONDS = 30
 
 
 def _variables(env_file: str) -> dict:
@@ -146,7 +148,7 @@ def serve(socket_path: str, partial_parse: str | None = None) -> None:
         conn.settimeout(None)
         if os.fork() == 0:
             listener.close()
-            _child(conn)  # never returns
+            _child(conn)  # exits the process
         conn.close()
 
 
@@ -189,7 +191,11 @@ def _child(conn: socket.socket) -> None:
             conn.sendall(_INT.pack(code))
         except OSError:
             pass
-        os._exit(code)
+    # An ordinary exit, as dbt's own process ends: its finalizers run (multiprocessing's locks are
+    # released, or the resource tracker would report each as leaked). A shutdown that hangs is
+    # ended by the alarm; the client has its exit code already.
+    signal.alarm(_EXIT_SECONDS)
+    sys.exit(code)
 
 
 def main(argv: list[str]) -> None:
