@@ -84,13 +84,14 @@ def test_the_dbt_resource_passes_the_settings_to_dbt_without_touching_this_envir
     assert hasattr(DbtCliResource, "_cli_version") and hasattr(DbtCliResource, "_initialize_dbt_core_adapter")
     settings = Settings.for_data_dir(tmp_path / "data", pii_salt="salt-from-settings")
     before = dict(os.environ)
-    leftovers = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("rcl-dbt-env-*"))
     invocation = dbt_cli().cli(["parse", "--quiet"], env=settings.env(), target_path=tmp_path / "target",
                                raise_on_error=False)
     invocation.wait()
     assert invocation.is_successful(), invocation.get_error()
     assert dict(os.environ) == before
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("rcl-dbt-env-*")) <= leftovers
+    # the variables' file named on the launcher's command line is gone (other tests may have theirs)
+    (env_file,) = [Path(a) for a in invocation.process.args if Path(a).name.startswith("rcl-dbt-env-")]
+    assert not env_file.exists()
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     assert manifest["metadata"]["adapter_type"] == "duckdb"
 

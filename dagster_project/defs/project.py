@@ -139,8 +139,8 @@ class WarmDbt:
             cls._process = cls._folder = cls._owner = None
 
 
-def dbt_cli() -> ProjectDbtCliResource:
-    return ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def dbt_cli(warm_start: bool = True) -> ProjectDbtCliResource:
+    return ProjectDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, warm_start=warm_start)
 
 
 def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> None:
@@ -164,7 +164,8 @@ def ensure_manifest(settings: Settings | None = None, refresh: bool = False) -> 
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest.exists() and manifest.stat().st_mtime > started:
             return  # another process parsed the same models while this one waited
-        dbt_cli().cli(["parse", "--quiet"], env=settings.env(), target_path=target).wait()
+        # an ordinary dbt process: a code server parses once and would keep a warm server for nothing
+        dbt_cli(warm_start=False).cli(["parse", "--quiet"], env=settings.env(), target_path=target).wait()
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
