@@ -64,10 +64,11 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
 
 
 def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, tmp_path):
-    """Every product's price is 100 times what it was (a feed switched to cents): valid for the
-    contract and for the invariants, but far outside this deployment's baseline. The gate blocks
-    product_features' publication and names the command that accepts the change; after
-    accept_baseline the next run publishes the new prices."""
+    """Every product's price is 100 times what it was (a feed switched to cents), delivered with
+    the last day's files: valid for the contract and for the invariants, but far outside this
+    deployment's baseline. The nightly run of that day is blocked at the gate, which names the
+    command that accepts the change; after accept_baseline the day's run again publishes the new
+    prices."""
     from expectations.baseline import accept_baseline
 
     data_dir = tmp_path / "data"
@@ -84,7 +85,7 @@ def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, t
         for record in latest.values():
             feed.write(json.dumps({**record, "price": round(record["price"] * 100, 2), "updated_at": f"{last_day}T12:00:00Z"}) + "\n")
 
-    blocked = run_pipeline(settings)
+    blocked = run_pipeline(settings, partition=last_day)  # the nightly run of the day the feed changed
     checks = {e.check_name: e for e in blocked.get_asset_check_evaluations()}
     gate = checks["product_features_expectations"]
     assert not gate.passed
@@ -97,7 +98,7 @@ def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, t
 
     accepted = accept_baseline(settings, "product_features")
     assert any(line.startswith("price: p50") for line in accepted["changes"])
-    published = run_pipeline(settings)
+    published = run_pipeline(settings, partition=last_day)  # the day's run again
     checks = {e.check_name: e for e in published.get_asset_check_evaluations()}
     assert checks["product_features_expectations"].passed
     assert "online_store/product_features" in {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()}

@@ -4,6 +4,8 @@ starts from it, whichever data dir parsed the project last."""
 
 from __future__ import annotations
 
+import shutil
+
 from dagster_project.defs.project import (PARTIAL_PARSE, dbt_cli, keep_partial_parse, partial_parse_cache,
                                           seed_partial_parse, step_target_path)
 from dagster_project.pii_salt import with_pii_salt
@@ -21,6 +23,7 @@ def _ls(settings, step: str) -> list[str]:
     messages = [event.raw_event["info"]["msg"] for event in invocation.stream_raw_events()]
     invocation.wait()
     keep_partial_parse(settings, target)
+    shutil.rmtree(target)  # in the project's target folder, as a step's: removed as a step's is
     return messages
 
 

@@ -33,8 +33,13 @@ class DeliveryWindow:
     full: bool
 
     @property
-    def dbt_vars(self) -> dict[str, str]:
-        return {} if self.full else {"window_start": self.start.isoformat(), "window_end": self.end.isoformat()}
+    def dbt_env(self) -> dict[str, str]:
+        """The window as the variables dbt's incremental models read (macros/incremental_window.sql).
+        Variables, not `--vars`: dbt re-parses only the files that read a changed variable, while
+        changed `--vars` make it re-parse the whole project (several seconds), and again in the
+        run's next step, which has none."""
+        return {} if self.full else {"RCL_DBT_WINDOW_START": self.start.isoformat(),
+                                     "RCL_DBT_WINDOW_END": self.end.isoformat()}
 
     def files(self, contract: SourceEntity, landing_dir: Path) -> list[Path] | None:
         """The entity's delivery files delivered in the window; None for a full refresh. Files

@@ -1,8 +1,10 @@
 {#
     Incremental models are driven by Dagster's daily partitions. A partition run passes the
-    delivery days it (re)loaded as vars: window_start (inclusive) and window_end (exclusive), the
-    partition's days plus the look-back days whose files may have been re-delivered. Without
-    these vars (a plain `dbt build`, a full refresh) a model processes every delivered row.
+    delivery days it (re)loaded as environment variables: RCL_DBT_WINDOW_START (inclusive) and
+    RCL_DBT_WINDOW_END (exclusive), ISO dates, the partition's days plus the look-back days whose
+    files may have been re-delivered. Without them (a plain `dbt build`, a full refresh) a model
+    processes every delivered row. Variables rather than `--vars`: dbt re-parses only the files
+    that read a changed variable; changed vars make it re-parse the whole project.
 
     Rows are selected by the day their file was delivered (`_delivery_date`), not by their event
     time: an event that arrives late is picked up by the partition of the day it arrived,
@@ -10,8 +12,9 @@
 #}
 
 {% macro in_delivery_window(column='_delivery_date') -%}
-    {%- if var('window_start', none) is not none -%}
-        ({{ column }} >= cast('{{ var("window_start") }}' as date) and {{ column }} < cast('{{ var("window_end") }}' as date))
+    {%- set window_start = env_var('RCL_DBT_WINDOW_START', '') -%}
+    {%- if window_start -%}
+        ({{ column }} >= cast('{{ window_start }}' as date) and {{ column }} < cast('{{ env_var("RCL_DBT_WINDOW_END") }}' as date))
     {%- else -%}
         true
     {%- endif -%}

@@ -130,18 +130,19 @@ def _build_step(name: str, models: list[str], settings: Settings,
     )
     def _step(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, rcl_settings: RclSettings):
         run_settings = rcl_settings.settings
-        args = ["build", *INDIRECT_SELECTION, *NO_ARTIFACTS]
+        args, window_env = ["build", *INDIRECT_SELECTION, *NO_ARTIFACTS], {}
         if partitions is not None:
             window = delivery_window(context, partitions, run_settings)
-            args += ["--full-refresh"] if window.full else ["--vars", json.dumps(window.dbt_vars)]
+            args += ["--full-refresh"] if window.full else []
+            window_env = window.dbt_env
             context.log.info(f"incremental models over {window.describe()}")
-        yield from _run_dbt(context, dbt, args, run_settings, step=name)
+        yield from _run_dbt(context, dbt, args, run_settings, step=name, extra_env=window_env)
 
     return _step
 
 
 def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args: list[str], settings: Settings,
-             step: str):
+             step: str, extra_env: Mapping[str, str] | None = None):
     from dagster_project.defs.project import keep_partial_parse, seed_partial_parse, step_target_path
     from dagster_project.pii_salt import with_pii_salt
 
@@ -151,7 +152,8 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: ProjectDbtCliResource, args
     settings.features_dir.mkdir(parents=True, exist_ok=True)
     target = step_target_path(step, context.run.run_id)
     seed_partial_parse(settings, target)  # parse only what changed since this data dir's last command
-    invocation = dbt.cli(args, context=context, env=settings.env(), target_path=target)  # the profile and project read them
+    # the profile and project read the settings' variables
+    invocation = dbt.cli(args, context=context, env={**settings.env(), **(extra_env or {})}, target_path=target)
     # Row counts are read once dbt has exited: while it runs, the dbt process is the
     # warehouse's one writer and no other connection may open the file.
     events, failure = [], None
