@@ -74,7 +74,7 @@ class Catalog:
     on_demand: dict[str, ServedOnDemandView] = field(default_factory=dict)  # computed per request
     # on-demand views this server does not compute (pandas or substrait mode, aggregations,
     # written to the online store): `feast serve` serves them
-    on_demand_views: frozenset[str] = frozenset()
+    not_computed_on_demand: frozenset[str] = frozenset()
 
 
 def load_catalog(store: FeatureStore) -> Catalog:
@@ -131,7 +131,7 @@ def load_catalog(store: FeatureStore) -> Catalog:
         service_consent={s.name: s.tags["requires_consent"] for s in feature_services if s.tags.get("requires_consent")},
         consent=consent_source(views),
         on_demand=on_demand,
-        on_demand_views=frozenset(not_computed),
+        not_computed_on_demand=frozenset(not_computed),
     )
 
 

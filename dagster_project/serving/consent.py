@@ -87,7 +87,7 @@ def apply_consent(catalog: Catalog, online_store, config, request: OnlineRequest
     if not channels:
         return answer
     blocks = read_consent(catalog, online_store, config, request, channels, now, never_recorded)
-    keys = len(answer["results"]) - len(request.columns)  # the join key columns come first
+    keys = len(request.join_keys)  # the join key columns come first
     customers = request.entities[catalog.consent.join_key]
     for channel, block in blocks.items():
         indexes = gated.get(channel, [])

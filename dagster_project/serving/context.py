@@ -62,7 +62,7 @@ def build_context(answer: dict, request, catalog, max_facts: int | None = None,
                   manifest_path: Path = MANIFEST_PATH) -> list[dict]:
     """Facts per entity row of a /get-online-features answer (`request`: its OnlineRequest)."""
     provenance = model_provenance(manifest_path)
-    keys = answer["metadata"]["feature_names"][:len(answer["results"]) - len(request.columns)]  # join keys
+    keys = request.join_keys
     rows = len(request.entities[keys[0]])
     consent = answer["metadata"].get("consent", {})
     contexts = []

@@ -97,8 +97,7 @@ def _view_columns(columns: list, rows: list[Found | None], include_age: bool) ->
 
 def read_online_features(catalog: Catalog, online_store, config, request: OnlineRequest, now: datetime) -> dict:
     """The response to a validated request, read at `now` (an aware datetime)."""
-    request_data = request.request_data or {}
-    keys = [k for k in request.entities if k not in request_data]  # request fields are not answered
+    keys = request.join_keys  # request fields are not answered
     rows = len(request.entities[keys[0]])
     names: list[str] = list(keys)
     results: list[dict] = [
@@ -156,14 +155,15 @@ def _on_demand_columns(on_demand, request: OnlineRequest, columns_out: dict, fou
             inputs[feature] = values
     inputs.update(request.request_data or {})
     outputs = on_demand.view.transform_dict(inputs)
-    oldest: list[tuple[float, str] | None] = []
+    oldest: list[tuple[float, str] | None] = []  # (age, event time) of the stalest stored input per row
     for row in range(rows):
-        times = [found[row][:2] for source, _ in on_demand.sources
-                 if (found := found_by_view[source])[row] is not None]
+        found = [found_by_view[source][row] for source, _ in on_demand.sources]
+        times = [f[:2] for f in found if f is not None]
         oldest.append(max(times) if times else None)
     computed = {}
     for feature in on_demand.features:
-        values = [_json_value(v) for v in _as_list(outputs.get(feature), rows)]
+        returned = outputs.get(feature)
+        values = [None] * rows if returned is None else [_json_value(v) for v in returned]
         out = {"values": values,
                "statuses": [NULL_VALUE if v is None else PRESENT for v in values],
                "event_timestamps": [NO_TIME if t is None else t[1] for t in oldest]}
@@ -171,12 +171,6 @@ def _on_demand_columns(on_demand, request: OnlineRequest, columns_out: dict, fou
             out["ages_seconds"] = [None if t is None else round(t[0], 3) for t in oldest]
         computed[(on_demand.view.name, feature)] = out
     return computed
-
-
-def _as_list(values, rows: int) -> list:
-    if values is None:
-        return [None] * rows
-    return list(values) if not isinstance(values, (str, bytes)) and hasattr(values, "__len__") else [values] * rows
 
 
 def _json_value(value):

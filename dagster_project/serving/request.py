@@ -71,9 +71,14 @@ class OnlineRequest:
     feature_service: str | None = None
     channel: str | None = None  # a channel whose consent per customer the answer carries (consent.py)
     # on-demand views: the stored features they read that were not requested (read, not answered),
-    # and the request fields they take (sent in `entities`, answered like join keys as Feast does)
+    # and the request fields they take (sent in `entities` as Feast's clients send them; not answered)
     inputs: tuple[FeatureColumn, ...] = ()
     request_data: dict[str, list] | None = None
+
+    @property
+    def join_keys(self) -> list[str]:
+        """The columns of `entities` that are ids: the answer's first columns, in the client's order."""
+        return [k for k in self.entities if k not in (self.request_data or {})]
 
 
 def shown(name: object, limit: int = 64) -> str:
@@ -181,7 +186,7 @@ def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names:
     if service is not None:
         if not isinstance(service, str) or service not in catalog.services:
             raise RequestError(422, f"unknown feature service {shown(service)}; known: {', '.join(sorted(catalog.services))}")
-        on_demand = [view for view, _ in catalog.services[service] if view in catalog.on_demand_views]
+        on_demand = [view for view, _ in catalog.services[service] if view in catalog.not_computed_on_demand]
         if on_demand:
             raise RequestError(422, f"feature service {shown(service)} has on-demand feature views "
                                     f"({', '.join(shown(v) for v in on_demand)}) that this server does not compute "
@@ -199,7 +204,7 @@ def _requested_columns(body: dict, catalog: Catalog, limits: Limits, full_names:
             if not isinstance(ref, str) or ref.count(":") != 1:
                 raise RequestError(422, f"feature reference {shown(ref)} is not of the form 'feature_view:feature'")
             view, feature = ref.split(":")
-            if view in catalog.on_demand_views:
+            if view in catalog.not_computed_on_demand:
                 raise RequestError(422, f"on-demand feature view {shown(view)} is not computed by this server "
                                         "(only python mode is): use feast serve")
             known = catalog.views.get(view) or catalog.on_demand.get(view)

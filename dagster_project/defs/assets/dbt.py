@@ -133,7 +133,8 @@ def _build_step(name: str, models: list[str], settings: Settings,
         args, window_env = ["build", *INDIRECT_SELECTION, *NO_ARTIFACTS], {}
         if partitions is not None:
             window = delivery_window(context, partitions, run_settings)
-            args += ["--full-refresh"] if window.full else []
+            if window.full:
+                args.append("--full-refresh")
             window_env = window.dbt_env
             context.log.info(f"incremental models over {window.describe()}")
         yield from _run_dbt(context, dbt, args, run_settings, step=name, extra_env=window_env)
