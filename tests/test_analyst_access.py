@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -55,12 +56,13 @@ def test_readers_never_fail_during_a_real_pipeline_run(pipeline_settings, tmp_pa
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
     settings = make_settings(data_dir)
-    (tmp_path / "dagster_home").mkdir()  # Dagster requires the folder to exist
-    env = {**os.environ, **settings.env(), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    env = {**os.environ, **settings.env()}
+    env.pop("DAGSTER_HOME", None)  # the command's default: an ephemeral Dagster instance
     published_before = settings.published_warehouse.resolve()
     log = tmp_path / "run.log"
     with open(log, "w") as out:
-        run = subprocess.Popen([sys.executable, "-m", "dagster_project.demo", "--keep-data"],
+        run = subprocess.Popen([str(Path(sys.executable).with_name("rcl")), "run", "--landing-dir",
+                                str(data_dir / "landing"), "--data-dir", str(data_dir)],
                                env=env, stdout=out, stderr=subprocess.STDOUT)
         reads, errors = 0, []
         # the whole run is read through, however long it takes on a busy machine (the limit only

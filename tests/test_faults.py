@@ -120,13 +120,16 @@ def _session_processes(session_id: int) -> list[tuple[int, str]]:
     return found
 
 
-def _run_demo(data_dir: Path, dagster_home: Path, log_path: Path) -> subprocess.Popen:
-    """`python -m dagster_project.demo --keep-data` on data_dir, with exactly the settings the
-    tests use (make_settings), so that its result compares with the session's run."""
-    env = {**os.environ, **make_settings(data_dir).env(), "DAGSTER_HOME": str(dagster_home)}
-    dagster_home.mkdir(parents=True, exist_ok=True)
+def _run_rcl(data_dir: Path, log_path: Path) -> subprocess.Popen:
+    """`rcl run` on data_dir's landing folder, with exactly the settings the tests use
+    (make_settings), so that its result compares with the session's run. No DAGSTER_HOME: the
+    command's own default, an ephemeral instance (what is killed and re-run is the warehouse's
+    state, not a run history)."""
+    env = {**os.environ, **make_settings(data_dir).env()}
+    env.pop("DAGSTER_HOME", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.demo", "--keep-data"],
+        [str(Path(sys.executable).with_name("rcl")), "run", "--landing-dir", str(data_dir / "landing"),
+         "--data-dir", str(data_dir)],
         cwd=REPO_ROOT, env=env, stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: killing it kills dbt too
     )
@@ -139,7 +142,7 @@ def test_a_run_killed_during_dbt_and_rerun_equals_an_uninterrupted_run(pipeline_
     shutil.copytree(sample_landing / "landing", data_dir / "landing")
     shutil.copytree(sample_landing / "ground_truth", data_dir / "ground_truth")
 
-    proc = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "killed.log")
+    proc = _run_rcl(data_dir, tmp_path / "killed.log")
     deadline = time.monotonic() + 600
     killed = False
     try:
@@ -162,7 +165,7 @@ def test_a_run_killed_during_dbt_and_rerun_equals_an_uninterrupted_run(pipeline_
         time.sleep(0.1)
     assert not _session_processes(proc.pid)
 
-    rerun = _run_demo(data_dir, tmp_path / "dagster_home", tmp_path / "rerun.log")
+    rerun = _run_rcl(data_dir, tmp_path / "rerun.log")
     assert rerun.wait(timeout=900) == 0, (tmp_path / "rerun.log").read_text(errors="replace")[-3000:]
 
     settings = make_settings(data_dir)
