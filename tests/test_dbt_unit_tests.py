@@ -29,6 +29,7 @@ REQUIRED_UNIT_TESTS = {
     "available_to_promise_is_unreserved_stock_never_below_zero",
     "session_ends_after_30_minutes_without_an_event",
     "session_timeout_is_the_deployments_setting",
+    "next_inbound_units_are_every_shipment_due_at_the_soonest_time",
 }
 
 

@@ -60,18 +60,30 @@ count_times as (
 
 ),
 
-next_inbound as (
+open_shipments as (
 
-    -- the earliest open shipment announced by the end of the count's day, and its units
-    select counts.product_id, counts.location_id, counts.position_date,
-           min(shipments.expected_at) as next_inbound_at,
-           cast(arg_min(shipments.quantity, shipments.expected_at) as bigint) as next_inbound_units,
+    -- shipments announced by the end of the count's day and not received by then
+    select counts.product_id, counts.location_id, counts.position_date, shipments.expected_at, shipments.quantity,
+           min(shipments.expected_at) over (
+               partition by counts.product_id, counts.location_id, counts.position_date
+           ) as soonest_expected_at,
     from counts
     inner join shipments
         on shipments.product_id = counts.product_id
        and shipments.location_id = counts.location_id
        and cast(shipments.announced_at as date) <= counts.position_date
        and (shipments.received_at is null or cast(shipments.received_at as date) > counts.position_date)
+
+),
+
+next_inbound as (
+
+    -- the earliest open shipment(s) and their units: every shipment expected at that moment
+    -- counts (picking one of several would make the value depend on the scan order)
+    select product_id, location_id, position_date,
+           min(expected_at) as next_inbound_at,
+           cast(sum(quantity) filter (where expected_at = soonest_expected_at) as bigint) as next_inbound_units,
+    from open_shipments
     group by all
 
 ),
