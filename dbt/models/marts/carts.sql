@@ -22,7 +22,7 @@ carts as (
 
     select
         cart_id,
-        any_value(anonymous_id) as anonymous_id,
+        arg_min(anonymous_id, (event_at, event_id)) as anonymous_id,
         max(customer_id) as customer_id,
         min(event_at) as created_at,
         max(event_at) as last_activity_at,
@@ -31,9 +31,9 @@ carts as (
         sum(case event_name when {{ event_name('product_added') }} then price * coalesce(quantity, 1)
                             when {{ event_name('product_removed') }} then -price * coalesce(quantity, 1) else 0 end) as cart_value,
         max(checkout_step) as max_checkout_step,
-        arg_max(shipping_amount, event_at) filter (where shipping_amount is not null) as shipping_amount_seen,
+        arg_max(shipping_amount, (event_at, event_id)) filter (where shipping_amount is not null) as shipping_amount_seen,
         max(order_id) filter (where event_name = {{ event_name('order_completed') }}) as completed_order_id,
-        arg_min(device_type, event_at) as device_type,
+        arg_min(device_type, (event_at, event_id)) as device_type,
     from cart_events
     group by cart_id
 

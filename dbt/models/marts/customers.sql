@@ -26,10 +26,11 @@ identity_summary as (
 
 crm_profile as (
 
-    -- the most recently updated CRM record of the customer
+    -- the most recently updated CRM record of the customer (records updated at the same moment:
+    -- the highest CRM id, so that the pick never depends on the scan order)
     select identities.customer_id,
-           arg_max(crm_customers.country, crm_customers.updated_at) as country,
-           arg_max(crm_customers.city, crm_customers.updated_at) as city,
+           arg_max(crm_customers.country, (crm_customers.updated_at, crm_customers.crm_customer_id)) as country,
+           arg_max(crm_customers.city, (crm_customers.updated_at, crm_customers.crm_customer_id)) as city,
            min(crm_customers.created_at) as crm_created_at,
     from crm_customers
     inner join identities
@@ -42,7 +43,7 @@ email_consent as (
 
     -- the latest email consent change across the customer's CRM records is in force
     select identities.customer_id,
-           arg_max(consents.is_granted, consents.recorded_at) as is_email_marketable,
+           arg_max(consents.is_granted, (consents.recorded_at, consents.consent_event_id)) as is_email_marketable,
     from consents
     inner join identities
         on identities.identifier_type = 'crm_customer_id' and identities.identifier_value = consents.crm_customer_id
@@ -61,7 +62,7 @@ first_touch as (
                    when referrer is not null and referrer <> '' then 'referral'
                    else 'direct'
                end,
-               event_at
+               (event_at, event_id)
            ) as web_acquisition_channel,
            min(event_at) as first_web_event_at,
     from web_events
@@ -75,7 +76,7 @@ order_summary as (
     select customer_id,
            min(ordered_at) as first_order_at,
            max(ordered_at) as last_order_at,
-           arg_min(channel, ordered_at) as first_order_channel,
+           arg_min(channel, (ordered_at, order_id)) as first_order_channel,
     from orders
     where customer_id is not null and not is_cancelled
     group by customer_id
