@@ -30,8 +30,8 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-# Installed packages are compiled to bytecode once: where PYTHONDONTWRITEBYTECODE is set (as on
-# our CI machines) Python would otherwise compile dagster, dbt, feast and the rest from source in
+# Installed packages are compiled to bytecode once: where PYTHONDONTWRITEBYTECODE is set (as in
+# this project's development machines) Python would otherwise compile dagster, dbt, feast and the rest from source in
 # every process it starts (twice the import time of each pipeline, server and dbt process).
 $(BIN)/.installed: requirements.lock pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
