@@ -30,6 +30,7 @@ REQUIRED_UNIT_TESTS = {
     "session_ends_after_30_minutes_without_an_event",
     "session_timeout_is_the_deployments_setting",
     "next_inbound_units_are_every_shipment_due_at_the_soonest_time",
+    "cart_picks_among_events_at_the_same_moment_by_event_id",
 }
 
 
