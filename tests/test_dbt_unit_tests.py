@@ -1,7 +1,7 @@
 """dbt unit tests (`unit_tests:` in the model yml files) on a real DuckDB: every model built
 `--empty` over the raw tables the contracts define (unit tests read the column types of a
-model's inputs from the warehouse), then `dbt test --select test_type:unit`. The Dagster steps
-run the same unit tests inside `dbt build`, before each model is built."""
+model's inputs from the warehouse), then `dbt test --select test_type:unit`. The pipeline's
+dbt steps leave them out (their inputs are fixed: they test the SQL, here, not the data)."""
 
 from __future__ import annotations
 
