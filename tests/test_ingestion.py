@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -522,3 +523,62 @@ def test_quarantine_previews_for_dagster_withhold_the_ids_of_people():
     assert withhold_person_ids("anonymous_id: a-1 is too long; price: 1x is not a valid DECIMAL(12,2)") == \
         "anonymous_id: (withheld) is too long; price: 1x is not a valid DECIMAL(12,2)"
     assert withhold_person_ids("missing required cart_id") == "missing required cart_id"
+
+
+def _landed_rows(conn, entity: str) -> dict[str, list]:
+    return {
+        table: conn.execute(f"select * exclude (_loaded_at) from raw.{table} order by all").fetchall()
+        for table in (entity, f"{entity}__quarantine")
+    }
+
+
+def test_same_header_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monkeypatch):
+    """Consecutive CSV files with one header land in one scan; a file whose records are not one
+    per line (a quoted line break, a blank line) or that has a rejected line lands on its own:
+    rows, lines, quarantine and reconciliation are the same as landing every file alone."""
+    import dagster_project.ingestion.load as load
+
+    header = "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
+    landing = tmp_path / "landing"
+    folder = landing / "crm" / "email_events"
+    _write(folder / "2026-01-01.csv", header + "E1,C1,K1,open,,2026-01-01T08:00:00Z\n"
+           "E2,C1,K1,nope,,2026-01-01T09:00:00Z\n")  # line 3: a bad value
+    _write(folder / "2026-01-02.csv", header + 'E3,C1,K1,click,"https://x.example/a\nb",2026-01-02T08:00:00Z\n'
+           "E4,C1,K1,open,,2026-01-02T09:00:00Z\n")  # a value over two lines: E4 on line 4
+    _write(folder / "2026-01-03.csv", header)  # no rows
+    _write(folder / "2026-01-04.csv", header + "E5,C1,K1,open\n"  # too few fields
+           "E6,C1,K1,open,,2026-01-04T09:00:00Z\n")
+    _write(folder / "2026-01-05.csv", header + "\nE7,C1,K1,open,,2026-01-05T08:00:00Z\n")  # a blank line
+    _write(folder / "2026-01-06.csv", header.replace("\n", ",coupon\n") + "E8,C1,K1,open,,2026-01-06T08:00:00Z,X\n")
+    for day in range(7, 10):  # plain days again after the extra column
+        _write(folder / f"2026-01-{day:02d}.csv", header + f"E{day + 2},C1,K1,open,,2026-01-{day:02d}T08:00:00Z\n"
+               f"E{day + 2},C1,K1,open,,2026-01-{day:02d}T08:00:00Z\n")  # a duplicate
+    folder.joinpath("2026-01-10.csv").write_bytes(header.encode() + b"E20,C1,K1,open,caf\xe9,2026-01-10T08:00:00Z\n")
+    contract = get_contract("crm", "email_events")
+    scans = []
+    original = load.land_csv_files
+    monkeypatch.setattr(load, "land_csv_files", lambda conn, c, paths, *a: scans.append(paths) or original(conn, c, paths, *a))
+
+    with duckdb.connect(str(tmp_path / "batched.duckdb")) as conn:
+        batched = ingest_entity(conn, contract, landing)
+        batched_rows = _landed_rows(conn, "crm__email_events")
+        loaded = {event: (Path(file).name, line) for event, file, line in conn.execute(
+            "select email_event_id, _source_file, _source_line from raw.crm__email_events").fetchall()}
+        quarantined = conn.execute("select _source_file, _source_line from raw.crm__email_events__quarantine "
+                                   "order by all").fetchall()
+    monkeypatch.setattr(load, "_same_header_runs", lambda plan: [[path] for path in plan.files])
+    with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
+        alone = ingest_entity(conn, contract, landing)
+        alone_rows = _landed_rows(conn, "crm__email_events")
+
+    assert [len(paths) for paths in scans] == [5, 4]  # cut by the file with another header
+    assert batched_rows == alone_rows
+    assert batched.per_file == alone.per_file and batched.is_reconciled
+    assert sorted(batched.warnings) == sorted(alone.warnings)
+    assert batched.extra_columns == alone.extra_columns == {str(folder / "2026-01-06.csv"): ["coupon"]}
+    assert loaded["E1"] == ("2026-01-01.csv", 2) and loaded["E4"] == ("2026-01-02.csv", 4)
+    assert loaded["E6"] == ("2026-01-04.csv", 3) and loaded["E7"] == ("2026-01-05.csv", 3)
+    assert loaded["E8"] == ("2026-01-06.csv", 2) and loaded["E11"] == ("2026-01-09.csv", 2)
+    assert [(Path(f).name, line) for f, line in quarantined] == [
+        ("2026-01-01.csv", 3), ("2026-01-04.csv", 2), ("2026-01-10.csv", 2)]  # a bad value, too few fields, not UTF-8
+    assert sum(f.duplicates_removed for f in batched.per_file) == 3

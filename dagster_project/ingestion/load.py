@@ -13,7 +13,7 @@ import duckdb
 from dagster_project.contracts import SourceEntity
 from dagster_project.ingestion.discovery import delivery_date, delivery_day_text
 from dagster_project.ingestion.plan import LoadPlan, plan_load
-from dagster_project.ingestion.reading import check_changed_types, land_csv, land_jsonl
+from dagster_project.ingestion.reading import check_changed_types, land_csv, land_csv_files, land_jsonl
 from dagster_project.ingestion.results import ContractViolation, FileReconciliation, IngestionResult
 from dagster_project.ingestion.tables import literal, quarantine_table_ddl, quote, raw_table_ddl
 from dagster_project.ingestion.values import column_checks, typed_expression
@@ -84,16 +84,59 @@ def land(conn, plan: LoadPlan, result: IngestionResult) -> None:
     """`landed`: every file's records as text, each with its physical line (parsed or not).
     Fails the load on a file that cannot be read or whose column changed type."""
     _create_landing_tables(conn, plan)
-    # Each file lands in its own table first (its own checks stay cheap), then joins the rest.
-    for path in plan.files:
+    # Files land in their own table first (their own checks stay cheap), then join the rest:
+    # consecutive plain CSV files with one header in one scan, any other file on its own.
+    for files in _same_header_runs(plan):
         conn.execute(f"delete from {plan.landed_file}")
-        if not _land_file(conn, plan, path, result):
-            result.warnings.append(f"{path.name}: empty file")
-            continue
-        conn.execute(f"insert into {plan.landed} select * from {plan.landed_file}")
-        log.debug("landed %s", path)
+        if len(files) > 1:
+            files = _land_csv_files(conn, plan, files, result)
+            conn.execute(f"insert into {plan.landed} select * from {plan.landed_file}")
+        for path in files:
+            conn.execute(f"delete from {plan.landed_file}")
+            if not _land_file(conn, plan, path, result):
+                result.warnings.append(f"{path.name}: empty file")
+                continue
+            conn.execute(f"insert into {plan.landed} select * from {plan.landed_file}")
+            log.debug("landed %s", path)
     conn.execute(f"drop table {plan.landed_file}")
     check_changed_types(conn, plan.contract, plan.landed)
+
+
+def _same_header_runs(plan: LoadPlan) -> list[list[Path]]:
+    """The plan's files in order, cut into runs of plain, non-empty CSV files with the same
+    first line (any other file is a run of its own)."""
+    runs: list[list[Path]] = []
+    previous = None
+    for path in plan.files:
+        key = _csv_first_line(path) if plan.contract.format == "csv" else None
+        if key is not None and key == previous:
+            runs[-1].append(path)
+        else:
+            runs.append([path])
+        previous = key
+    return runs
+
+
+def _csv_first_line(path: Path) -> bytes | None:
+    """A plain CSV file's first line; None for a compressed, empty or unreadable file (landed
+    on its own, where its problem is reported)."""
+    if path.name.lower().endswith(".gz"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.readline() or None
+    except OSError:
+        return None
+
+
+def _land_csv_files(conn, plan: LoadPlan, files: list[Path], result: IngestionResult) -> list[Path]:
+    """A run of same-header CSV files in one scan; returns the files to land one by one (all of
+    them when the scan fails: each then fails or lands on its own, with its own message)."""
+    try:
+        return land_csv_files(conn, plan.contract, files, result, plan.landed_file)
+    except duckdb.Error:
+        conn.execute(f"delete from {plan.landed_file}")
+        return files
 
 
 def _create_landing_tables(conn, plan: LoadPlan) -> None:

@@ -138,6 +138,74 @@ def land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult, 
     return True
 
 
+def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: IngestionResult, table: str) -> list[Path]:
+    """Land plain (uncompressed, non-empty) CSV files that share one header in `table` with one
+    scan, which costs about what one file's scan costs: a history of daily files is hundreds of
+    small files. Returns the files this could not land exactly as `land_csv` would: a file with
+    a rejected line, or whose records are not simply one per line after the header (a quoted
+    line break, a blank line). Their rows are taken out again; the caller lands each on its own."""
+    header = _csv_header(paths[0])  # the files' first lines are the same
+    _check_header(contract, paths[0], header)
+    expected = [c.name for c in contract.columns]
+    extra = [h for h in header if h not in expected]
+    if extra:
+        for path in paths:
+            result.extra_columns[str(path)] = extra
+            result.warnings.append(
+                f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}"
+            )
+    select = ", ".join(
+        (quote(c.name) if c.name in header else "null::varchar") + f" as {quote(c.name)}"
+        for c in contract.columns
+    )
+    extra_select = (
+        "json_object(" + ", ".join(f"{literal(h)}, {quote(h)}" for h in extra) + ")::varchar" if extra else "null"
+    )
+    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
+    file_column = _unused_name(header)
+    conn.execute("drop table if exists csv_rejects")
+    conn.execute("drop table if exists csv_reject_scans")
+    # A multi-file scan keeps the files' order and each file's record order (insertion order),
+    # so a record's number in its file is its scan position less its file's first position.
+    conn.execute(
+        f"""
+        {_insert_landed(contract, table)}
+        select {select}, {extra_select}, {quote(file_column)},
+               _scan_position - min(_scan_position) over (partition by {quote(file_column)}) + 2, null, null
+        from (
+            select *, row_number() over () as _scan_position
+            from read_csv([{", ".join(literal(str(p)) for p in paths)}], columns = {columns}, header = true,
+                          auto_detect = false, delim = ',', quote = '"', escape = '"', compression = 'none',
+                          filename = {literal(file_column)}, store_rejects = true,
+                          rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')
+        )
+        """
+    )
+    with_rejects = {r[0] for r in conn.execute(
+        "select distinct s.file_path from csv_rejects r join csv_reject_scans s using (scan_id, file_id)"
+    ).fetchall()}
+    records = dict(conn.execute(f"select _source_file, count(*) from {table} group by 1").fetchall())
+    one_by_one = [p for p in paths
+                  if str(p) in with_rejects or _count_lines(p) != records.get(str(p), 0) + 1]
+    if one_by_one:
+        conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
+                     [[str(p) for p in one_by_one]])
+        for path in one_by_one:
+            if extra:
+                result.extra_columns.pop(str(path), None)
+                result.warnings.remove(
+                    f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}")
+    return one_by_one
+
+
+def _unused_name(header: list[str]) -> str:
+    """A column name for the scan's file name that no column of the file has."""
+    name = "_rcl_source_file"
+    while name in header:
+        name = "_" + name
+    return name
+
+
 def _quarantine_rejects(conn, path: Path, kind: str, table: str) -> list[int]:
     """One quarantine row per line DuckDB's reader rejected, numbered as DuckDB numbers it;
     returns those numbers."""
