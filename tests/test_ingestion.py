@@ -582,3 +582,48 @@ def test_same_header_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monk
     assert [(Path(f).name, line) for f, line in quarantined] == [
         ("2026-01-01.csv", 3), ("2026-01-04.csv", 2), ("2026-01-10.csv", 2)]  # a bad value, too few fields, not UTF-8
     assert sum(f.duplicates_removed for f in batched.per_file) == 3
+
+
+def test_json_lines_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monkeypatch):
+    """Plain JSON-lines files land in one scan; one with a line that is not UTF-8 lands on its
+    own. Broken lines, blank lines, a byte order mark and extra keys come out as landing each
+    file alone gives them, each with its file and physical line."""
+    import dagster_project.ingestion.load as load
+
+    def event(n: int, day: int, **extra) -> str:
+        return json.dumps({"message_id": f"m{n}", "type": "page", "anonymous_id": "a1",
+                           "timestamp": f"2026-01-{day:02d}T10:00:00Z", "context": {"page": {"path": "/"}}, **extra})
+
+    landing = tmp_path / "landing"
+    folder = landing / "web" / "events"
+    _write(folder / "2026-01-01.jsonl", event(1, 1) + "\n{not json\n" + event(2, 1) + "\n")
+    _write(folder / "2026-01-02.jsonl", "\n\n" + event(3, 2, plan="pro") + "\n")  # blank lines, an extra key
+    folder.joinpath("2026-01-03.jsonl").write_bytes("\ufeff".encode() + (event(4, 3) + "\n").encode())  # a BOM
+    folder.joinpath("2026-01-04.jsonl").write_bytes(b'{"message_id": "m5", "caf\xe9": 1}\n' + (event(6, 4) + "\n").encode())
+    _write(folder / "2026-01-05.jsonl", '{"message_id": "m7", "message_id": "m8"}\n' + event(9, 5) + "\n")
+    contract = get_contract("web", "events")
+    scans = []
+    original = load.land_jsonl_files
+    monkeypatch.setattr(load, "land_jsonl_files", lambda conn, c, paths, *a: scans.append(paths) or original(conn, c, paths, *a))
+
+    with duckdb.connect(str(tmp_path / "batched.duckdb")) as conn:
+        batched = ingest_entity(conn, contract, landing)
+        batched_rows = _landed_rows(conn, "web__events")
+        loaded = {event: (Path(file).name, line) for event, file, line in conn.execute(
+            "select message_id, _source_file, _source_line from raw.web__events").fetchall()}
+        quarantined = conn.execute("select _source_file, _source_line from raw.web__events__quarantine "
+                                   "order by all").fetchall()
+    monkeypatch.setattr(load, "_same_header_runs", lambda plan: [[path] for path in plan.files])
+    with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
+        alone = ingest_entity(conn, contract, landing)
+        alone_rows = _landed_rows(conn, "web__events")
+
+    assert [len(paths) for paths in scans] == [5]
+    assert batched_rows == alone_rows
+    assert batched.per_file == alone.per_file and batched.is_reconciled
+    assert sorted(batched.warnings) == sorted(alone.warnings)
+    assert batched.extra_columns == alone.extra_columns == {str(folder / "2026-01-02.jsonl"): ["plan"]}
+    assert loaded == {"m1": ("2026-01-01.jsonl", 1), "m2": ("2026-01-01.jsonl", 3), "m3": ("2026-01-02.jsonl", 3),
+                      "m4": ("2026-01-03.jsonl", 1), "m6": ("2026-01-04.jsonl", 2), "m9": ("2026-01-05.jsonl", 2)}
+    assert [(Path(f).name, line) for f, line in quarantined] == [
+        ("2026-01-01.jsonl", 2), ("2026-01-04.jsonl", 1), ("2026-01-05.jsonl", 1)]  # not JSON, not UTF-8, a key twice

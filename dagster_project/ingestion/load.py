@@ -13,7 +13,8 @@ import duckdb
 from dagster_project.contracts import SourceEntity
 from dagster_project.ingestion.discovery import delivery_date, delivery_day_text
 from dagster_project.ingestion.plan import LoadPlan, plan_load
-from dagster_project.ingestion.reading import check_changed_types, land_csv, land_csv_files, land_jsonl
+from dagster_project.ingestion.reading import (check_changed_types, land_csv, land_csv_files, land_jsonl,
+                                              land_jsonl_files)
 from dagster_project.ingestion.results import ContractViolation, FileReconciliation, IngestionResult
 from dagster_project.ingestion.tables import literal, quarantine_table_ddl, quote, raw_table_ddl
 from dagster_project.ingestion.values import column_checks, typed_expression
@@ -85,11 +86,11 @@ def land(conn, plan: LoadPlan, result: IngestionResult) -> None:
     Fails the load on a file that cannot be read or whose column changed type."""
     _create_landing_tables(conn, plan)
     # Files land in their own table first (their own checks stay cheap), then join the rest:
-    # consecutive plain CSV files with one header in one scan, any other file on its own.
+    # consecutive plain files (CSV: with one header) in one scan, any other file on its own.
     for files in _same_header_runs(plan):
         conn.execute(f"delete from {plan.landed_file}")
         if len(files) > 1:
-            files = _land_csv_files(conn, plan, files, result)
+            files = _land_files(conn, plan, files, result)
             conn.execute(f"insert into {plan.landed} select * from {plan.landed_file}")
         for path in files:
             conn.execute(f"delete from {plan.landed_file}")
@@ -103,12 +104,12 @@ def land(conn, plan: LoadPlan, result: IngestionResult) -> None:
 
 
 def _same_header_runs(plan: LoadPlan) -> list[list[Path]]:
-    """The plan's files in order, cut into runs of plain, non-empty CSV files with the same
-    first line (any other file is a run of its own)."""
+    """The plan's files in order, cut into runs of plain, non-empty files (CSV: with the same
+    first line); a compressed or empty file is a run of its own."""
     runs: list[list[Path]] = []
     previous = None
     for path in plan.files:
-        key = _csv_first_line(path) if plan.contract.format == "csv" else None
+        key = _csv_first_line(path) if plan.contract.format == "csv" else _plain_jsonl(path)
         if key is not None and key == previous:
             runs[-1].append(path)
         else:
@@ -129,11 +130,23 @@ def _csv_first_line(path: Path) -> bytes | None:
         return None
 
 
-def _land_csv_files(conn, plan: LoadPlan, files: list[Path], result: IngestionResult) -> list[Path]:
-    """A run of same-header CSV files in one scan; returns the files to land one by one (all of
-    them when the scan fails: each then fails or lands on its own, with its own message)."""
+def _plain_jsonl(path: Path) -> str | None:
+    """Plain, non-empty JSON-lines files land together (None: on its own)."""
+    if path.name.lower().endswith(".gz"):
+        return None
     try:
-        return land_csv_files(conn, plan.contract, files, result, plan.landed_file)
+        return "jsonl" if path.stat().st_size > 0 else None
+    except OSError:
+        return None
+
+
+def _land_files(conn, plan: LoadPlan, files: list[Path], result: IngestionResult) -> list[Path]:
+    """A run of plain files (CSV: with one header) in one scan; returns the files to land one by
+    one (all of them when the scan fails: each then fails or lands on its own, with its own
+    message)."""
+    land_together = land_csv_files if plan.contract.format == "csv" else land_jsonl_files
+    try:
+        return land_together(conn, plan.contract, files, result, plan.landed_file)
     except duckdb.Error:
         conn.execute(f"delete from {plan.landed_file}")
         return files

@@ -340,22 +340,9 @@ def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult
     file; always True (an empty file never gets here)."""
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
-    conn.execute(
-        f"""
-        {_insert_landed(contract, table)}
-        select {_jsonl_columns(contract)}, {_JSONL_EXTRA_KEYS}, {literal(str(path))}, line_number, problem,
-               case when problem is not null then line end
-        from (
-            select *, case when doc is not null then json_extract(doc, [{_jsonl_paths(contract)}]) end as vals,
-                   case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({_jsonl_known_keys(contract)})) end
-                       as extra_keys
-            from (
-                select case when problem is null then line::json end as doc, problem, line_number, line
-                from ({_jsonl_objects(path)})
-            )
-        )
-        """
-    )
+    lines = (f"select line, row_number() over () as line_number, {literal(str(path))} as _file "
+             f"from {_lines_sql(path)}")
+    conn.execute(_insert_jsonl(contract, table, lines))
     rejected = _quarantine_rejects(conn, path, "unreadable line", table)
     if rejected:
         _renumber_after_rejects(conn, path, rejected, table, first_line=1)
@@ -363,14 +350,73 @@ def land_jsonl(conn, contract: SourceEntity, path: Path, result: IngestionResult
     return True
 
 
-def _jsonl_objects(path: Path) -> str:
-    """SQL: each non-blank line of a JSON-lines file with its physical line number and, when it
-    is not one JSON object with each key once, the problem."""
+def land_jsonl_files(conn, contract: SourceEntity, paths: list[Path], result: IngestionResult, table: str) -> list[Path]:
+    """Land plain (uncompressed, non-empty) JSON-lines files in `table` with one scan (see
+    land_csv_files). Returns the files with a line the reader rejected (not UTF-8): their rows
+    are taken out again, and the caller lands each on its own, where lines after the rejected
+    one keep their numbers."""
+    conn.execute("drop table if exists csv_rejects")
+    conn.execute("drop table if exists csv_reject_scans")
+    files = ", ".join(literal(str(p)) for p in paths)
+    # one row per physical line, in the files' order (see _lines_sql); a line's number in its
+    # file is its scan position less its file's first position, plus one
+    lines = f"""
+        select line, _scan_position - min(_scan_position) over (partition by _file) + 1 as line_number, _file
+        from (
+            select line, _rcl_source_file as _file, row_number() over () as _scan_position
+            from read_csv([{files}], columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(30), quote = '',
+                          escape = '', auto_detect = false, compression = 'none', encoding = 'utf-8',
+                          filename = '_rcl_source_file', store_rejects = true, rejects_table = 'csv_rejects',
+                          rejects_scan = 'csv_reject_scans')
+        )
+    """
+    conn.execute(_insert_jsonl(contract, table, lines))
+    with_rejects = {r[0] for r in conn.execute(
+        "select distinct s.file_path from csv_rejects r join csv_reject_scans s using (scan_id, file_id)"
+    ).fetchall()}
+    one_by_one = [p for p in paths if str(p) in with_rejects]
+    if one_by_one:
+        conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
+                     [[str(p) for p in one_by_one]])
+    extra = dict(conn.execute(
+        "select _source_file, list(distinct k order by k) from (select _source_file, "
+        f"unnest(json_keys(_extra_columns::json)) as k from {table} where _extra_columns is not null) group by 1"
+    ).fetchall())
+    for path in paths:
+        if extra.get(str(path)):
+            result.extra_columns[str(path)] = extra[str(path)]
+            result.warnings.append(
+                f"{path.name}: key(s) not in the contract kept in _extra_columns: {', '.join(extra[str(path)])}")
+    return one_by_one
+
+
+def _insert_jsonl(contract: SourceEntity, table: str, lines: str) -> str:
+    """SQL: insert into `table` the records of `lines` (line, line_number, _file: every physical
+    line of JSON-lines files)."""
+    return f"""
+        {_insert_landed(contract, table)}
+        select {_jsonl_columns(contract)}, {_JSONL_EXTRA_KEYS}, _file, line_number, problem,
+               case when problem is not null then line end
+        from (
+            select *, case when doc is not null then json_extract(doc, [{_jsonl_paths(contract)}]) end as vals,
+                   case when doc is not null then list_filter(json_keys(doc), lambda k: k not in ({_jsonl_known_keys(contract)})) end
+                       as extra_keys
+            from (
+                select case when problem is null then line::json end as doc, problem, line_number, line, _file
+                from ({_jsonl_objects(lines)})
+            )
+        )
+    """
+
+
+def _jsonl_objects(lines: str) -> str:
+    """SQL: each non-blank line of `lines` (line, line_number, _file) with its physical line
+    number and file and, when it is not one JSON object with each key once, the problem."""
     # Each line is read as text so that one broken object is quarantined instead of failing the
     # file. DuckDB's reader drops a UTF-8 byte order mark at the start of the file and rejects
     # lines with invalid UTF-8 (store_rejects), which are quarantined like broken objects. Blank
     # lines are numbered (line numbers are physical) but are not records.
-    lines = f"select ltrim(line, chr(65279)) as line, row_number() over () as line_number from {_lines_sql(path)}"
+    lines = f"select ltrim(line, chr(65279)) as line, line_number, _file from ({lines})"
     # A key repeated in an object (at any depth) has two values, and which one a reader takes
     # is the parser's choice: the line is quarantined naming the key.
     # The key lists of the objects with a repeat are found once per line; naming the keys runs
@@ -384,7 +430,7 @@ def _jsonl_objects(path: Path) -> str:
         "lambda ks: list_filter(ks, lambda k, i: list_position(ks, k) < i)))))"
     )
     return f"""
-        select line, line_number,
+        select line, line_number, _file,
                case when not is_object then 'line is not a JSON object'
                     when len(repeating) > 0
                     then 'JSON object repeats key(s) ' || array_to_string({repeated}, ', ')
@@ -393,7 +439,7 @@ def _jsonl_objects(path: Path) -> str:
             select *, case when is_object then {repeating} end as repeating
             from (
                 -- case, not and: DuckDB evaluates both sides of and, and json_type fails on bad JSON
-                select line, line_number,
+                select line, line_number, _file,
                        coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false) as is_object
                 from ({lines})
                 where trim(line) <> ''
