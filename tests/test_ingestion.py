@@ -566,7 +566,7 @@ def test_same_header_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monk
             "select email_event_id, _source_file, _source_line from raw.crm__email_events").fetchall()}
         quarantined = conn.execute("select _source_file, _source_line from raw.crm__email_events__quarantine "
                                    "order by all").fetchall()
-    monkeypatch.setattr(load, "_same_header_runs", lambda plan: [[path] for path in plan.files])
+    monkeypatch.setattr(load, "_runs_of_one_scan", lambda plan: [[path] for path in plan.files])
     with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
         alone = ingest_entity(conn, contract, landing)
         alone_rows = _landed_rows(conn, "crm__email_events")
@@ -613,7 +613,7 @@ def test_json_lines_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monke
             "select message_id, _source_file, _source_line from raw.web__events").fetchall()}
         quarantined = conn.execute("select _source_file, _source_line from raw.web__events__quarantine "
                                    "order by all").fetchall()
-    monkeypatch.setattr(load, "_same_header_runs", lambda plan: [[path] for path in plan.files])
+    monkeypatch.setattr(load, "_runs_of_one_scan", lambda plan: [[path] for path in plan.files])
     with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
         alone = ingest_entity(conn, contract, landing)
         alone_rows = _landed_rows(conn, "web__events")

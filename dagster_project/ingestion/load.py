@@ -87,7 +87,7 @@ def land(conn, plan: LoadPlan, result: IngestionResult) -> None:
     _create_landing_tables(conn, plan)
     # Files land in their own table first (their own checks stay cheap), then join the rest:
     # consecutive plain files (CSV: with one header) in one scan, any other file on its own.
-    for files in _same_header_runs(plan):
+    for files in _runs_of_one_scan(plan):
         conn.execute(f"delete from {plan.landed_file}")
         if len(files) > 1:
             files = _land_files(conn, plan, files, result)
@@ -103,7 +103,7 @@ def land(conn, plan: LoadPlan, result: IngestionResult) -> None:
     check_changed_types(conn, plan.contract, plan.landed)
 
 
-def _same_header_runs(plan: LoadPlan) -> list[list[Path]]:
+def _runs_of_one_scan(plan: LoadPlan) -> list[list[Path]]:
     """The plan's files in order, cut into runs of plain, non-empty files (CSV: with the same
     first line); a compressed or empty file is a run of its own."""
     runs: list[list[Path]] = []
@@ -147,7 +147,7 @@ def _land_files(conn, plan: LoadPlan, files: list[Path], result: IngestionResult
     land_together = land_csv_files if plan.contract.format == "csv" else land_jsonl_files
     try:
         return land_together(conn, plan.contract, files, result, plan.landed_file)
-    except duckdb.Error:
+    except (duckdb.Error, OSError):
         conn.execute(f"delete from {plan.landed_file}")
         return files
 

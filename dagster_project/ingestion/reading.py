@@ -148,12 +148,6 @@ def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: Inge
     _check_header(contract, paths[0], header)
     expected = [c.name for c in contract.columns]
     extra = [h for h in header if h not in expected]
-    if extra:
-        for path in paths:
-            result.extra_columns[str(path)] = extra
-            result.warnings.append(
-                f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}"
-            )
     select = ", ".join(
         (quote(c.name) if c.name in header else "null::varchar") + f" as {quote(c.name)}"
         for c in contract.columns
@@ -190,11 +184,12 @@ def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: Inge
     if one_by_one:
         conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
                      [[str(p) for p in one_by_one]])
-        for path in one_by_one:
-            if extra:
-                result.extra_columns.pop(str(path), None)
-                result.warnings.remove(
-                    f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}")
+    for path in paths:
+        if extra and path not in one_by_one:
+            result.extra_columns[str(path)] = extra
+            result.warnings.append(
+                f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}"
+            )
     return one_by_one
 
 
