@@ -108,3 +108,26 @@ assert invocation.process.args[3] == "run" and invocation.wait().is_successful()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "leaked" not in done.stderr, done.stderr[-3000:]
+
+
+def test_a_warm_command_ends_with_its_warehouse_closed_and_checkpointed(tmp_path, warm_socket):
+    """A command's process skips the interpreter's teardown, but only after dbt's exit handlers:
+    its DuckDB file is closed (nothing left in a write-ahead log a copy would miss) and the next
+    writer opens it at once."""
+    import duckdb
+
+    from test_dbt_staging import create_raw_tables
+
+    settings = with_pii_salt(make_settings(tmp_path / "data"))
+    settings.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        create_raw_tables(con)
+    invocation = dbt_cli().cli(["run", "--select", "stg_pim__products stg_wms__locations"], env=settings.env(),
+                               target_path=tmp_path / "target")
+    assert invocation.process.args[3] == "run"
+    assert invocation.wait().is_successful()
+    assert not settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal").exists()
+    with duckdb.connect(str(settings.warehouse_path)) as con:  # read-write: no other process holds it
+        built = {r[0] for r in con.execute("select table_name from duckdb_tables() union all "
+                                           "select view_name from duckdb_views() where not internal").fetchall()}
+    assert {"stg_pim__products", "stg_wms__locations"} <= built
