@@ -532,12 +532,38 @@ def _landed_rows(conn, entity: str) -> dict[str, list]:
     }
 
 
+def _land_both_ways(tmp_path, monkeypatch, contract, landing, scan: str, ids: str):
+    """Ingest `landing` twice: as ingestion does (runs of files in one scan, recorded by calling
+    `scan`) and every file on its own. Returns both results, their raw and quarantine rows, the
+    runs scanned together, (file name, line) by `ids` and the quarantined (file name, line)s."""
+    import dagster_project.ingestion.load as load
+
+    scans = []
+    original = getattr(load, scan)
+    monkeypatch.setattr(load, scan, lambda conn, c, paths, *a: scans.append(paths) or original(conn, c, paths, *a))
+    table = f"{contract.system}__{contract.entity}"
+    with duckdb.connect(str(tmp_path / "batched.duckdb")) as conn:
+        batched = ingest_entity(conn, contract, landing)
+        batched_rows = _landed_rows(conn, table)
+        loaded = {key: (Path(file).name, line) for key, file, line in conn.execute(
+            f"select {ids}, _source_file, _source_line from raw.{table}").fetchall()}
+        quarantined = [(Path(file).name, line) for file, line in conn.execute(
+            f"select _source_file, _source_line from raw.{table}__quarantine order by all").fetchall()]
+    monkeypatch.setattr(load, "_runs_of_one_scan", lambda plan: [[path] for path in plan.files])
+    with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
+        alone = ingest_entity(conn, contract, landing)
+        alone_rows = _landed_rows(conn, table)
+    assert batched_rows == alone_rows
+    assert batched.per_file == alone.per_file and batched.is_reconciled
+    assert sorted(batched.warnings) == sorted(alone.warnings)
+    assert batched.extra_columns == alone.extra_columns
+    return batched, [len(paths) for paths in scans], loaded, quarantined
+
+
 def test_same_header_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monkeypatch):
     """Consecutive CSV files with one header land in one scan; a file whose records are not one
     per line (a quoted line break, a blank line) or that has a rejected line lands on its own:
     rows, lines, quarantine and reconciliation are the same as landing every file alone."""
-    import dagster_project.ingestion.load as load
-
     header = "email_event_id,crm_customer_id,campaign_id,event_type,url,occurred_at\n"
     landing = tmp_path / "landing"
     folder = landing / "crm" / "email_events"
@@ -554,32 +580,15 @@ def test_same_header_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monk
         _write(folder / f"2026-01-{day:02d}.csv", header + f"E{day + 2},C1,K1,open,,2026-01-{day:02d}T08:00:00Z\n"
                f"E{day + 2},C1,K1,open,,2026-01-{day:02d}T08:00:00Z\n")  # a duplicate
     folder.joinpath("2026-01-10.csv").write_bytes(header.encode() + b"E20,C1,K1,open,caf\xe9,2026-01-10T08:00:00Z\n")
-    contract = get_contract("crm", "email_events")
-    scans = []
-    original = load.land_csv_files
-    monkeypatch.setattr(load, "land_csv_files", lambda conn, c, paths, *a: scans.append(paths) or original(conn, c, paths, *a))
+    batched, scans, loaded, quarantined = _land_both_ways(tmp_path, monkeypatch, get_contract("crm", "email_events"),
+                                                          landing, "land_csv_files", "email_event_id")
 
-    with duckdb.connect(str(tmp_path / "batched.duckdb")) as conn:
-        batched = ingest_entity(conn, contract, landing)
-        batched_rows = _landed_rows(conn, "crm__email_events")
-        loaded = {event: (Path(file).name, line) for event, file, line in conn.execute(
-            "select email_event_id, _source_file, _source_line from raw.crm__email_events").fetchall()}
-        quarantined = conn.execute("select _source_file, _source_line from raw.crm__email_events__quarantine "
-                                   "order by all").fetchall()
-    monkeypatch.setattr(load, "_runs_of_one_scan", lambda plan: [[path] for path in plan.files])
-    with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
-        alone = ingest_entity(conn, contract, landing)
-        alone_rows = _landed_rows(conn, "crm__email_events")
-
-    assert [len(paths) for paths in scans] == [5, 4]  # cut by the file with another header
-    assert batched_rows == alone_rows
-    assert batched.per_file == alone.per_file and batched.is_reconciled
-    assert sorted(batched.warnings) == sorted(alone.warnings)
-    assert batched.extra_columns == alone.extra_columns == {str(folder / "2026-01-06.csv"): ["coupon"]}
+    assert scans == [5, 4]  # cut by the file with another header
+    assert batched.extra_columns == {str(folder / "2026-01-06.csv"): ["coupon"]}
     assert loaded["E1"] == ("2026-01-01.csv", 2) and loaded["E4"] == ("2026-01-02.csv", 4)
     assert loaded["E6"] == ("2026-01-04.csv", 3) and loaded["E7"] == ("2026-01-05.csv", 3)
     assert loaded["E8"] == ("2026-01-06.csv", 2) and loaded["E11"] == ("2026-01-09.csv", 2)
-    assert [(Path(f).name, line) for f, line in quarantined] == [
+    assert quarantined == [
         ("2026-01-01.csv", 3), ("2026-01-04.csv", 2), ("2026-01-10.csv", 2)]  # a bad value, too few fields, not UTF-8
     assert sum(f.duplicates_removed for f in batched.per_file) == 3
 
@@ -588,8 +597,6 @@ def test_json_lines_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monke
     """Plain JSON-lines files land in one scan; one with a line that is not UTF-8 lands on its
     own. Broken lines, blank lines, a byte order mark and extra keys come out as landing each
     file alone gives them, each with its file and physical line."""
-    import dagster_project.ingestion.load as load
-
     def event(n: int, day: int, **extra) -> str:
         return json.dumps({"message_id": f"m{n}", "type": "page", "anonymous_id": "a1",
                            "timestamp": f"2026-01-{day:02d}T10:00:00Z", "context": {"page": {"path": "/"}}, **extra})
@@ -601,29 +608,12 @@ def test_json_lines_files_land_in_one_scan_exactly_as_one_by_one(tmp_path, monke
     folder.joinpath("2026-01-03.jsonl").write_bytes("\ufeff".encode() + (event(4, 3) + "\n").encode())  # a BOM
     folder.joinpath("2026-01-04.jsonl").write_bytes(b'{"message_id": "m5", "caf\xe9": 1}\n' + (event(6, 4) + "\n").encode())
     _write(folder / "2026-01-05.jsonl", '{"message_id": "m7", "message_id": "m8"}\n' + event(9, 5) + "\n")
-    contract = get_contract("web", "events")
-    scans = []
-    original = load.land_jsonl_files
-    monkeypatch.setattr(load, "land_jsonl_files", lambda conn, c, paths, *a: scans.append(paths) or original(conn, c, paths, *a))
+    batched, scans, loaded, quarantined = _land_both_ways(tmp_path, monkeypatch, get_contract("web", "events"),
+                                                          landing, "land_jsonl_files", "message_id")
 
-    with duckdb.connect(str(tmp_path / "batched.duckdb")) as conn:
-        batched = ingest_entity(conn, contract, landing)
-        batched_rows = _landed_rows(conn, "web__events")
-        loaded = {event: (Path(file).name, line) for event, file, line in conn.execute(
-            "select message_id, _source_file, _source_line from raw.web__events").fetchall()}
-        quarantined = conn.execute("select _source_file, _source_line from raw.web__events__quarantine "
-                                   "order by all").fetchall()
-    monkeypatch.setattr(load, "_runs_of_one_scan", lambda plan: [[path] for path in plan.files])
-    with duckdb.connect(str(tmp_path / "alone.duckdb")) as conn:
-        alone = ingest_entity(conn, contract, landing)
-        alone_rows = _landed_rows(conn, "web__events")
-
-    assert [len(paths) for paths in scans] == [5]
-    assert batched_rows == alone_rows
-    assert batched.per_file == alone.per_file and batched.is_reconciled
-    assert sorted(batched.warnings) == sorted(alone.warnings)
-    assert batched.extra_columns == alone.extra_columns == {str(folder / "2026-01-02.jsonl"): ["plan"]}
+    assert scans == [5]
+    assert batched.extra_columns == {str(folder / "2026-01-02.jsonl"): ["plan"]}
     assert loaded == {"m1": ("2026-01-01.jsonl", 1), "m2": ("2026-01-01.jsonl", 3), "m3": ("2026-01-02.jsonl", 3),
                       "m4": ("2026-01-03.jsonl", 1), "m6": ("2026-01-04.jsonl", 2), "m9": ("2026-01-05.jsonl", 2)}
-    assert [(Path(f).name, line) for f, line in quarantined] == [
+    assert quarantined == [
         ("2026-01-01.jsonl", 2), ("2026-01-04.jsonl", 1), ("2026-01-05.jsonl", 1)]  # not JSON, not UTF-8, a key twice

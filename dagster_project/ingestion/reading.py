@@ -103,25 +103,13 @@ def land_csv(conn, contract: SourceEntity, path: Path, result: IngestionResult, 
     if header is None:
         return False
     _check_header(contract, path, header)
-    expected = [c.name for c in contract.columns]
-    extra = [h for h in header if h not in expected]
+    extra, select, extra_select, columns = _csv_projection(contract, header)
     if extra:
-        result.extra_columns[str(path)] = extra
-        result.warnings.append(
-            f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}"
-        )
-    select = ", ".join(
-        (quote(c.name) if c.name in header else "null::varchar") + f" as {quote(c.name)}"
-        for c in contract.columns
-    )
-    extra_select = (
-        "json_object(" + ", ".join(f"{literal(h)}, {quote(h)}" for h in extra) + ")::varchar" if extra else "null"
-    )
+        _note_extra_columns(result, path, extra)
     # The header was read above, so the scan needs no sniffing (sniffing every small daily file
     # costs ~50x the read). Lines that do not parse are kept aside by DuckDB (store_rejects) and
     # quarantined. A single-file scan keeps insertion order, so row_number() over () numbers the
     # records; _assign_physical_lines turns record numbers into line numbers.
-    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
     parsed = conn.execute(
@@ -146,16 +134,7 @@ def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: Inge
     line break, a blank line). Their rows are taken out again; the caller lands each on its own."""
     header = _csv_header(paths[0])  # the files' first lines are the same
     _check_header(contract, paths[0], header)
-    expected = [c.name for c in contract.columns]
-    extra = [h for h in header if h not in expected]
-    select = ", ".join(
-        (quote(c.name) if c.name in header else "null::varchar") + f" as {quote(c.name)}"
-        for c in contract.columns
-    )
-    extra_select = (
-        "json_object(" + ", ".join(f"{literal(h)}, {quote(h)}" for h in extra) + ")::varchar" if extra else "null"
-    )
-    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
+    extra, select, extra_select, columns = _csv_projection(contract, header)
     file_column = _unused_name(header)
     conn.execute("drop table if exists csv_rejects")
     conn.execute("drop table if exists csv_reject_scans")
@@ -186,11 +165,30 @@ def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: Inge
                      [[str(p) for p in one_by_one]])
     for path in paths:
         if extra and path not in one_by_one:
-            result.extra_columns[str(path)] = extra
-            result.warnings.append(
-                f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}"
-            )
+            _note_extra_columns(result, path, extra)
     return one_by_one
+
+
+def _csv_projection(contract: SourceEntity, header: list[str]) -> tuple[list[str], str, str, str]:
+    """For a CSV header: its columns the contract lacks, the select of the contract's columns
+    (null for one the file lacks), the select of the extra columns as one JSON text, and the
+    scan's column types (every column read as text)."""
+    expected = [c.name for c in contract.columns]
+    extra = [h for h in header if h not in expected]
+    select = ", ".join(
+        (quote(c.name) if c.name in header else "null::varchar") + f" as {quote(c.name)}"
+        for c in contract.columns
+    )
+    extra_select = (
+        "json_object(" + ", ".join(f"{literal(h)}, {quote(h)}" for h in extra) + ")::varchar" if extra else "null"
+    )
+    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in header) + "}"
+    return extra, select, extra_select, columns
+
+
+def _note_extra_columns(result: IngestionResult, path: Path, extra: list[str]) -> None:
+    result.extra_columns[str(path)] = extra
+    result.warnings.append(f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}")
 
 
 def _unused_name(header: list[str]) -> str:
