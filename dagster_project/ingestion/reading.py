@@ -154,15 +154,11 @@ def land_csv_files(conn, contract: SourceEntity, paths: list[Path], result: Inge
         )
         """
     )
-    with_rejects = {r[0] for r in conn.execute(
-        "select distinct s.file_path from csv_rejects r join csv_reject_scans s using (scan_id, file_id)"
-    ).fetchall()}
+    with_rejects = _files_with_rejects(conn)
     records = dict(conn.execute(f"select _source_file, count(*) from {table} group by 1").fetchall())
     one_by_one = [p for p in paths
                   if str(p) in with_rejects or _count_lines(p) != records.get(str(p), 0) + 1]
-    if one_by_one:
-        conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
-                     [[str(p) for p in one_by_one]])
+    _take_out(conn, table, one_by_one)
     for path in paths:
         if extra and path not in one_by_one:
             _note_extra_columns(result, path, extra)
@@ -189,6 +185,20 @@ def _csv_projection(contract: SourceEntity, header: list[str]) -> tuple[list[str
 def _note_extra_columns(result: IngestionResult, path: Path, extra: list[str]) -> None:
     result.extra_columns[str(path)] = extra
     result.warnings.append(f"{path.name}: column(s) not in the contract kept in _extra_columns: {', '.join(extra)}")
+
+
+def _files_with_rejects(conn) -> set[str]:
+    """The files of the last scan with a line DuckDB's reader rejected."""
+    return {r[0] for r in conn.execute(
+        "select distinct s.file_path from csv_rejects r join csv_reject_scans s using (scan_id, file_id)"
+    ).fetchall()}
+
+
+def _take_out(conn, table: str, paths: list[Path]) -> None:
+    """Remove the rows of `paths` from `table` (they land again one file at a time)."""
+    if paths:
+        conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
+                     [[str(p) for p in paths]])
 
 
 def _unused_name(header: list[str]) -> str:
@@ -364,13 +374,9 @@ def land_jsonl_files(conn, contract: SourceEntity, paths: list[Path], result: In
         )
     """
     conn.execute(_insert_jsonl(contract, table, lines))
-    with_rejects = {r[0] for r in conn.execute(
-        "select distinct s.file_path from csv_rejects r join csv_reject_scans s using (scan_id, file_id)"
-    ).fetchall()}
+    with_rejects = _files_with_rejects(conn)
     one_by_one = [p for p in paths if str(p) in with_rejects]
-    if one_by_one:
-        conn.execute(f"delete from {table} where _source_file in (select unnest(?::varchar[]))",
-                     [[str(p) for p in one_by_one]])
+    _take_out(conn, table, one_by_one)
     extra = dict(conn.execute(
         "select _source_file, list(distinct k order by k) from (select _source_file, "
         f"unnest(json_keys(_extra_columns::json)) as k from {table} where _extra_columns is not null) group by 1"

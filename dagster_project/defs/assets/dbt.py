@@ -61,7 +61,7 @@ INDIRECT_SELECTION = ["--indirect-selection", "buildable"]
 NO_ARTIFACTS = ["--no-write-json"]
 # dbt's unit tests check the models' SQL on fixed inputs: they run in the test suite (CI,
 # tests/test_dbt_unit_tests.py), not in every build of the warehouse, where their inputs never
-# change (dbt's own advice; a fifth of a small build's dbt time).
+# change (dbt's own advice; customer_features: 0.9 s of its 2.2 s of dbt work).
 NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
