@@ -25,6 +25,10 @@ from dagster_project.settings import Settings
 # CI sets REQUIRE_SERVICES=1: a missing Redis or PostgreSQL is then a failure, not a skip.
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TEST_SCALE = float(os.environ.get("RCL_TEST_SCALE", "0.25"))
+# Days of history of the worlds that scenario tests build for themselves (the session's shop has
+# the small scale's 120): a scenario about runs, partitions or a person needs no long history,
+# and each delivery day is a file per entity and a partition of every daily asset to record.
+SCENARIO_DAYS = 30
 # The shared Redis, read once: settings exported by a test (e.g. one on a private redis-server of
 # its own, tests/test_faults.py) rewrite REDIS_URL in the environment for the processes they start.
 SERVICE_REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")

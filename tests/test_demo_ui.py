@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import REQUIRE_SERVICES
+from conftest import REQUIRE_SERVICES, SCENARIO_DAYS
 from dagster_project.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def demo(tmp_path_factory):
                                stdout=(root / "demo-stdout.txt").read_text(), output=(root / "demo-output.txt").read_text())
     root = Path(kept) if kept else tmp_path_factory.mktemp("demo")
     data_dir, home = root / "data", root / "dagster_home"
-    generate(data_dir / "landing", scale=0.1, seed=42)
+    generate(data_dir / "landing", scale=0.1, seed=42, days=SCENARIO_DAYS)
     _add_column(sorted((data_dir / "landing" / "oms" / "orders").glob("*.csv"))[3], EXTRA_COLUMN)
     home.mkdir()
     (home / "dagster.yaml").touch()  # Dagster's defaults: SQLite storage in the folder
@@ -200,19 +200,25 @@ def dagster_ui(demo):
         assert answer.get("data", {}).get("setNuxSeen") is True, answer
         yield base
     finally:
-        with_timeout_kill(proc)
+        stop_dagster_dev(proc)
         log.close()
 
 
-def with_timeout_kill(proc: subprocess.Popen) -> None:
-    """SIGTERM to the process group we started (webserver, daemon, code server), then SIGKILL."""
+def stop_dagster_dev(proc: subprocess.Popen) -> None:
+    """SIGINT to `dagster dev` alone, as Ctrl-C in `make dev` (it tells its webserver and daemon
+    to shut down, then waits for them); SIGKILL to whatever of its process group is left. A
+    SIGTERM to the whole group left the services waiting on each other for a minute."""
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group is gone: every service ended
+        pass
+    proc.wait()
 
 
 @pytest.fixture

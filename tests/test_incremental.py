@@ -18,7 +18,7 @@ import pytest
 
 from dagster_project.feast_ext.feature_tables import FEATURE_VIEWS, feature_table_path
 
-from conftest import duck, make_settings
+from conftest import SCENARIO_DAYS, duck, make_settings
 
 # load times of rows, and the identity registry's run times (when an id was assigned or changed)
 NONDETERMINISTIC = {"_loaded_at", "first_assigned_at", "changed_at", "merged_at"}
@@ -106,7 +106,7 @@ def builds(tmp_path_factory):
     from dagster_project.sample_data.generator import generate
 
     source = tmp_path_factory.mktemp("incremental_source")
-    generate(source / "landing", scale=0.1, seed=11)
+    generate(source / "landing", scale=0.1, seed=11, days=SCENARIO_DAYS)
     days = sorted(date.fromisoformat(p.stem) for p in (source / "landing" / "web" / "events").glob("*.jsonl"))
     held_back = days[-HELD_BACK_DAYS:]
     injected = _inject_late_and_corrected_rows(source / "landing", days)

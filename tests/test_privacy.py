@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REQUIRE_SERVICES, SERVICE_REDIS_URL, TEST_SCALE, _fingerprint, _redis_available, make_settings
+from conftest import REQUIRE_SERVICES, SCENARIO_DAYS, SERVICE_REDIS_URL, TEST_SCALE, _fingerprint, _redis_available, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -155,7 +155,7 @@ def world(tmp_path_factory):
     from dagster_project.sample_data.generator import generate
 
     data_dir = tmp_path_factory.mktemp("forget_world")
-    generate(data_dir / "landing", scale=SCALE, seed=23, end_date=date(2026, 10, 31))
+    generate(data_dir / "landing", scale=SCALE, seed=23, end_date=date(2026, 10, 31), days=SCENARIO_DAYS)
     days = add_person(data_dir / "landing")
     settings = make_settings(data_dir)
     result = run_pipeline(settings, log_level="WARNING")

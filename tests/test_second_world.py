@@ -15,7 +15,7 @@ import pytest
 
 from dagster_project.contracts import CONTRACTS
 from dagster_project.feast_ext.feature_tables import feature_table_path
-from conftest import TEST_SCALE, make_settings
+from conftest import SCENARIO_DAYS, TEST_SCALE, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,8 @@ def us_run(tmp_path_factory):
     from dagster_project.sample_data.generator import generate
 
     data_dir = tmp_path_factory.mktemp("us_world")
-    generate(data_dir / "landing", scale=TEST_SCALE, seed=11, end_date=date(2026, 10, 31), world=WORLD)
+    generate(data_dir / "landing", scale=TEST_SCALE, seed=11, end_date=date(2026, 10, 31), world=WORLD,
+             days=SCENARIO_DAYS)
     settings = make_settings(data_dir, world=WORLD)
     summary = run(settings, quiet=True)
     print(summary.render())

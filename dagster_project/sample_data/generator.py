@@ -51,7 +51,8 @@ def resolve_world(world: str | WorldProfile) -> WorldProfile:
 
 
 def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42, end_date: date = date(2026, 10, 31),
-             ground_truth_dir: Path | None = None, world: str | WorldProfile = "default") -> dict:
+             ground_truth_dir: Path | None = None, world: str | WorldProfile = "default",
+             days: int | None = None) -> dict:
     """Write landing files for the source entities a world's retailer has (all 13 for the
     default shop) and the identity ground truth.
 
@@ -62,6 +63,10 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     """
     started = time.perf_counter()
     sizes = resolve_scale(scale)
+    if days is not None:
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        sizes = replace(sizes, days=days)
     profile = resolve_world(world)
     if profile.orders_per_person_year is not None:
         sizes = replace(sizes, orders_per_person_year=profile.orders_per_person_year)
