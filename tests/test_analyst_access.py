@@ -53,16 +53,19 @@ def test_publish_swaps_atomically_and_open_readers_keep_their_build(pipeline_set
 
 
 def test_readers_never_fail_during_a_real_pipeline_run(pipeline_settings, tmp_path):
+    """Reads all through the nightly run of the last delivery day on a copy of the session's build:
+    it rewrites the day's raw rows, every unpartitioned model and feature table, and publishes."""
     data_dir = tmp_path / "data"
     shutil.copytree(pipeline_settings.data_dir, data_dir, symlinks=True)
     settings = make_settings(data_dir)
     env = {**os.environ, **settings.env()}
     env.pop("DAGSTER_HOME", None)  # the command's default: an ephemeral Dagster instance
     published_before = settings.published_warehouse.resolve()
+    last_day = max(p.stem for p in (settings.landing_dir / "oms" / "orders").glob("*.csv"))
     log = tmp_path / "run.log"
     with open(log, "w") as out:
         run = subprocess.Popen([str(Path(sys.executable).with_name("rcl")), "run", "--landing-dir",
-                                str(data_dir / "landing"), "--data-dir", str(data_dir)],
+                                str(data_dir / "landing"), "--data-dir", str(data_dir), "--partition", last_day],
                                env=env, stdout=out, stderr=subprocess.STDOUT)
         reads, errors = 0, []
         # the whole run is read through, however long it takes on a busy machine (the limit only

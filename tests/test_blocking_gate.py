@@ -42,7 +42,7 @@ def test_zero_price_blocks_product_features_but_not_customer_features(pipeline_s
     with open(products_dir / f"{last_day}.jsonl", "a") as correction:
         correction.write(json.dumps(product) + "\n")
 
-    result = run_pipeline(settings)
+    result = run_pipeline(settings, partition=last_day)  # the nightly run of the day the correction came
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     gate = checks["product_features_expectations"]
     assert not gate.passed

@@ -5,7 +5,6 @@ event, and the request-time on-demand views through Feast's SDK (Redis online st
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES, SERVICE_REDIS_URL, _redis_available, make_settings
+from tests.conftest import REQUIRE_SERVICES, SCENARIO_DAYS, SERVICE_REDIS_URL, TEST_SCALE, _redis_available, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -58,14 +57,15 @@ def module_redis_url() -> str:
 
 
 @pytest.fixture(scope="module")
-def consent_world(tmp_path_factory, sample_landing, module_redis_url):
-    """The session's sample shop plus two customers' personalization consent changes: one opts
-    out and later back in, the other opts in and later out. One full pipeline run, Redis online."""
+def consent_world(tmp_path_factory, module_redis_url):
+    """A shop of the session's scale over SCENARIO_DAYS days plus two customers' personalization
+    consent changes: one opts out and later back in, the other opts in and later out. One full
+    pipeline run, Redis online."""
     from dagster_project.pipeline import run_pipeline
+    from dagster_project.sample_data.generator import generate
 
     data_dir = tmp_path_factory.mktemp("personalization")
-    shutil.copytree(sample_landing / "landing", data_dir / "landing")
-    shutil.copytree(sample_landing / "ground_truth", data_dir / "ground_truth")
+    generate(data_dir / "landing", scale=TEST_SCALE, seed=7, days=SCENARIO_DAYS)
     landing = data_dir / "landing"
     day_files = sorted((landing / "crm" / "marketing_consents").glob("*.csv"))
     first_day, second_day = day_files[-8], day_files[-3]

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -430,6 +430,18 @@ def test_the_app_keeps_its_login(tmp_path):
     ).fetchall()[0]
     assert n >= 500
     assert share >= 0.8, share
+
+
+def test_days_sets_the_history_every_daily_source_delivers(tmp_path):
+    """A world of 12 days: each daily entity delivers a file per day, the last on the end date;
+    zero days is refused."""
+    generate(tmp_path / "landing", scale=0.05, seed=SEED, end_date=END, days=12)
+    expected = [(END - timedelta(days=n)).isoformat() for n in range(11, -1, -1)]
+    for system, entity in (("web", "events"), ("oms", "orders"), ("wms", "inventory_snapshots")):
+        days = sorted(p.name[:10] for p in (tmp_path / "landing" / system / entity).iterdir())
+        assert days == expected, (entity, days[:3], days[-3:])
+    with pytest.raises(ValueError, match="days"):
+        generate(tmp_path / "other", scale=0.05, seed=SEED, end_date=END, days=0)
 
 
 def test_cli_replaces_previous_files(tmp_path, capsys):
