@@ -61,9 +61,11 @@ lineage: install
 test: install
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-# the edit-test loop: every test not marked slow (none of them runs the whole pipeline)
+# the edit-test loop: every test not marked slow (none of them runs the whole pipeline). Three
+# workers on two cores: these tests wait on the dbt, Feast and server processes they start for
+# part of their time, and a third worker fills it (measured: 2:18-2:29 against 2:41-2:50 with two).
 test-fast: install
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379} $(BIN)/python -m pytest -n 3 -m "not slow" $(PYTEST_ARGS)
 
 forget: install
 	$(BIN)/rcl forget --email "$(EMAIL)" $(if $(DATA),--data-dir $(DATA))
