@@ -59,7 +59,8 @@ def generate(landing_dir: Path, *, scale: str | float = "small", seed: int = 42,
     Returns {entity name: rows written, ..., "seconds": run time}. Previous files of the five
     systems under `landing_dir` (and the previous ground truth) are removed first, so a re-run
     with the same arguments reproduces the tree byte for byte. A source the retailer does not
-    have (web analytics, reviews) gets an empty folder.
+    have (web analytics, reviews) gets an empty folder. `days` sets the history (ending on
+    `end_date`) instead of the scale's own.
     """
     started = time.perf_counter()
     sizes = resolve_scale(scale)
