@@ -7,6 +7,7 @@ One module: the UI test needs the instance the demo ran in (a module fixture, on
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -205,19 +206,18 @@ def dagster_ui(demo):
 
 
 def stop_dagster_dev(proc: subprocess.Popen) -> None:
-    """SIGINT to `dagster dev` alone, as Ctrl-C in `make dev` (it tells its webserver and daemon
-    to shut down, then waits for them); SIGKILL to whatever of its process group is left. A
-    SIGTERM to the whole group left the services waiting on each other for a minute."""
+    """Ctrl-C, as in the terminal of `make dev`: SIGINT to the whole process group (dagster dev,
+    its webserver, daemon and code server each shut down on it), then SIGKILL to whatever is left.
+    A SIGINT to `dagster dev` alone relies on the daemon acting on dagster dev's shutdown message,
+    which it sometimes did not (dagster dev then waits a minute for it), and a SIGTERM to the
+    group left the services waiting on each other."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone: every service ended
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:  # the group is gone: every service ended
-        pass
     proc.wait()
 
 
