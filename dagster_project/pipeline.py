@@ -10,20 +10,26 @@ PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def run_pipeline(settings, instance=None, *, partition: str | None = None,
                  partition_range: tuple[str, str] | None = None, job: str = "full_pipeline",
-                 log_level: str | None = None, run_id: str | None = None, job_def=None):
+                 log_level: str | None = None, run_id: str | None = None, job_def=None,
+                 assets: list[str] | None = None):
     """Execute a job in process (default: full_pipeline over every daily partition, a full
     refresh); returns the Dagster result. `partition` runs one day, `partition_range` a range of
     days in one run (first, last), the way a backfill runs. `log_level` sets the console's
     (default: Dagster's, every event); `run_id` names the run (default: a new id); `job_def` is
-    the job when the caller built it already (build_job)."""
+    the job when the caller built it already (build_job); `assets` runs only those assets of the
+    job (user strings, "online_store/product_features") with their checks, as materializing a
+    selection in the UI does."""
+    import dagster as dg
+
     job_def = job_def or build_job(settings, job)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
+    selection = [dg.AssetKey.from_user_string(key) for key in assets] if assets else None
     if partition is not None:
         return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
-                                          run_config=run_config, run_id=run_id)
+                                          run_config=run_config, run_id=run_id, asset_selection=selection)
     tags = partition_range_tags(job_def, partition_range)
     return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config,
-                                      run_id=run_id)
+                                      run_id=run_id, asset_selection=selection)
 
 
 def build_job(settings, job: str = "full_pipeline"):

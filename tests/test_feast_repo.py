@@ -132,11 +132,18 @@ def test_feast_serve_runs_from_a_clean_shell_on_the_written_yaml(tmp_path):
     assert values["cart_value"] == [42.5, None] and values["cart_id"] == ["ct_http", None]
 
 
-def test_an_unreachable_online_store_is_retried_by_dagster_then_fails_naming_view_and_server(tmp_path):
+def test_an_unreachable_online_store_is_retried_by_dagster_then_fails_naming_view_and_server(tmp_path, monkeypatch):
     import dagster as dg
 
-    from dagster_project.defs.assets.feast import ONLINE_STORE_RETRY, build_feast_assets, online_asset_key
+    import dagster_project.defs.assets.feast as feast_assets
+    from dagster_project.defs.assets.feast import build_feast_assets, online_asset_key
     from dagster_project.feast_ext.feature_tables import feature_table_path
+
+    # the deployment's number of attempts, with short waits between them (1 + 2 + 4 s by default)
+    policy = feast_assets.ONLINE_STORE_RETRY
+    monkeypatch.setattr(feast_assets, "ONLINE_STORE_RETRY",
+                        dg.RetryPolicy(max_retries=policy.max_retries, delay=0.05, backoff=policy.backoff))
+    ONLINE_STORE_RETRY = feast_assets.ONLINE_STORE_RETRY
 
     port = _free_port()  # nothing listens there
     settings = _settings(tmp_path, online_store="redis", redis_url=f"redis://:secret@127.0.0.1:{port}/0")

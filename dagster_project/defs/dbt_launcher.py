@@ -37,6 +37,8 @@ _LENGTH = struct.Struct("!I")
 # how often the server checks that the process that started it still runs (seconds)
 _PARENT_CHECK_SECONDS = 1.0
 READY = b"ready\n"
+# the packages whose code a dbt command's stack runs through (see _warm_up)
+_COMMAND_PACKAGES = {"dbt", "dbt_common", "click", "multiprocessing", "threading", "concurrent"}
 # how long a finished command's process may take to shut down (seconds)
 _EXIT_SECONDS = 30
 
@@ -120,6 +122,16 @@ def _warm_up(partial_parse: str | None = None) -> None:
             getattr(importlib.import_module(module), name).json_schema()
         except (ImportError, AttributeError):
             pass
+    # Each command's adapter names the module behind each of its behaviour flags from
+    # inspect.stack(), which looks up the module and reads the source lines of every frame: the
+    # module lookup table and the sources of the modules a command runs in, read once here.
+    import inspect
+    import linecache
+
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in _COMMAND_PACKAGES and getattr(module, "__file__", None):
+            linecache.getlines(module.__file__)
+    inspect.getmodule(sys._getframe())
     if partial_parse and os.path.exists(partial_parse):  # the readers of a saved project's parts
         try:
             from dbt.contracts.graph.manifest import Manifest
