@@ -263,7 +263,8 @@ def pytest_collection_modifyitems(config, items):
     - the longest work first, so that no worker idles at the end while the other still runs a
       long scenario: slow module groups, the other slow tests that build their own data, the
       users of the session's run (one worker builds it meanwhile), then the fast tier, its
-      module groups first."""
+      module groups and the modules marked `heavy` first (a long module last would keep
+      one worker busy after the others finished)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & PIPELINE_FIXTURES:
@@ -278,7 +279,7 @@ def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
         grouped = item.get_closest_marker("xdist_group") is not None
         if item.get_closest_marker("slow") is None:
-            return 3 if grouped else 4
+            return 3 if grouped or item.get_closest_marker("heavy") else 4
         if grouped:
             return 0
         return 2 if set(item.fixturenames) & PIPELINE_FIXTURES else 1

@@ -23,6 +23,8 @@ from dagster_project.contracts import SourceEntity, get_contract
 from dagster_project.ingestion import ContractViolation, ingest_entity
 from conftest import duck
 
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
+
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)  # the runs' injected 'now'
 
 

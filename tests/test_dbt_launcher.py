@@ -20,6 +20,8 @@ from dagster_project.pii_salt import with_pii_salt
 
 from conftest import make_settings
 
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
+
 
 def _launch(warm_socket: str | None, env_vars: dict[str, str], args: list[str], tmp_path: Path, cwd: Path):
     """The launcher as dagster-dbt starts it: from the warm server when `warm_socket` is given,

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from dagster_project.defs.project import (PARTIAL_PARSE, dbt_cli, keep_partial_parse, partial_parse_cache,
                                           seed_partial_parse, step_target_path)
 from dagster_project.pii_salt import with_pii_salt
 
 from conftest import make_settings
+
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
 
 FULL_PARSE = "Unable to do partial parsing"
 

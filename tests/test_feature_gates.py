@@ -21,6 +21,8 @@ from expectations.profile import baseline_path, parse_overrides
 
 from conftest import duck, make_settings
 
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
+
 DAYS = pd.date_range("2026-03-01", periods=3, freq="D")
 
 

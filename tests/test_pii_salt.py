@@ -18,6 +18,8 @@ from conftest import make_settings
 from dagster_project.pii_salt import ensure_data_dir_salt, known_pii_salt, salt_path, with_pii_salt
 from dagster_project.settings import KNOWN_DEMO_PII_SALTS, REPO_ROOT, Settings
 
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
+
 RCL = Path(sys.executable).with_name("rcl")
 
 

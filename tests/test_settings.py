@@ -16,6 +16,8 @@ import pytest
 from dagster_project.defs.resources import RclSettings
 from dagster_project.settings import DBT_PROJECT_DIR, ENV_VARIABLES, REPO_ROOT, Settings
 
+pytestmark = pytest.mark.heavy  # tens of seconds in all: run early in its tier (tests/conftest.py)
+
 # Feast's own import sets PROMETHEUS_MULTIPROC_DIR (feast/metrics.py) and creates that temp
 # folder: third-party behaviour, so the libraries are imported before the snapshot and only
 # what the project's module adds is compared.
