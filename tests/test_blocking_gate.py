@@ -100,11 +100,14 @@ def test_a_drift_against_the_baseline_blocks_until_accepted(pipeline_settings, t
     assert any(line.startswith("price: p50") for line in accepted["changes"])
     # then, as the gate's message says, the check re-run: the view's table (rebuilt from the same
     # warehouse), its gate and its online materialization, as materialized from the UI
-    published = run_pipeline(settings, assets=["features/product_features", "online_store/product_features"])
+    view = {"features/product_features", "online_store/product_features"}
+    published = run_pipeline(settings, assets=sorted(view))
     assert published.success
     checks = {e.check_name: e for e in published.get_asset_check_evaluations()}
     assert checks["product_features_expectations"].passed
-    assert "online_store/product_features" in {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()}
+    # that view only, with its own checks
+    assert {e.asset_key.to_user_string() for e in published.get_asset_check_evaluations()} <= view
+    assert {e.asset_key.to_user_string() for e in published.get_asset_materialization_events()} == view
     some = next(iter(latest.values()))
     served = get_feature_store(settings).get_online_features(
         features=["product_features:price"], entity_rows=[{"product_id": some["product_id"]}]
