@@ -24,12 +24,11 @@ def run_pipeline(settings, instance=None, *, partition: str | None = None,
     job_def = job_def or build_job(settings, job)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
     selection = [dg.AssetKey.from_user_string(key) for key in assets] if assets else None
+    common = {"instance": instance, "raise_on_error": False, "run_config": run_config, "run_id": run_id,
+              "asset_selection": selection}
     if partition is not None:
-        return job_def.execute_in_process(instance=instance, raise_on_error=False, partition_key=partition,
-                                          run_config=run_config, run_id=run_id, asset_selection=selection)
-    tags = partition_range_tags(job_def, partition_range)
-    return job_def.execute_in_process(instance=instance, raise_on_error=False, tags=tags, run_config=run_config,
-                                      run_id=run_id, asset_selection=selection)
+        return job_def.execute_in_process(partition_key=partition, **common)
+    return job_def.execute_in_process(tags=partition_range_tags(job_def, partition_range), **common)
 
 
 def build_job(settings, job: str = "full_pipeline"):

@@ -211,9 +211,9 @@ def dagster_ui(demo):
 def stop_dagster_dev(proc: subprocess.Popen) -> None:
     """Ctrl-C, as in the terminal of `make dev`: SIGINT to the whole process group (dagster dev,
     its webserver, daemon and code server each shut down on it), then SIGKILL to whatever is left
-    after STOP_SECONDS. Alone, they stop in about a second; in the full suite (a loaded machine)
-    dagster dev sometimes waited on its webserver for its own minute, whether SIGINT went to it
-    alone or to the group, and nothing of the test needs that wait."""
+    after STOP_SECONDS. Alone, they stop in about a second; in every full-suite run so far (a
+    loaded machine) dagster dev waited on its webserver for its own minute, whether SIGINT went
+    to it alone or to the group, and nothing of the test needs that wait."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)
